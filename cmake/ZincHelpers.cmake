@@ -1,0 +1,37 @@
+# Compile flags shared by every zinc target.
+set(ZINC_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual)
+if(ZINC_WERROR)
+  list(APPEND ZINC_WARNINGS -Werror)
+endif()
+if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  list(APPEND ZINC_WARNINGS -Wthread-safety)
+endif()
+
+if(ZINC_SANITIZER STREQUAL "address,undefined")
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+elseif(ZINC_SANITIZER STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+elseif(NOT ZINC_SANITIZER STREQUAL "none")
+  message(FATAL_ERROR "ZINC_SANITIZER must be none, address,undefined or thread")
+endif()
+
+# zinc_library(name SOURCES ... DEPS ...): a static library zinc_<name>, aliased zinc::<name>.
+function(zinc_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(zinc_${name} STATIC ${ARG_SOURCES})
+  add_library(zinc::${name} ALIAS zinc_${name})
+  target_include_directories(zinc_${name} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_compile_options(zinc_${name} PRIVATE ${ZINC_WARNINGS})
+  target_link_libraries(zinc_${name} PUBLIC ${ARG_DEPS})
+endfunction()
+
+# zinc_add_test(name SOURCES ... DEPS ...): one gtest binary, each test registered with ctest.
+function(zinc_add_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_compile_options(${name} PRIVATE ${ZINC_WARNINGS})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} zinc_testing GTest::gtest GTest::gtest_main)
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 120 LABELS "${ARG_LABELS}")
+endfunction()

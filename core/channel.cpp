@@ -1,0 +1,174 @@
+#include "core/channel.h"
+
+#include <zmq.hpp>
+
+namespace zinc {
+
+namespace {
+
+Status FromZmqError(const zmq::error_t& e, const char* what) {
+  if (e.num() == ETERM) return Status(StatusCode::kClosed, std::string(what) + ": context closed");
+  if (e.num() == EAGAIN) return Status(StatusCode::kResourceExhausted, what);
+  if (e.num() == EHOSTUNREACH) return Status(StatusCode::kUnavailable, what);
+  if (e.num() == EADDRINUSE) {
+    return Status(StatusCode::kUnavailable, std::string(what) + ": address in use");
+  }
+  return Status(StatusCode::kInvalidArgument, std::string(what) + ": " + e.what());
+}
+
+zmq::socket_type ToZmq(SocketType type) {
+  switch (type) {
+    case SocketType::kPub: return zmq::socket_type::pub;
+    case SocketType::kSub: return zmq::socket_type::sub;
+    case SocketType::kPush: return zmq::socket_type::push;
+    case SocketType::kPull: return zmq::socket_type::pull;
+    case SocketType::kRouter: return zmq::socket_type::router;
+    case SocketType::kDealer: return zmq::socket_type::dealer;
+  }
+  return zmq::socket_type::pair;
+}
+
+}  // namespace
+
+ChannelContext::ChannelContext() : ctx_(std::make_unique<zmq::context_t>(1)) {
+  ctx_->set(zmq::ctxopt::blocky, 0);
+}
+
+ChannelContext::~ChannelContext() = default;
+
+Result<std::unique_ptr<Channel>> Channel::Create(ChannelContext* context, SocketType type,
+                                                 const ChannelOptions& options) {
+  try {
+    auto socket = std::make_unique<zmq::socket_t>(*context->native(), ToZmq(type));
+    socket->set(zmq::sockopt::linger, 0);
+    socket->set(zmq::sockopt::sndhwm, options.sndhwm);
+    socket->set(zmq::sockopt::rcvhwm, options.rcvhwm);
+    socket->set(zmq::sockopt::maxmsgsize, options.max_message_bytes);
+    if (options.rcvbuf > 0) socket->set(zmq::sockopt::rcvbuf, options.rcvbuf);
+    if (type == SocketType::kRouter) socket->set(zmq::sockopt::router_mandatory, 1);
+    if (type == SocketType::kDealer && !options.routing_id.empty()) {
+      socket->set(zmq::sockopt::routing_id, options.routing_id);
+    }
+    if (type == SocketType::kPush || type == SocketType::kDealer) {
+      // Queue only to completed connections, so nothing waits in a pipe to a dead peer.
+      socket->set(zmq::sockopt::immediate, 1);
+    }
+    socket->set(zmq::sockopt::reconnect_ivl, 20);
+    socket->set(zmq::sockopt::reconnect_ivl_max, 500);
+    return std::unique_ptr<Channel>(new Channel(std::move(socket)));
+  } catch (const zmq::error_t& e) {
+    return FromZmqError(e, "create socket");
+  }
+}
+
+Channel::Channel(std::unique_ptr<zmq::socket_t> socket) : socket_(std::move(socket)) {}
+
+Channel::~Channel() {
+  try {
+    socket_->close();
+  } catch (const zmq::error_t&) {
+  }
+}
+
+Result<std::string> Channel::Bind(const std::string& address) {
+  try {
+    socket_->bind(address);
+    return socket_->get(zmq::sockopt::last_endpoint);
+  } catch (const zmq::error_t& e) {
+    return FromZmqError(e, ("bind " + address).c_str());
+  }
+}
+
+Status Channel::Connect(const std::string& address) {
+  try {
+    socket_->connect(address);
+    return Status::Ok();
+  } catch (const zmq::error_t& e) {
+    return FromZmqError(e, ("connect " + address).c_str());
+  }
+}
+
+Status Channel::Subscribe(std::string_view topic) {
+  try {
+    socket_->set(zmq::sockopt::subscribe, topic);
+    return Status::Ok();
+  } catch (const zmq::error_t& e) {
+    return FromZmqError(e, "subscribe");
+  }
+}
+
+Status Channel::Unsubscribe(std::string_view topic) {
+  try {
+    socket_->set(zmq::sockopt::unsubscribe, topic);
+    return Status::Ok();
+  } catch (const zmq::error_t& e) {
+    return FromZmqError(e, "unsubscribe");
+  }
+}
+
+Status Channel::Send(const std::string_view* parts, size_t count) {
+  try {
+    for (size_t i = 0; i < count; ++i) {
+      zmq::send_flags flags = zmq::send_flags::dontwait;
+      if (i + 1 < count) flags = flags | zmq::send_flags::sndmore;
+      zmq::const_buffer buf(parts[i].data(), parts[i].size());
+      if (!socket_->send(buf, flags)) {
+        // Only the first part can would-block; later parts of a message always queue.
+        return Status(StatusCode::kResourceExhausted, "would block");
+      }
+    }
+    return Status::Ok();
+  } catch (const zmq::error_t& e) {
+    return FromZmqError(e, "send");
+  }
+}
+
+Result<bool> Channel::Receive(std::vector<std::string>* parts, size_t max_parts) {
+  parts->clear();
+  try {
+    zmq::message_t msg;
+    if (!socket_->recv(msg, zmq::recv_flags::dontwait)) return false;
+    bool too_many = false;
+    while (true) {
+      if (parts->size() < max_parts) {
+        parts->emplace_back(static_cast<const char*>(msg.data()), msg.size());
+      } else {
+        too_many = true;
+      }
+      if (!msg.more()) break;
+      // The rest of a multipart message is already here.
+      (void)socket_->recv(msg, zmq::recv_flags::none);
+    }
+    if (too_many) return Status(StatusCode::kMalformed, "too many message parts");
+    return true;
+  } catch (const zmq::error_t& e) {
+    return FromZmqError(e, "receive");
+  }
+}
+
+void* Channel::handle() { return socket_->handle(); }
+
+Status Poll(std::vector<PollItem>* items, std::chrono::milliseconds timeout) {
+  std::vector<zmq_pollitem_t> raw(items->size());
+  for (size_t i = 0; i < items->size(); ++i) {
+    const PollItem& it = (*items)[i];
+    raw[i].socket = it.channel ? it.channel->handle() : nullptr;
+    raw[i].fd = it.fd;
+    raw[i].events = static_cast<short>((it.want_in ? ZMQ_POLLIN : 0) |
+                                       (it.want_out ? ZMQ_POLLOUT : 0));
+    raw[i].revents = 0;
+  }
+  try {
+    zmq::poll(raw.data(), raw.size(), timeout);
+  } catch (const zmq::error_t& e) {
+    if (e.num() == EINTR) return Status::Ok();
+    return FromZmqError(e, "poll");
+  }
+  for (size_t i = 0; i < items->size(); ++i) {
+    (*items)[i].readable = raw[i].revents & ZMQ_POLLIN;
+    (*items)[i].writable = raw[i].revents & ZMQ_POLLOUT;
+  }
+  return Status::Ok();
+}
+
+}  // namespace zinc

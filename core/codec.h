@@ -1,0 +1,53 @@
+#pragma once
+
+// The only header that includes generated protobuf code: everything else reaches the wire
+// format through this file.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+#include "proto/zinc.pb.h"
+
+namespace zinc {
+
+// The protocol version this build speaks (Envelope.version).
+inline constexpr uint32_t kProtocolVersion = 1;
+
+// The PUB topic of control traffic. Document ids may not start with '\x01', so it cannot collide.
+inline constexpr std::string_view kControlTopic = "\x01" "ctl";
+
+// Bounds applied to every decoded envelope.
+struct CodecLimits {
+  // Largest encoded envelope accepted on the inbound and outbound channels (fragments,
+  // heartbeats). Default: 1 MiB.
+  size_t max_envelope_bytes = 1 << 20;
+  // Largest envelope accepted on the sync channel (snapshot and catch-up replies). Default: 64 MiB.
+  size_t max_sync_envelope_bytes = 64 << 20;
+  // Longest document id. Default: 256 bytes.
+  size_t max_doc_id_bytes = 256;
+  // Longest document type name. Default: 64 bytes.
+  size_t max_type_bytes = 64;
+  // Most fragments in one catch-up reply. Default: 100000.
+  size_t max_catchup_fragments = 100000;
+};
+
+// Checks that id is usable as a document id: non-empty, at most limits.max_doc_id_bytes, and not
+// starting with the control topic's first byte. Returns kInvalidArgument otherwise.
+Status ValidateDocId(std::string_view id, const CodecLimits& limits);
+
+// Serialises envelope. Never fails for an envelope built by this process.
+std::string EncodeEnvelope(const wire::Envelope& envelope);
+
+// Parses bytes into *out strictly. Returns:
+//   kResourceExhausted  bytes is larger than max_bytes;
+//   kMalformed          not a protobuf Envelope, origin not 16 bytes, a missing or bad field;
+//   kVersionMismatch    another protocol version (*out still holds what was parsed, so that the
+//                       origin can be nacked);
+//   kUnsupported        no body this version knows (a newer peer's message kind).
+Status DecodeEnvelope(std::string_view bytes, size_t max_bytes, const CodecLimits& limits,
+                      wire::Envelope* out);
+
+}  // namespace zinc

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/codec.h"
+#include "core/ids.h"
+
+namespace zinc {
+
+// The kinds of Message, one per envelope body; MessageHandlers register by kind.
+enum class MessageKind {
+  kFragment = 0,
+  kHeartbeat,
+  kSnapshotRequest,
+  kSnapshotReply,
+  kCatchupRequest,
+  kCatchupReply,
+  kNack,
+  kCount,
+};
+
+// The socket a Message arrived on.
+enum class ChannelKind {
+  kInbound,       // host side: PULL, children's fragments
+  kSyncServer,    // host side: ROUTER, snapshot and catch-up requests
+  kSubscription,  // client side: SUB, the parent's sequenced fragments
+  kSyncClient,    // client side: DEALER, replies and nacks from the parent
+};
+
+const char* ChannelKindName(ChannelKind kind);
+
+// A decoded envelope plus its routing frames. Value type; thread-compatible.
+struct Message {
+  ChannelKind channel = ChannelKind::kInbound;
+  // ROUTER routing id of the peer, for replies (kSyncServer only).
+  std::string routing_id;
+  wire::Envelope envelope;
+  // envelope.origin(), parsed.
+  EndpointId origin;
+
+  MessageKind kind() const;
+};
+
+// Where a frame built by a handler goes.
+enum class Route {
+  kPublish,    // PUB to children: [topic][payload]
+  kUpstream,   // PUSH to the parent: [payload]
+  kSyncRequest,  // DEALER to the parent: [payload]
+  kSyncReply,  // ROUTER to one child: [routing id][payload]
+};
+
+// One encoded frame on its way to a socket. Value type.
+struct OutboundFrame {
+  Route route = Route::kPublish;
+  // The topic (kPublish) or routing id (kSyncReply); unused otherwise.
+  std::string address;
+  std::string payload;
+};
+
+}  // namespace zinc

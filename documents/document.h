@@ -1,0 +1,67 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace zinc {
+
+// A delta: one edit of one document, authored by one endpoint. The payload is encoded by the
+// document type and is opaque to everything else. Value type; thread-compatible.
+struct DocumentFragment {
+  std::string type;
+  std::string payload;
+};
+
+// The state of one document of some type. Implementations must treat every payload and snapshot
+// as untrusted: decode strictly, range-check, and change nothing when they return an error.
+// Thread-compatible.
+class Document {
+ public:
+  virtual ~Document() = default;
+
+  // The registered type name, e.g. "map".
+  virtual std::string_view type() const = 0;
+  // Applies one fragment payload. Returns kMalformed or kOutOfRange (or another code) without
+  // changing the document when the payload is bad.
+  virtual Status Apply(std::string_view payload) = 0;
+  // The whole state, in the type's encoding.
+  virtual std::string Snapshot() const = 0;
+  // Replaces the state with a snapshot. Changes nothing on error.
+  virtual Status Restore(std::string_view snapshot) = 0;
+  // The state as one JSON value (the "entries", "text", ... part of zincctl cat).
+  virtual std::string ToJson() const = 0;
+};
+
+// An application-defined or built-in document type: a factory plus the operations on fragments
+// that do not need a document. Implementations are stateless. Thread-safe.
+class DocumentType {
+ public:
+  virtual ~DocumentType() = default;
+
+  virtual std::string_view name() const = 0;
+  virtual std::unique_ptr<Document> Create() const = 0;
+  // The member that holds Document::ToJson in zincctl's JSON ({"type":..,"seq":..,FIELD:..}).
+  virtual std::string_view json_field() const { return "state"; }
+
+  // Transforms op, made concurrently with against (both on the same state), so that it applies
+  // after against with the intended effect. op_wins breaks ties (true when op comes later in seq
+  // order at the host, false when a client transforms a remote fragment against its pending
+  // ones). Must satisfy TP1: apply(apply(s, a), T(b, a, w)) == apply(apply(s, b), T(a, b, !w)).
+  virtual Result<std::string> Transform(std::string_view op, std::string_view against,
+                                        bool op_wins) const = 0;
+
+  // Whether the host must transform a fragment from its base_seq up to the head. False for
+  // types whose concurrent fragments already mean the right thing when applied in seq order
+  // (last writer wins, append-only).
+  virtual bool host_transforms() const { return true; }
+
+  // Parses one JSON edit as zincctl reads it (e.g. {"set":["k",1]}) into a payload.
+  virtual Result<std::string> FragmentFromJson(std::string_view json) const = 0;
+  // Renders a payload as JSON, the inverse of FragmentFromJson. "null" for a bad payload.
+  virtual std::string FragmentToJson(std::string_view payload) const = 0;
+};
+
+}  // namespace zinc

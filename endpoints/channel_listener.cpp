@@ -1,0 +1,252 @@
+#include "endpoints/channel_listener.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace zinc {
+
+namespace {
+// Messages read from one socket before the loop looks at the others, for fairness.
+constexpr int kReadBurst = 256;
+}  // namespace
+
+ChannelListener::ChannelListener(Channels channels, Sink* sink, const CodecLimits& limits,
+                                 std::chrono::milliseconds tick)
+    : sink_(sink), limits_(limits), tick_(tick), channels_(std::move(channels)) {}
+
+ChannelListener::~ChannelListener() { Stop(); }
+
+Status ChannelListener::Start() {
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) return Status(StatusCode::kInternal, "eventfd failed");
+  thread_ = std::thread([this] { Run(); });
+  return Status::Ok();
+}
+
+void ChannelListener::Stop() {
+  stop_.store(true);
+  if (thread_.joinable()) {
+    {
+      MutexLock l(&mu_);
+      Wake();
+    }
+    thread_.join();
+  }
+  // The I/O thread is gone, so this thread may close the sockets.
+  channels_ = Channels();
+  if (wake_fd_ >= 0) {
+    close(wake_fd_);
+    wake_fd_ = -1;
+  }
+}
+
+void ChannelListener::Wake() {
+  if (woken_ || wake_fd_ < 0) return;
+  woken_ = true;
+  uint64_t one = 1;
+  ssize_t n = write(wake_fd_, &one, sizeof(one));
+  (void)n;  // The counter cannot overflow: the I/O thread drains it.
+}
+
+void ChannelListener::Send(OutboundFrame frame) {
+  MutexLock l(&mu_);
+  outbox_.push_back(std::move(frame));
+  Wake();
+}
+
+void ChannelListener::Send(std::vector<OutboundFrame> frames) {
+  MutexLock l(&mu_);
+  for (auto& f : frames) outbox_.push_back(std::move(f));
+  Wake();
+}
+
+void ChannelListener::Subscribe(std::string topic) {
+  MutexLock l(&mu_);
+  commands_.push_back(Command{true, std::move(topic)});
+  Wake();
+}
+
+void ChannelListener::Unsubscribe(std::string topic) {
+  MutexLock l(&mu_);
+  commands_.push_back(Command{false, std::move(topic)});
+  Wake();
+}
+
+bool ChannelListener::Flush(Channel* channel, std::deque<OutboundFrame>* queue) {
+  while (!queue->empty()) {
+    std::string_view part(queue->front().payload);
+    Status s = channel->Send(&part, 1);
+    if (s.code() == StatusCode::kResourceExhausted) return false;
+    if (s.ok()) {
+      frames_sent_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      frames_dropped_.fetch_add(1, std::memory_order_relaxed);
+    }
+    queue->pop_front();
+  }
+  return true;
+}
+
+void ChannelListener::DrainOutbox() {
+  std::vector<OutboundFrame> frames;
+  std::vector<Command> commands;
+  {
+    MutexLock l(&mu_);
+    frames.swap(outbox_);
+    commands.swap(commands_);
+    woken_ = false;
+    uint64_t counter;
+    ssize_t n = read(wake_fd_, &counter, sizeof(counter));
+    (void)n;  // EAGAIN when already drained is fine.
+  }
+  for (const Command& c : commands) {
+    if (!channels_.subscription) continue;
+    Status s = c.subscribe ? channels_.subscription->Subscribe(c.topic)
+                           : channels_.subscription->Unsubscribe(c.topic);
+    (void)s;  // Cannot fail on a live SUB socket; ETERM means we are stopping.
+  }
+  for (OutboundFrame& f : frames) {
+    switch (f.route) {
+      case Route::kPublish: {
+        if (!channels_.outbound) break;
+        std::string_view parts[2] = {f.address, f.payload};
+        Status s = channels_.outbound->Send(parts, 2);
+        (s.ok() ? frames_sent_ : frames_dropped_).fetch_add(1, std::memory_order_relaxed);
+        break;
+      }
+      case Route::kSyncReply: {
+        if (!channels_.sync_server) break;
+        std::string_view parts[2] = {f.address, f.payload};
+        Status s = channels_.sync_server->Send(parts, 2);
+        (s.ok() ? frames_sent_ : frames_dropped_).fetch_add(1, std::memory_order_relaxed);
+        break;
+      }
+      case Route::kUpstream:
+        if (channels_.upstream) blocked_upstream_.push_back(std::move(f));
+        break;
+      case Route::kSyncRequest:
+        if (channels_.sync_client) blocked_sync_client_.push_back(std::move(f));
+        break;
+    }
+  }
+  if (channels_.upstream) Flush(channels_.upstream.get(), &blocked_upstream_);
+  if (channels_.sync_client) Flush(channels_.sync_client.get(), &blocked_sync_client_);
+}
+
+void ChannelListener::Decode(ChannelKind kind, std::vector<std::string>* parts) {
+  // Expected shapes: SUB [topic][envelope], ROUTER [id][envelope], PULL and DEALER [envelope].
+  const bool two_parts = kind == ChannelKind::kSubscription || kind == ChannelKind::kSyncServer;
+  const size_t want = two_parts ? 2 : 1;
+  std::string routing_id = kind == ChannelKind::kSyncServer && !parts->empty() ? (*parts)[0] : "";
+  if (parts->size() != want) {
+    sink_->OnBadFrame(kind, Status(StatusCode::kMalformed, "wrong number of message parts"),
+                      nullptr, routing_id);
+    return;
+  }
+  Message msg;
+  msg.channel = kind;
+  const size_t max_bytes = kind == ChannelKind::kSyncClient ? limits_.max_sync_envelope_bytes
+                                                           : limits_.max_envelope_bytes;
+  Status s = DecodeEnvelope(parts->back(), max_bytes, limits_, &msg.envelope);
+  if (s.ok() && kind == ChannelKind::kSubscription) {
+    const std::string& topic = (*parts)[0];
+    const bool control = topic == kControlTopic;
+    if (control ? !msg.envelope.doc().empty() : topic != msg.envelope.doc()) {
+      s = Status(StatusCode::kMalformed, "topic does not match the envelope's document");
+    }
+  }
+  if (!s.ok()) {
+    const bool named = msg.envelope.origin().size() == 16;
+    sink_->OnBadFrame(kind, s, named ? &msg.envelope : nullptr, routing_id);
+    return;
+  }
+  EndpointId::FromBytes(msg.envelope.origin(), &msg.origin);
+  msg.routing_id = std::move(routing_id);
+  sink_->OnMessage(std::move(msg));
+}
+
+void ChannelListener::ReadChannel(Channel* channel, ChannelKind kind) {
+  std::vector<std::string> parts;
+  for (int i = 0; i < kReadBurst && !stop_.load(std::memory_order_relaxed); ++i) {
+    Result<bool> got = channel->Receive(&parts);
+    if (!got.ok()) {
+      if (got.status().code() == StatusCode::kClosed) return;
+      sink_->OnBadFrame(kind, got.status(), nullptr, "");
+      continue;
+    }
+    if (!*got) return;
+    Decode(kind, &parts);
+  }
+}
+
+void ChannelListener::Run() {
+  struct Readable {
+    Channel* channel;
+    ChannelKind kind;
+  };
+  std::vector<Readable> readables;
+  if (channels_.inbound) readables.push_back({channels_.inbound.get(), ChannelKind::kInbound});
+  if (channels_.sync_server) {
+    readables.push_back({channels_.sync_server.get(), ChannelKind::kSyncServer});
+  }
+  if (channels_.subscription) {
+    readables.push_back({channels_.subscription.get(), ChannelKind::kSubscription});
+  }
+  if (channels_.sync_client) {
+    readables.push_back({channels_.sync_client.get(), ChannelKind::kSyncClient});
+  }
+  using SteadyClock = std::chrono::steady_clock;
+  auto next_tick = SteadyClock::now() + tick_;
+  std::vector<PollItem> items;
+  while (!stop_.load()) {
+    items.clear();
+    for (const Readable& r : readables) {
+      PollItem it;
+      it.channel = r.channel;
+      items.push_back(it);
+    }
+    PollItem wake;
+    wake.fd = wake_fd_;
+    items.push_back(wake);
+    // Poll for room on a socket only while frames wait for it.
+    const size_t out_base = items.size();
+    if (!blocked_upstream_.empty()) {
+      PollItem it;
+      it.channel = channels_.upstream.get();
+      it.want_in = false;
+      it.want_out = true;
+      items.push_back(it);
+    }
+    if (!blocked_sync_client_.empty()) {
+      PollItem it;
+      it.channel = channels_.sync_client.get();
+      it.want_in = false;
+      it.want_out = true;
+      items.push_back(it);
+    }
+    auto now = SteadyClock::now();
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - now);
+    if (wait.count() < 0) wait = std::chrono::milliseconds(0);
+    if (!Poll(&items, wait).ok()) break;
+    if (stop_.load()) break;
+    for (size_t i = 0; i < readables.size(); ++i) {
+      if (items[i].readable) ReadChannel(readables[i].channel, readables[i].kind);
+    }
+    // The outbox is drained every round, not only on wake-ups: the eventfd is edge-like.
+    DrainOutbox();
+    for (size_t i = out_base; i < items.size(); ++i) {
+      if (!items[i].writable) continue;
+      if (items[i].channel == channels_.upstream.get()) {
+        Flush(channels_.upstream.get(), &blocked_upstream_);
+      } else {
+        Flush(channels_.sync_client.get(), &blocked_sync_client_);
+      }
+    }
+    if (SteadyClock::now() >= next_tick) {
+      next_tick = SteadyClock::now() + tick_;
+      sink_->OnTick();
+    }
+  }
+}
+
+}  // namespace zinc

@@ -1,0 +1,111 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/channel.h"
+#include "core/codec.h"
+#include "core/message.h"
+#include "core/mutex.h"
+
+namespace zinc {
+
+// The I/O loop of one Endpoint: it owns the endpoint's Channels, polls them on one thread,
+// decodes every frame into a Message and hands it to its Sink, and sends the frames other
+// threads queue with Send. Resource type; thread-safe (Send, Subscribe, Unsubscribe may be called
+// from any thread; the sockets are only ever touched by the I/O thread).
+class ChannelListener {
+ public:
+  // What the listener reports to. Called on the I/O thread only; must not block for long.
+  class Sink {
+   public:
+    virtual ~Sink() = default;
+    // A frame decoded into msg.
+    virtual void OnMessage(Message msg) = 0;
+    // A frame that was refused. envelope is set when the frame parsed far enough to name an
+    // origin (e.g. a version mismatch), else nullptr. routing_id is set for kSyncServer.
+    virtual void OnBadFrame(ChannelKind channel, const Status& why,
+                            const wire::Envelope* envelope, const std::string& routing_id) = 0;
+    // Called about every tick interval.
+    virtual void OnTick() = 0;
+  };
+
+  // The channels to own; any may be null. Host side: outbound (PUB), inbound (PULL), sync_server
+  // (ROUTER). Client side: subscription (SUB), upstream (PUSH), sync_client (DEALER).
+  struct Channels {
+    std::unique_ptr<Channel> outbound;
+    std::unique_ptr<Channel> inbound;
+    std::unique_ptr<Channel> sync_server;
+    std::unique_ptr<Channel> subscription;
+    std::unique_ptr<Channel> upstream;
+    std::unique_ptr<Channel> sync_client;
+  };
+
+  // sink must outlive this object. limits bound every decoded envelope.
+  ChannelListener(Channels channels, Sink* sink, const CodecLimits& limits,
+                  std::chrono::milliseconds tick);
+  // Stops and joins. Never call from the I/O thread.
+  ~ChannelListener();
+  ChannelListener(const ChannelListener&) = delete;
+  ChannelListener& operator=(const ChannelListener&) = delete;
+
+  // Starts the I/O thread. Returns kInternal if the wake-up descriptor cannot be made.
+  Status Start();
+  // Stops the I/O thread and closes the channels. Idempotent; never call from the I/O thread.
+  void Stop();
+
+  // Queues frame for its socket; never blocks. Frames to PUSH and DEALER wait (in order) while
+  // the socket is full; frames to PUB are dropped by libzmq for a subscriber at its high-water
+  // mark (zinc turns that into a catch-up); a ROUTER reply to a vanished peer is dropped.
+  void Send(OutboundFrame frame) EXCLUDES(mu_);
+  void Send(std::vector<OutboundFrame> frames) EXCLUDES(mu_);
+  // SUB only: adds or removes a topic.
+  void Subscribe(std::string topic) EXCLUDES(mu_);
+  void Unsubscribe(std::string topic) EXCLUDES(mu_);
+
+  // Frames sent, and frames dropped because a socket refused them.
+  uint64_t frames_sent() const { return frames_sent_.load(std::memory_order_relaxed); }
+  uint64_t frames_dropped() const { return frames_dropped_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Command {
+    bool subscribe = true;
+    std::string topic;
+  };
+
+  void Run();
+  void Wake() REQUIRES(mu_);
+  void DrainOutbox();
+  // Sends what it can of queue to channel; returns true if all went.
+  bool Flush(Channel* channel, std::deque<OutboundFrame>* queue);
+  void ReadChannel(Channel* channel, ChannelKind kind);
+  void Decode(ChannelKind kind, std::vector<std::string>* parts);
+
+  // Constant after construction.
+  Sink* const sink_;
+  const CodecLimits limits_;
+  const std::chrono::milliseconds tick_;
+
+  Mutex mu_;
+  std::vector<OutboundFrame> outbox_ GUARDED_BY(mu_);
+  std::vector<Command> commands_ GUARDED_BY(mu_);
+  bool woken_ GUARDED_BY(mu_) = false;
+
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> frames_sent_{0};
+  std::atomic<uint64_t> frames_dropped_{0};
+  int wake_fd_ = -1;
+  std::thread thread_;
+
+  // I/O thread only (after Start).
+  Channels channels_;
+  std::deque<OutboundFrame> blocked_upstream_;
+  std::deque<OutboundFrame> blocked_sync_client_;
+};
+
+}  // namespace zinc

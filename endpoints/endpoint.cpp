@@ -1,0 +1,515 @@
+#include "endpoints/endpoint.h"
+
+#include <unordered_map>
+
+#include "core/channel.h"
+#include "endpoints/address.h"
+#include "endpoints/channel_listener.h"
+#include "endpoints/endpoint_internal.h"
+#include "endpoints/hosted_document.h"
+#include "endpoints/replica.h"
+#include "handlers/handler_pool.h"
+#include "handlers/message_handler.h"
+
+namespace zinc {
+namespace internal {
+
+namespace {
+
+// A MessageHandler made of a function, for handlers that only route to a document.
+class FunctionHandler final : public MessageHandler {
+ public:
+  explicit FunctionHandler(std::function<void(Message)> fn) : fn_(std::move(fn)) {}
+  void Handle(Message msg) override { fn_(std::move(msg)); }
+
+ private:
+  std::function<void(Message)> fn_;
+};
+
+// Tries to bind the three channels of base, picking consecutive free ports when base.port is 0.
+Status BindHostChannels(ChannelContext* ctx, BaseAddress* base, const ChannelOptions& pub_opts,
+                        const ChannelOptions& in_opts, ChannelListener::Channels* out) {
+  const bool pick = base->transport == "tcp" && base->port == 0;
+  Status last;
+  for (int attempt = 0; attempt < (pick ? 64 : 1); ++attempt) {
+    Result<std::unique_ptr<Channel>> pub = Channel::Create(ctx, SocketType::kPub, pub_opts);
+    Result<std::unique_ptr<Channel>> pull = Channel::Create(ctx, SocketType::kPull, in_opts);
+    Result<std::unique_ptr<Channel>> router = Channel::Create(ctx, SocketType::kRouter, in_opts);
+    if (!pub.ok()) return pub.status();
+    if (!pull.ok()) return pull.status();
+    if (!router.ok()) return router.status();
+    BaseAddress b = *base;
+    if (pick) {
+      Result<std::string> bound = (*pub)->Bind("tcp://" + b.host + ":*");
+      if (!bound.ok()) return bound.status();
+      Result<BaseAddress> parsed = ParseBaseAddress(*bound);
+      if (!parsed.ok()) return parsed.status();
+      b.port = parsed->port;
+      if (b.port > 65533) continue;
+    }
+    ChannelAddresses a = DeriveChannelAddresses(b);
+    if (!pick) {
+      Result<std::string> bound = (*pub)->Bind(a.outbound);
+      if (!bound.ok()) return bound.status();
+    }
+    Result<std::string> in = (*pull)->Bind(a.inbound);
+    Result<std::string> sync = in.ok() ? (*router)->Bind(a.sync) : in;
+    if (!in.ok() || !sync.ok()) {
+      last = in.ok() ? sync.status() : in.status();
+      if (pick && last.code() == StatusCode::kUnavailable) continue;  // Port taken: try again.
+      return last;
+    }
+    *base = b;
+    out->outbound = std::move(pub).value();
+    out->inbound = std::move(pull).value();
+    out->sync_server = std::move(router).value();
+    return Status::Ok();
+  }
+  return Status(StatusCode::kUnavailable, "no three consecutive free ports: " + last.message());
+}
+
+}  // namespace
+
+// The one implementation of Endpoint. Thread-safe.
+class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelListener::Sink {
+ public:
+  explicit EndpointImpl(EndpointOptions options);
+  ~EndpointImpl() override { Stop(); }
+
+  Status Init();
+
+  // Endpoint.
+  void Stop() override;
+  const EndpointId& id() const override { return id_; }
+  const std::string& listen_address() const override { return listen_address_; }
+  bool is_root() const override { return options_.join.empty(); }
+  Result<DocumentHandle*> Open(const std::string& name, const OpenOptions& options) override;
+  Counters& counters() override { return counters_; }
+  const TypeRegistry& types() const override { return *types_; }
+
+  // EndpointCore.
+  const EndpointOptions& options() const override { return options_; }
+  const Clock& clock() const override { return *clock_; }
+  Logger& logger() override { return logger_; }
+  uint64_t epoch() const override { return 1; }
+  void Send(OutboundFrame frame) override { listener_->Send(std::move(frame)); }
+  void Post(const std::string& doc, std::function<void()> task) override {
+    Status s = pool_->Submit(doc, std::move(task));
+    (void)s;  // kClosed while stopping: the task is moot.
+  }
+
+  // ChannelListener::Sink.
+  void OnMessage(Message msg) override;
+  void OnBadFrame(ChannelKind channel, const Status& why, const wire::Envelope* envelope,
+                  const std::string& routing_id) override;
+  void OnTick() override;
+
+ private:
+  void RegisterHandlers();
+  void Refuse(const Message& msg, wire::NackReason reason, const std::string& text);
+  // The hosted document called name; created with type_name when missing and create is set.
+  // Sets *reason when it returns nullptr for a reason worth a nack.
+  HostedDocument* FindHosted(const std::string& name, const std::string& type_name, bool create,
+                             wire::NackReason* reason, std::string* why) EXCLUDES(mu_);
+  Replica* FindReplica(const std::string& name) EXCLUDES(mu_);
+
+  void HandleFragment(Message msg);
+  void HandleHeartbeat(Message msg);
+  void HandleSnapshotRequest(Message msg);
+  void HandleCatchupRequest(Message msg);
+  void HandleSyncReply(Message msg);
+
+  // Constant after construction.
+  EndpointOptions options_;
+  const EndpointId id_;
+  std::unique_ptr<TypeRegistry> own_types_;
+  const TypeRegistry* types_;
+  SystemClock system_clock_;
+  const Clock* clock_;
+  Logger logger_;
+  Counters counters_;
+  std::string listen_address_;
+  std::vector<std::unique_ptr<FunctionHandler>> handler_storage_;
+  HandlerRegistry handlers_;
+
+  std::unique_ptr<ChannelContext> context_;
+  std::unique_ptr<HandlerPool> pool_;
+  std::unique_ptr<ChannelListener> listener_;
+
+  Mutex mu_;
+  std::unordered_map<std::string, std::unique_ptr<HostedDocument>> hosted_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, std::unique_ptr<Replica>> replicas_ GUARDED_BY(mu_);
+  bool stopped_ GUARDED_BY(mu_) = false;
+};
+
+EndpointImpl::EndpointImpl(EndpointOptions options)
+    : options_(std::move(options)),
+      id_(EndpointId::Random()),
+      own_types_(options_.types ? nullptr : TypeRegistry::WithBuiltins()),
+      types_(options_.types ? options_.types : own_types_.get()),
+      clock_(options_.clock ? options_.clock : &system_clock_),
+      logger_(clock_, options_.log_level,
+              options_.name.empty() ? id_.ToString().substr(0, 8) : options_.name) {}
+
+Status EndpointImpl::Init() {
+  if (options_.listen.empty() && options_.join.empty()) {
+    return Status(StatusCode::kInvalidArgument, "an endpoint needs a listen or a join address");
+  }
+  if (!options_.listen.empty() && !options_.join.empty()) {
+    // TODO(soon): relays (issue 6).
+    return Status(StatusCode::kUnsupported, "relays (listen and join) are not supported yet");
+  }
+  context_ = std::make_unique<ChannelContext>();
+  ChannelListener::Channels channels;
+  if (!options_.listen.empty()) {
+    Result<BaseAddress> base = ParseBaseAddress(options_.listen);
+    if (!base.ok()) return base.status();
+    ChannelOptions pub_opts;
+    pub_opts.sndhwm = options_.publish_hwm;
+    ChannelOptions in_opts;
+    in_opts.max_message_bytes = static_cast<int64_t>(options_.limits.max_envelope_bytes) + 1024;
+    ZINC_RETURN_IF_ERROR(BindHostChannels(context_.get(), &*base, pub_opts, in_opts, &channels));
+    listen_address_ = FormatBaseAddress(*base);
+  }
+  if (!options_.join.empty()) {
+    Result<BaseAddress> base = ParseBaseAddress(options_.join);
+    if (!base.ok()) return base.status();
+    if (base->transport == "tcp" && base->port == 0) {
+      return Status(StatusCode::kInvalidArgument, "a join address needs a port");
+    }
+    ChannelAddresses a = DeriveChannelAddresses(*base);
+    ChannelOptions sub_opts;
+    sub_opts.rcvhwm = options_.subscribe_hwm;
+    sub_opts.rcvbuf = options_.subscribe_rcvbuf;
+    sub_opts.max_message_bytes = static_cast<int64_t>(options_.limits.max_envelope_bytes) + 1024;
+    ChannelOptions push_opts;
+    ChannelOptions dealer_opts;
+    dealer_opts.routing_id = RoutingIdOf(id_);
+    dealer_opts.max_message_bytes =
+        static_cast<int64_t>(options_.limits.max_sync_envelope_bytes) + 1024;
+    auto sub = Channel::Create(context_.get(), SocketType::kSub, sub_opts);
+    auto push = Channel::Create(context_.get(), SocketType::kPush, push_opts);
+    auto dealer = Channel::Create(context_.get(), SocketType::kDealer, dealer_opts);
+    if (!sub.ok()) return sub.status();
+    if (!push.ok()) return push.status();
+    if (!dealer.ok()) return dealer.status();
+    ZINC_RETURN_IF_ERROR((*sub)->Subscribe(kControlTopic));
+    ZINC_RETURN_IF_ERROR((*sub)->Connect(a.outbound));
+    ZINC_RETURN_IF_ERROR((*push)->Connect(a.inbound));
+    ZINC_RETURN_IF_ERROR((*dealer)->Connect(a.sync));
+    channels.subscription = std::move(sub).value();
+    channels.upstream = std::move(push).value();
+    channels.sync_client = std::move(dealer).value();
+  }
+  RegisterHandlers();
+  pool_ = std::make_unique<HandlerPool>(options_.handler_threads, options_.max_queued_messages);
+  listener_ = std::make_unique<ChannelListener>(std::move(channels), this, options_.limits,
+                                                options_.heartbeat);
+  return listener_->Start();
+}
+
+void EndpointImpl::Stop() {
+  {
+    MutexLock l(&mu_);
+    if (stopped_) return;
+    stopped_ = true;
+  }
+  // The listener first, so that no new message reaches the pool; then the pool, whose tasks
+  // may still queue frames on the (stopped) listener harmlessly.
+  if (listener_) listener_->Stop();
+  if (pool_) pool_->Stop();
+}
+
+void EndpointImpl::RegisterHandlers() {
+  auto add = [this](MessageKind kind, void (EndpointImpl::*fn)(Message)) {
+    handler_storage_.push_back(
+        std::make_unique<FunctionHandler>([this, fn](Message m) { (this->*fn)(std::move(m)); }));
+    handlers_.Register(kind, handler_storage_.back().get());
+  };
+  add(MessageKind::kFragment, &EndpointImpl::HandleFragment);
+  add(MessageKind::kHeartbeat, &EndpointImpl::HandleHeartbeat);
+  add(MessageKind::kSnapshotRequest, &EndpointImpl::HandleSnapshotRequest);
+  add(MessageKind::kCatchupRequest, &EndpointImpl::HandleCatchupRequest);
+  add(MessageKind::kSnapshotReply, &EndpointImpl::HandleSyncReply);
+  add(MessageKind::kCatchupReply, &EndpointImpl::HandleSyncReply);
+  add(MessageKind::kNack, &EndpointImpl::HandleSyncReply);
+}
+
+Result<DocumentHandle*> EndpointImpl::Open(const std::string& name, const OpenOptions& options) {
+  ZINC_RETURN_IF_ERROR(ValidateDocId(name, options_.limits));
+  const DocumentType* type = nullptr;
+  if (!options.type.empty()) {
+    type = types_->Find(options.type);
+    if (!type) {
+      return Status(StatusCode::kNotFound, "unknown document type '" + options.type + "'");
+    }
+  }
+  if (is_root()) {
+    if (!type) {
+      MutexLock l(&mu_);
+      auto it = hosted_.find(name);
+      if (it == hosted_.end()) {
+        return Status(StatusCode::kNotFound, "document '" + name + "' does not exist");
+      }
+      return static_cast<DocumentHandle*>(it->second.get());
+    }
+    wire::NackReason reason;
+    std::string why;
+    HostedDocument* doc = FindHosted(name, options.type, options.create, &reason, &why);
+    if (!doc) {
+      return Status(reason == wire::NACK_TYPE_MISMATCH ? StatusCode::kTypeMismatch
+                                                       : StatusCode::kNotFound,
+                    why);
+    }
+    return static_cast<DocumentHandle*>(doc);
+  }
+  Replica* replica = nullptr;
+  {
+    MutexLock l(&mu_);
+    auto it = replicas_.find(name);
+    if (it != replicas_.end()) {
+      const DocumentType* have = it->second->type();
+      if (type && have && have != type) {
+        return Status(StatusCode::kTypeMismatch, "document '" + name + "' is open as '" +
+                                                     std::string(have->name()) + "'");
+      }
+      return static_cast<DocumentHandle*>(it->second.get());
+    }
+    auto r = std::make_unique<Replica>(this, name, type, options.create, types_);
+    replica = r.get();
+    replicas_.emplace(name, std::move(r));
+  }
+  // Subscribe before asking for the snapshot (the Clone pattern): the listener runs commands
+  // before frames, so the subscription is in place first.
+  listener_->Subscribe(name);
+  replica->Start();
+  return static_cast<DocumentHandle*>(replica);
+}
+
+HostedDocument* EndpointImpl::FindHosted(const std::string& name, const std::string& type_name,
+                                         bool create, wire::NackReason* reason, std::string* why) {
+  MutexLock l(&mu_);
+  auto it = hosted_.find(name);
+  if (it != hosted_.end()) {
+    if (!type_name.empty() && type_name != it->second->type()->name()) {
+      *reason = wire::NACK_TYPE_MISMATCH;
+      *why = "document '" + name + "' is of type '" + std::string(it->second->type()->name()) +
+             "', not '" + type_name + "'";
+      return nullptr;
+    }
+    return it->second.get();
+  }
+  if (!create || type_name.empty()) {
+    *reason = wire::NACK_UNKNOWN_DOCUMENT;
+    *why = "document '" + name + "' does not exist";
+    return nullptr;
+  }
+  const DocumentType* type = types_->Find(type_name);
+  if (!type) {
+    *reason = wire::NACK_UNKNOWN_TYPE;
+    *why = "unknown document type '" + type_name + "'";
+    return nullptr;
+  }
+  auto doc = std::make_unique<HostedDocument>(this, name, type);
+  HostedDocument* raw = doc.get();
+  hosted_.emplace(name, std::move(doc));
+  counters_.Get("zinc_documents_created_total")->Add();
+  return raw;
+}
+
+Replica* EndpointImpl::FindReplica(const std::string& name) {
+  MutexLock l(&mu_);
+  auto it = replicas_.find(name);
+  return it == replicas_.end() ? nullptr : it->second.get();
+}
+
+void EndpointImpl::OnMessage(Message msg) {
+  MessageHandler* handler = handlers_.Find(msg.kind());
+  if (!handler) {
+    Refuse(msg, wire::NACK_UNSUPPORTED, "message kind not served here");
+    return;
+  }
+  counters_.Get(std::string("zinc_messages_received_total{channel=\"") +
+                ChannelKindName(msg.channel) + "\"}")
+      ->Add();
+  // Each document is a strand; control traffic has a strand of its own.
+  std::string key = msg.envelope.doc().empty() ? std::string(kControlTopic) : msg.envelope.doc();
+  Status s = pool_->Submit(
+      key, [handler, m = std::move(msg)]() mutable { handler->Handle(std::move(m)); },
+      /*block=*/true);
+  (void)s;  // kClosed while stopping.
+}
+
+void EndpointImpl::OnBadFrame(ChannelKind channel, const Status& why,
+                              const wire::Envelope* envelope, const std::string& routing_id) {
+  counters_
+      .Get(std::string("zinc_frames_rejected_total{channel=\"") + ChannelKindName(channel) +
+           "\",reason=\"" + StatusCodeName(why.code()) + "\"}")
+      ->Add();
+  logger_.Warn("ZINC-BAD-FRAME", std::string("channel=") + ChannelKindName(channel) + " " +
+                                     why.ToString());
+  // Nack the origin where one is known and it is a child (a host never nacks its parent).
+  if (channel != ChannelKind::kInbound && channel != ChannelKind::kSyncServer) return;
+  std::string to = routing_id;
+  if (to.empty() && envelope) {
+    EndpointId origin;
+    if (EndpointId::FromBytes(envelope->origin(), &origin)) to = RoutingIdOf(origin);
+  }
+  if (to.empty()) return;
+  wire::Envelope e = NewEnvelope(envelope && ValidateDocId(envelope->doc(), options_.limits).ok()
+                                     ? envelope->doc()
+                                     : "");
+  wire::Nack* n = e.mutable_nack();
+  switch (why.code()) {
+    case StatusCode::kVersionMismatch: n->set_reason(wire::NACK_VERSION_MISMATCH); break;
+    case StatusCode::kResourceExhausted: n->set_reason(wire::NACK_TOO_LARGE); break;
+    case StatusCode::kUnsupported: n->set_reason(wire::NACK_UNSUPPORTED); break;
+    default: n->set_reason(wire::NACK_MALFORMED); break;
+  }
+  n->set_text(why.message());
+  if (envelope && envelope->has_fragment()) n->set_refused_origin_seq(envelope->origin_seq());
+  listener_->Send(OutboundFrame{Route::kSyncReply, to, EncodeEnvelope(e)});
+}
+
+void EndpointImpl::Refuse(const Message& msg, wire::NackReason reason, const std::string& text) {
+  counters_
+      .Get(std::string("zinc_messages_refused_total{reason=\"") + wire::NackReason_Name(reason) +
+           "\"}")
+      ->Add();
+  logger_.Warn("ZINC-REFUSED", std::string("channel=") + ChannelKindName(msg.channel) +
+                                   " origin=" + msg.origin.ToString() + " " + text);
+  if (msg.channel != ChannelKind::kInbound && msg.channel != ChannelKind::kSyncServer) return;
+  wire::Envelope e = NewEnvelope(msg.envelope.doc());
+  wire::Nack* n = e.mutable_nack();
+  n->set_reason(reason);
+  n->set_text(text);
+  if (msg.envelope.has_fragment()) n->set_refused_origin_seq(msg.envelope.origin_seq());
+  const std::string to =
+      msg.channel == ChannelKind::kSyncServer ? msg.routing_id : RoutingIdOf(msg.origin);
+  listener_->Send(OutboundFrame{Route::kSyncReply, to, EncodeEnvelope(e)});
+}
+
+void EndpointImpl::HandleFragment(Message msg) {
+  const std::string& name = msg.envelope.doc();
+  if (msg.channel == ChannelKind::kInbound) {
+    if (!is_root()) {
+      Refuse(msg, wire::NACK_UNSUPPORTED, "this endpoint does not sequence");
+      return;
+    }
+    wire::NackReason reason = wire::NACK_UNSPECIFIED;
+    std::string why;
+    HostedDocument* doc =
+        FindHosted(name, msg.envelope.fragment().type(), /*create=*/true, &reason, &why);
+    if (!doc) {
+      if (reason == wire::NACK_TYPE_MISMATCH) {
+        // The document consumes the origin_seq and nacks it itself.
+        doc = FindHosted(name, "", false, &reason, &why);
+      }
+      if (!doc) {
+        Refuse(msg, reason, why);
+        return;
+      }
+    }
+    doc->OnFragment(msg);
+    return;
+  }
+  if (msg.channel == ChannelKind::kSubscription) {
+    if (Replica* r = FindReplica(name)) r->OnFragment(msg.envelope);
+    return;
+  }
+  Refuse(msg, wire::NACK_UNSUPPORTED, "fragment on the wrong channel");
+}
+
+void EndpointImpl::HandleHeartbeat(Message msg) {
+  if (msg.channel != ChannelKind::kSubscription) {
+    // TODO(soon): children's heartbeats (issue 7).
+    return;
+  }
+  if (msg.envelope.doc().empty()) return;  // The parent's liveness; used by failover.
+  if (Replica* r = FindReplica(msg.envelope.doc())) r->OnHeartbeat(msg.envelope);
+}
+
+void EndpointImpl::HandleSnapshotRequest(Message msg) {
+  if (msg.channel != ChannelKind::kSyncServer || !is_root()) {
+    Refuse(msg, wire::NACK_UNSUPPORTED, "snapshot request on the wrong channel");
+    return;
+  }
+  const wire::SnapshotRequest& req = msg.envelope.snapshot_request();
+  wire::NackReason reason = wire::NACK_UNSPECIFIED;
+  std::string why;
+  HostedDocument* doc = FindHosted(msg.envelope.doc(), req.type(), req.create(), &reason, &why);
+  if (doc) {
+    doc->OnSnapshotRequest(msg);
+    return;
+  }
+  if (reason == wire::NACK_UNKNOWN_DOCUMENT) {
+    wire::Envelope e = NewEnvelope(msg.envelope.doc());
+    e.mutable_snapshot_reply()->set_found(false);
+    listener_->Send(OutboundFrame{Route::kSyncReply, msg.routing_id, EncodeEnvelope(e)});
+    return;
+  }
+  Refuse(msg, reason, why);
+}
+
+void EndpointImpl::HandleCatchupRequest(Message msg) {
+  if (msg.channel != ChannelKind::kSyncServer || !is_root()) {
+    Refuse(msg, wire::NACK_UNSUPPORTED, "catch-up request on the wrong channel");
+    return;
+  }
+  wire::NackReason reason = wire::NACK_UNSPECIFIED;
+  std::string why;
+  HostedDocument* doc = FindHosted(msg.envelope.doc(), "", false, &reason, &why);
+  if (!doc) {
+    Refuse(msg, reason, why);
+    return;
+  }
+  doc->OnCatchupRequest(msg);
+}
+
+void EndpointImpl::HandleSyncReply(Message msg) {
+  if (msg.channel != ChannelKind::kSyncClient) {
+    Refuse(msg, wire::NACK_UNSUPPORTED, "reply on the wrong channel");
+    return;
+  }
+  Replica* r = msg.envelope.doc().empty() ? nullptr : FindReplica(msg.envelope.doc());
+  if (!r) {
+    if (msg.kind() == MessageKind::kNack) {
+      logger_.Warn("ZINC-NACK", "doc=" + msg.envelope.doc() + " " + msg.envelope.nack().text());
+    }
+    return;
+  }
+  switch (msg.kind()) {
+    case MessageKind::kSnapshotReply: r->OnSnapshotReply(msg.envelope); break;
+    case MessageKind::kCatchupReply: r->OnCatchupReply(msg.envelope); break;
+    case MessageKind::kNack: r->OnNack(msg.envelope); break;
+    default: break;
+  }
+}
+
+void EndpointImpl::OnTick() {
+  const int64_t now = clock_->NowMicros();
+  std::vector<HostedDocument*> hosted;
+  std::vector<Replica*> replicas;
+  {
+    MutexLock l(&mu_);
+    for (auto& [name, doc] : hosted_) hosted.push_back(doc.get());
+    for (auto& [name, r] : replicas_) replicas.push_back(r.get());
+  }
+  for (HostedDocument* d : hosted) Post(d->name(), [d, now] { d->OnTick(now); });
+  for (Replica* r : replicas) Post(r->name(), [r, now] { r->OnTick(now); });
+  if (!options_.listen.empty()) {
+    wire::Envelope e = NewEnvelope("");
+    e.mutable_heartbeat();
+    listener_->Send(OutboundFrame{Route::kPublish, std::string(kControlTopic), EncodeEnvelope(e)});
+  }
+}
+
+}  // namespace internal
+
+Result<std::unique_ptr<Endpoint>> Endpoint::Start(EndpointOptions options) {
+  auto endpoint = std::make_unique<internal::EndpointImpl>(std::move(options));
+  ZINC_RETURN_IF_ERROR(endpoint->Init());
+  return std::unique_ptr<Endpoint>(std::move(endpoint));
+}
+
+}  // namespace zinc

@@ -1,0 +1,155 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/codec.h"
+#include "core/counters.h"
+#include "core/ids.h"
+#include "core/log.h"
+#include "core/status.h"
+#include "documents/document.h"
+#include "documents/type_registry.h"
+
+namespace zinc {
+
+struct EndpointOptions {
+  // Base address to host on (binds PUB, PULL and ROUTER; see endpoints/address.h). Port 0 or
+  // "*" picks three consecutive free ports. Empty: do not host.
+  std::string listen;
+  // Base address of the parent to join (connects SUB, PUSH and DEALER). Empty: this endpoint is
+  // the root host and sequences every document it hosts.
+  std::string join;
+  // Worker threads of the HandlerPool. Default: 2.
+  size_t handler_threads = 2;
+  // Tasks the HandlerPool queues before the I/O thread stops reading. Default: 65536.
+  size_t max_queued_messages = 65536;
+  // High-water marks of the PUB socket (per subscriber) and of the SUB socket. Default: 10000.
+  int publish_hwm = 10000;
+  int subscribe_hwm = 10000;
+  // Kernel receive buffer of the SUB socket; 0: the OS default. Tests shrink it to force drops.
+  int subscribe_rcvbuf = 0;
+  // Bounds on every envelope received.
+  CodecLimits limits;
+  // Interval of heartbeats, retries and head notices. Default: 100 ms.
+  std::chrono::milliseconds heartbeat{100};
+  // A request (snapshot, catch-up) or an unacknowledged edit is sent again after this long.
+  // Default: 500 ms.
+  std::chrono::milliseconds retry{500};
+  // Sequenced fragments a host keeps per document for catch-up. Default: 100000.
+  size_t history_fragments = 100000;
+  // Fragments a client buffers while it syncs or waits for a catch-up. Default: 100000.
+  size_t max_buffered_fragments = 100000;
+  // Document types; nullptr: the built-in types. Must outlive the Endpoint.
+  const TypeRegistry* types = nullptr;
+  // Time source; nullptr: SystemClock. Must outlive the Endpoint.
+  const Clock* clock = nullptr;
+  // Log threshold and the name logs show. Default: warnings, the endpoint id.
+  LogLevel log_level = LogLevel::kWarn;
+  std::string name;
+};
+
+// One change of a document as its listener sees it.
+struct DocumentChange {
+  // The seq the change was sequenced at; 0 for a local edit not yet sequenced.
+  uint64_t seq = 0;
+  // True for an edit made through this endpoint.
+  bool local = false;
+  EndpointId origin;
+  // The fragment payload as it was applied here (after transformation).
+  std::string payload;
+  // True when the whole state was replaced by a snapshot (first sync or resync); payload is
+  // empty then.
+  bool reset = false;
+};
+
+class Endpoint;
+
+// A handle on one open document of an Endpoint: local edits apply at once and are sent to the
+// host; remote edits arrive in seq order. Owned by its Endpoint and valid until the Endpoint is
+// destroyed. Thread-safe.
+class DocumentHandle {
+ public:
+  virtual ~DocumentHandle() = default;
+
+  virtual const std::string& name() const = 0;
+  // The document type, or nullptr while a document opened without a type is still syncing.
+  virtual const DocumentType* type() const = 0;
+
+  // Applies payload locally at once and sends it to be sequenced. Returns kMalformed (or the
+  // type's code) without changing anything for a payload the type refuses, kUnavailable if the
+  // document failed to open. Does not block on the network.
+  virtual Status Edit(std::string payload) = 0;
+  // Parses one JSON edit with the type's FragmentFromJson, then Edit.
+  virtual Status EditJson(std::string_view json) = 0;
+
+  // Waits until the document has its first snapshot. Returns kTimeout, or the error that ended
+  // the open (kNotFound for a missing document opened without create, kTypeMismatch, ...).
+  virtual Status WaitSynced(std::chrono::milliseconds timeout) = 0;
+  // Waits until every local edit made so far is acknowledged (sequenced by the root host).
+  virtual Status WaitAcknowledged(std::chrono::milliseconds timeout) = 0;
+
+  // The seq of the last fragment applied here.
+  virtual uint64_t seq() const = 0;
+  // Local edits not yet acknowledged.
+  virtual size_t pending() const = 0;
+  // The state as JSON: {"type":"map","seq":N,"entries":{...}} (the type's ToJson under the
+  // type's key; "entries" for map).
+  virtual std::string ToJson() const = 0;
+  // Runs fn with the current state, under the document's lock: fn must not call back into zinc.
+  virtual void Read(const std::function<void(const Document&)>& fn) const = 0;
+
+  // Sets the listener called for every change, local or remote. It runs on the document's
+  // strand, in order, one at a time (a local edit's change is posted there by Edit). It must not
+  // block. Replaces any previous listener.
+  virtual void OnChange(std::function<void(const DocumentChange&)> listener) = 0;
+};
+
+// Options of Endpoint::Open.
+struct OpenOptions {
+  // The document type; empty to accept whatever type the document has (read-only use, e.g.
+  // zincctl cat). Required to create.
+  std::string type;
+  // Create the document at the host if it does not exist. Default: true.
+  bool create = true;
+};
+
+// One node of a zinc cluster: a root host, or a client of a parent host. Owns the ZeroMQ
+// context, the ChannelListener (I/O thread), the HandlerPool and every open document.
+// Resource type; thread-safe.
+class Endpoint {
+ public:
+  // Binds and/or connects as options say and starts the threads. Returns kInvalidArgument for a
+  // bad address, kUnavailable if a listen address is in use.
+  static Result<std::unique_ptr<Endpoint>> Start(EndpointOptions options);
+  // Stops; see Stop.
+  virtual ~Endpoint() = default;
+  Endpoint(const Endpoint&) = delete;
+  Endpoint& operator=(const Endpoint&) = delete;
+
+  // Stops the threads and closes the sockets. Idempotent. Never call from a callback.
+  virtual void Stop() = 0;
+
+  virtual const EndpointId& id() const = 0;
+  // The base address bound (ports filled in), or "" if this endpoint does not host.
+  virtual const std::string& listen_address() const = 0;
+  virtual bool is_root() const = 0;
+
+  // Opens the document called name, syncing it from the parent (a client) or creating it (the
+  // root). Returns the same handle for a name opened before (kTypeMismatch for another type),
+  // kInvalidArgument for a bad name, kNotFound for an unknown type. Does not block.
+  virtual Result<DocumentHandle*> Open(const std::string& name, const OpenOptions& options) = 0;
+
+  virtual Counters& counters() = 0;
+  virtual const TypeRegistry& types() const = 0;
+
+ protected:
+  Endpoint() = default;
+};
+
+}  // namespace zinc

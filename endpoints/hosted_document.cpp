@@ -1,0 +1,246 @@
+#include "endpoints/hosted_document.h"
+
+namespace zinc {
+namespace internal {
+
+namespace {
+// How long after its last fragment a document keeps publishing its head on its topic, so that a
+// subscriber that lost the newest fragments at its high-water mark learns of them.
+constexpr int64_t kHeadNoticeMicros = 1000000;
+// Most bytes of fragments in one catch-up reply; the client asks again for the rest.
+constexpr size_t kCatchupReplyBytes = 4 << 20;
+}  // namespace
+
+HostedDocument::HostedDocument(EndpointCore* core, std::string name, const DocumentType* type)
+    : core_(core), name_(std::move(name)), type_(type), state_(type->Create()) {}
+
+Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& origin,
+                                      DocumentChange* change, wire::NackReason* reason,
+                                      uint64_t* expected) {
+  const uint64_t origin_seq = env.origin_seq();
+  uint64_t& last = applied_[origin];
+  if (origin_seq <= last) {
+    // A resubmission of something already sequenced: its echo was published.
+    core_->counters().Get("zinc_fragments_duplicate_total")->Add();
+    *reason = wire::NACK_UNSPECIFIED;
+    return Status(StatusCode::kOk, "duplicate");
+  }
+  if (origin_seq != last + 1) {
+    *reason = wire::NACK_OUT_OF_ORDER;
+    *expected = last + 1;
+    return Status(StatusCode::kOutOfRange, "origin_seq " + std::to_string(origin_seq) +
+                                               " skips ahead; expected " +
+                                               std::to_string(last + 1));
+  }
+  // From here on the fragment consumes its origin_seq, accepted or refused, so that the
+  // origin's next fragment is in order.
+  last = origin_seq;
+  if (env.fragment().type() != type_->name()) {
+    *reason = wire::NACK_TYPE_MISMATCH;
+    return Status(StatusCode::kTypeMismatch, "document '" + name_ + "' is of type '" +
+                                                 std::string(type_->name()) + "', not '" +
+                                                 env.fragment().type() + "'");
+  }
+  if (env.base_seq() > head_) {
+    *reason = wire::NACK_REJECTED;
+    return Status(StatusCode::kOutOfRange, "base_seq is ahead of the head");
+  }
+  std::string payload = std::move(*env.mutable_fragment()->mutable_payload());
+  if (type_->host_transforms() && env.base_seq() < head_) {
+    const uint64_t first = head_ - tail_.size() + 1;
+    if (env.base_seq() + 1 < first) {
+      *reason = wire::NACK_STALE_BASE;
+      return Status(StatusCode::kOutOfRange, "base_seq is older than the history kept");
+    }
+    for (uint64_t s = env.base_seq() + 1; s <= head_; ++s) {
+      const wire::Envelope& prior = tail_[s - first];
+      if (prior.origin() == env.origin()) continue;  // The author had it when it edited.
+      Result<std::string> t = type_->Transform(payload, prior.fragment().payload(), true);
+      if (!t.ok()) {
+        *reason = wire::NACK_REJECTED;
+        return t.status();
+      }
+      payload = std::move(t).value();
+    }
+  }
+  Status applied = state_->Apply(payload);
+  if (!applied.ok()) {
+    *reason = wire::NACK_REJECTED;
+    return applied;
+  }
+  env.set_seq(++head_);
+  env.set_epoch(core_->epoch());
+  env.mutable_fragment()->set_payload(payload);
+  core_->Send(OutboundFrame{Route::kPublish, name_, EncodeEnvelope(env)});
+  last_publish_micros_ = core_->clock().NowMicros();
+  change->seq = head_;
+  change->local = origin == core_->id();
+  change->origin = origin;
+  change->payload = std::move(payload);
+  tail_.push_back(std::move(env));
+  while (tail_.size() > core_->options().history_fragments) tail_.pop_front();
+  core_->counters().Get("zinc_fragments_sequenced_total")->Add();
+  return Status::Ok();
+}
+
+void HostedDocument::OnFragment(const Message& msg) {
+  DocumentChange change;
+  wire::NackReason reason = wire::NACK_UNSPECIFIED;
+  uint64_t expected = 0;
+  Status s;
+  {
+    MutexLock l(&mu_);
+    s = SequenceLocked(msg.envelope, msg.origin, &change, &reason, &expected);
+  }
+  if (s.ok()) {
+    if (reason == wire::NACK_UNSPECIFIED && change.seq != 0) Notify(change);
+    return;
+  }
+  core_->counters()
+      .Get(std::string("zinc_fragments_refused_total{reason=\"") + wire::NackReason_Name(reason) +
+           "\"}")
+      ->Add();
+  core_->logger().Warn("ZINC-REFUSED", "doc=" + name_ + " origin=" + msg.origin.ToString() +
+                                           " origin_seq=" + std::to_string(msg.envelope.origin_seq()) +
+                                           " " + s.ToString());
+  SendNack(msg.origin, "", reason, s.message(), msg.envelope.origin_seq(), expected);
+}
+
+void HostedDocument::SendNack(const EndpointId& origin, const std::string& routing_id,
+                              wire::NackReason reason, const std::string& text,
+                              uint64_t refused_origin_seq, uint64_t expected) {
+  wire::Envelope e = core_->NewEnvelope(name_);
+  wire::Nack* n = e.mutable_nack();
+  n->set_reason(reason);
+  n->set_text(text);
+  n->set_refused_origin_seq(refused_origin_seq);
+  n->set_expected_origin_seq(expected);
+  core_->Send(OutboundFrame{Route::kSyncReply,
+                            routing_id.empty() ? RoutingIdOf(origin) : routing_id,
+                            EncodeEnvelope(e)});
+}
+
+wire::SnapshotReply HostedDocument::SnapshotLocked() const {
+  wire::SnapshotReply r;
+  r.set_found(true);
+  r.set_type(std::string(type_->name()));
+  r.set_state(state_->Snapshot());
+  for (const auto& [origin, origin_seq] : applied_) {
+    wire::OriginSeq* a = r.add_applied();
+    a->set_origin(std::string(origin.bytes()));
+    a->set_origin_seq(origin_seq);
+  }
+  return r;
+}
+
+void HostedDocument::OnSnapshotRequest(const Message& msg) {
+  wire::Envelope e = core_->NewEnvelope(name_);
+  {
+    MutexLock l(&mu_);
+    *e.mutable_snapshot_reply() = SnapshotLocked();
+    e.set_seq(head_);
+  }
+  core_->counters().Get("zinc_snapshots_served_total")->Add();
+  core_->Send(OutboundFrame{Route::kSyncReply, msg.routing_id, EncodeEnvelope(e)});
+}
+
+void HostedDocument::OnCatchupRequest(const Message& msg) {
+  const wire::CatchupRequest& req = msg.envelope.catchup_request();
+  wire::Envelope e = core_->NewEnvelope(name_);
+  wire::CatchupReply* reply = e.mutable_catchup_reply();
+  {
+    MutexLock l(&mu_);
+    const uint64_t first = head_ - tail_.size() + 1;
+    const uint64_t to = std::min(req.to_seq(), head_);
+    e.set_seq(head_);
+    if (req.from_seq() >= first && req.from_seq() <= to) {
+      size_t bytes = 0;
+      for (uint64_t s = req.from_seq(); s <= to; ++s) {
+        const wire::Envelope& f = tail_[s - first];
+        bytes += f.fragment().payload().size() + 64;
+        if (reply->fragments_size() > 0 &&
+            (bytes > kCatchupReplyBytes ||
+             static_cast<size_t>(reply->fragments_size()) >=
+                 core_->options().limits.max_catchup_fragments)) {
+          break;
+        }
+        *reply->add_fragments() = f;
+      }
+    } else if (req.from_seq() < first) {
+      // Compacted past from_seq: a fresh snapshot instead.
+      *reply->mutable_snapshot() = SnapshotLocked();
+    }
+  }
+  core_->counters().Get("zinc_catchups_served_total")->Add();
+  core_->Send(OutboundFrame{Route::kSyncReply, msg.routing_id, EncodeEnvelope(e)});
+}
+
+void HostedDocument::OnTick(int64_t now_micros) {
+  MutexLock l(&mu_);
+  if (head_ == 0 || now_micros - last_publish_micros_ > kHeadNoticeMicros) return;
+  wire::Envelope e = core_->NewEnvelope(name_);
+  e.set_seq(head_);
+  e.mutable_heartbeat()->set_head_seq(head_);
+  core_->Send(OutboundFrame{Route::kPublish, name_, EncodeEnvelope(e)});
+}
+
+Status HostedDocument::Edit(std::string payload) {
+  DocumentChange change;
+  wire::NackReason reason = wire::NACK_UNSPECIFIED;
+  uint64_t expected = 0;
+  Status s;
+  {
+    MutexLock l(&mu_);
+    wire::Envelope env = core_->NewEnvelope(name_);
+    env.set_origin_seq(next_origin_seq_);
+    env.set_base_seq(head_);
+    env.mutable_fragment()->set_type(std::string(type_->name()));
+    env.mutable_fragment()->set_payload(std::move(payload));
+    s = SequenceLocked(std::move(env), core_->id(), &change, &reason, &expected);
+    // A refused local edit still consumed its origin_seq.
+    ++next_origin_seq_;
+  }
+  if (!s.ok()) return s;
+  // Local changes, like remote ones, reach the listener on the strand.
+  core_->Post(name_, [this, change] { Notify(change); });
+  return Status::Ok();
+}
+
+Status HostedDocument::EditJson(std::string_view json) {
+  Result<std::string> payload = type_->FragmentFromJson(json);
+  if (!payload.ok()) return payload.status();
+  return Edit(std::move(payload).value());
+}
+
+uint64_t HostedDocument::seq() const {
+  MutexLock l(&mu_);
+  return head_;
+}
+
+std::string HostedDocument::ToJson() const {
+  MutexLock l(&mu_);
+  return "{\"type\":\"" + std::string(type_->name()) + "\",\"seq\":" + std::to_string(head_) +
+         ",\"" + std::string(type_->json_field()) + "\":" + state_->ToJson() + "}";
+}
+
+void HostedDocument::Read(const std::function<void(const Document&)>& fn) const {
+  MutexLock l(&mu_);
+  fn(*state_);
+}
+
+void HostedDocument::OnChange(std::function<void(const DocumentChange&)> listener) {
+  MutexLock l(&mu_);
+  listener_ = std::make_shared<std::function<void(const DocumentChange&)>>(std::move(listener));
+}
+
+void HostedDocument::Notify(const DocumentChange& change) {
+  std::shared_ptr<std::function<void(const DocumentChange&)>> listener;
+  {
+    MutexLock l(&mu_);
+    listener = listener_;
+  }
+  if (listener && *listener) (*listener)(change);
+}
+
+}  // namespace internal
+}  // namespace zinc

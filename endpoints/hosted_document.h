@@ -1,0 +1,75 @@
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "core/message.h"
+#include "core/mutex.h"
+#include "endpoints/endpoint.h"
+#include "endpoints/endpoint_internal.h"
+
+namespace zinc {
+namespace internal {
+
+// A document at the root host, which sequences it: every fragment from a child is deduplicated
+// by (origin, origin_seq), transformed from its base_seq to the head when the type needs it,
+// applied to this replica, given the next seq and published. Keeps the newest
+// history_fragments sequenced fragments for catch-up. Thread-safe; the On* methods run on the
+// document's strand.
+class HostedDocument final : public DocumentHandle {
+ public:
+  // core must outlive this object.
+  HostedDocument(EndpointCore* core, std::string name, const DocumentType* type);
+
+  // Strand handlers.
+  void OnFragment(const Message& msg) EXCLUDES(mu_);
+  void OnSnapshotRequest(const Message& msg) EXCLUDES(mu_);
+  void OnCatchupRequest(const Message& msg) EXCLUDES(mu_);
+  void OnTick(int64_t now_micros) EXCLUDES(mu_);
+
+  // DocumentHandle.
+  const std::string& name() const override { return name_; }
+  const DocumentType* type() const override { return type_; }
+  Status Edit(std::string payload) override EXCLUDES(mu_);
+  Status EditJson(std::string_view json) override;
+  Status WaitSynced(std::chrono::milliseconds) override { return Status::Ok(); }
+  Status WaitAcknowledged(std::chrono::milliseconds) override { return Status::Ok(); }
+  uint64_t seq() const override EXCLUDES(mu_);
+  size_t pending() const override { return 0; }
+  std::string ToJson() const override EXCLUDES(mu_);
+  void Read(const std::function<void(const Document&)>& fn) const override EXCLUDES(mu_);
+  void OnChange(std::function<void(const DocumentChange&)> listener) override EXCLUDES(mu_);
+
+ private:
+  // Sequences env (a fragment from origin). On success fills *change and returns Ok; otherwise
+  // returns the refusal to nack with (its code picks the reason) and changes nothing.
+  Status SequenceLocked(wire::Envelope env, const EndpointId& origin, DocumentChange* change,
+                        wire::NackReason* reason, uint64_t* expected) REQUIRES(mu_);
+  wire::SnapshotReply SnapshotLocked() const REQUIRES(mu_);
+  void SendNack(const EndpointId& origin, const std::string& routing_id, wire::NackReason reason,
+                const std::string& text, uint64_t refused_origin_seq, uint64_t expected);
+  void Notify(const DocumentChange& change) EXCLUDES(mu_);
+
+  // Constant after construction.
+  EndpointCore* const core_;
+  const std::string name_;
+  const DocumentType* const type_;
+
+  mutable Mutex mu_;
+  std::unique_ptr<Document> state_ GUARDED_BY(mu_);
+  uint64_t head_ GUARDED_BY(mu_) = 0;
+  // Sequenced fragments head_ - tail_.size() + 1 .. head_.
+  std::deque<wire::Envelope> tail_ GUARDED_BY(mu_);
+  // The last origin_seq sequenced per origin (the dedup table).
+  std::unordered_map<EndpointId, uint64_t, EndpointIdHash> applied_ GUARDED_BY(mu_);
+  uint64_t next_origin_seq_ GUARDED_BY(mu_) = 1;
+  int64_t last_publish_micros_ GUARDED_BY(mu_) = 0;
+  std::shared_ptr<std::function<void(const DocumentChange&)>> listener_ GUARDED_BY(mu_);
+};
+
+}  // namespace internal
+}  // namespace zinc

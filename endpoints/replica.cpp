@@ -1,0 +1,453 @@
+#include "endpoints/replica.h"
+
+namespace zinc {
+namespace internal {
+
+Replica::Replica(EndpointCore* core, std::string name, const DocumentType* type, bool create,
+                 const TypeRegistry* types)
+    : core_(core), name_(std::move(name)), create_(create), types_(types), type_(type) {
+  if (type_) doc_ = type_->Create();
+}
+
+void Replica::Start() {
+  MutexLock l(&mu_);
+  RequestSnapshotLocked();
+}
+
+void Replica::RequestSnapshotLocked() {
+  wire::Envelope e = core_->NewEnvelope(name_);
+  wire::SnapshotRequest* r = e.mutable_snapshot_request();
+  if (type_) r->set_type(std::string(type_->name()));
+  r->set_create(create_ && type_ != nullptr);
+  snapshot_sent_micros_ = core_->clock().NowMicros();
+  core_->Send(OutboundFrame{Route::kSyncRequest, "", EncodeEnvelope(e)});
+}
+
+void Replica::RequestCatchupLocked(uint64_t from, uint64_t to) {
+  const int64_t now = core_->clock().NowMicros();
+  const int64_t retry = std::chrono::microseconds(core_->options().retry).count();
+  if (catchup_sent_micros_ != 0 && now - catchup_sent_micros_ < retry) return;
+  wire::Envelope e = core_->NewEnvelope(name_);
+  e.mutable_catchup_request()->set_from_seq(from);
+  e.mutable_catchup_request()->set_to_seq(to);
+  catchup_sent_micros_ = now;
+  catchup_to_ = to;
+  core_->counters().Get("zinc_catchups_requested_total")->Add();
+  core_->Send(OutboundFrame{Route::kSyncRequest, "", EncodeEnvelope(e)});
+}
+
+void Replica::ResyncLocked(const std::string& why) {
+  core_->counters().Get("zinc_resyncs_total")->Add();
+  core_->logger().Info("ZINC-RESYNC", "doc=" + name_ + " " + why);
+  if (state_ == State::kSynced) state_ = State::kResyncing;
+  RequestSnapshotLocked();
+}
+
+void Replica::FailLocked(Status why) {
+  core_->logger().Warn("ZINC-OPEN-FAILED", "doc=" + name_ + " " + why.ToString());
+  state_ = State::kFailed;
+  error_ = std::move(why);
+  buffered_.clear();
+  cv_.notify_all();
+}
+
+void Replica::BufferLocked(const wire::Envelope& env) {
+  if (buffered_.size() >= core_->options().max_buffered_fragments) {
+    // Too far behind to buffer: start over from a fresh snapshot.
+    buffered_.clear();
+    if (state_ == State::kSynced) ResyncLocked("buffer overflow");
+    return;
+  }
+  buffered_.emplace(env.seq(), env);
+}
+
+void Replica::OnFragment(const wire::Envelope& env) {
+  Changes changes;
+  {
+    MutexLock l(&mu_);
+    HandleSequencedLocked(env, &changes);
+  }
+  Notify(changes);
+}
+
+void Replica::HandleSequencedLocked(const wire::Envelope& env, Changes* changes) {
+  if (state_ == State::kFailed) return;
+  if (state_ != State::kSynced) {
+    BufferLocked(env);
+    return;
+  }
+  if (env.seq() <= applied_seq_) return;  // Already applied (a catch-up overlapping the stream).
+  if (env.seq() > applied_seq_ + 1) {
+    BufferLocked(env);
+    RequestCatchupLocked(applied_seq_ + 1, env.seq() - 1);
+    return;
+  }
+  ApplySequencedLocked(env, changes);
+  DrainBufferedLocked(changes);
+}
+
+void Replica::ApplySequencedLocked(const wire::Envelope& env, Changes* changes) {
+  applied_seq_ = env.seq();
+  if (env.origin() == core_->id().bytes()) {
+    // The echo of our own fragment: its acknowledgement. It is already in doc_.
+    const uint64_t origin_seq = env.origin_seq();
+    bool lost = false;
+    while (!pending_.empty() && pending_.front().origin_seq < origin_seq) {
+      // Sequenced past without an echo: the host refused it (a nack is on its way).
+      pending_.pop_front();
+      lost = true;
+    }
+    if (!pending_.empty() && pending_.front().origin_seq == origin_seq) pending_.pop_front();
+    pending_progress_micros_ = core_->clock().NowMicros();
+    cv_.notify_all();
+    if (lost) ResyncLocked("an own edit was refused");
+    return;
+  }
+  if (!type_ || env.fragment().type() != type_->name()) {
+    ResyncLocked("fragment of another type");
+    return;
+  }
+  std::string payload = env.fragment().payload();
+  for (PendingEdit& p : pending_) {
+    Result<std::string> remote = type_->Transform(payload, p.payload, false);
+    Result<std::string> local = type_->Transform(p.payload, payload, true);
+    if (!remote.ok() || !local.ok()) {
+      ResyncLocked("transform failed");
+      return;
+    }
+    payload = std::move(remote).value();
+    p.payload = std::move(local).value();
+    p.base_seq = env.seq();
+  }
+  Status s = doc_->Apply(payload);
+  if (!s.ok()) {
+    core_->counters().Get("zinc_apply_errors_total")->Add();
+    ResyncLocked("sequenced fragment did not apply: " + s.ToString());
+    return;
+  }
+  DocumentChange c;
+  c.seq = env.seq();
+  c.local = false;
+  EndpointId::FromBytes(env.origin(), &c.origin);
+  c.payload = std::move(payload);
+  changes->push_back(std::move(c));
+}
+
+void Replica::DrainBufferedLocked(Changes* changes) {
+  while (!buffered_.empty() && state_ == State::kSynced) {
+    auto it = buffered_.begin();
+    if (it->first <= applied_seq_) {
+      buffered_.erase(it);
+      continue;
+    }
+    if (it->first != applied_seq_ + 1) {
+      RequestCatchupLocked(applied_seq_ + 1, it->first - 1);
+      return;
+    }
+    wire::Envelope env = std::move(it->second);
+    buffered_.erase(it);
+    ApplySequencedLocked(env, changes);
+  }
+  if (applied_seq_ >= catchup_to_) catchup_sent_micros_ = 0;
+}
+
+void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply& snap,
+                            Changes* changes) {
+  snapshot_sent_micros_ = 0;
+  if (!snap.found()) {
+    if (state_ == State::kOpening) {
+      FailLocked(Status(StatusCode::kNotFound, "document '" + name_ + "' does not exist"));
+    } else {
+      ResyncLocked("document vanished");
+    }
+    return;
+  }
+  const DocumentType* type = types_->Find(snap.type());
+  if (!type) {
+    FailLocked(Status(StatusCode::kUnsupported,
+                      "document '" + name_ + "' has type '" + snap.type() +
+                          "', which this endpoint does not know"));
+    return;
+  }
+  if (type_ && type != type_) {
+    FailLocked(Status(StatusCode::kTypeMismatch, "document '" + name_ + "' is of type '" +
+                                                     snap.type() + "', not '" +
+                                                     std::string(type_->name()) + "'"));
+    return;
+  }
+  std::unique_ptr<Document> doc = type->Create();
+  Status s = doc->Restore(snap.state());
+  if (!s.ok()) {
+    core_->counters().Get("zinc_bad_snapshots_total")->Add();
+    core_->logger().Warn("ZINC-BAD-SNAPSHOT", "doc=" + name_ + " " + s.ToString());
+    return;  // The tick asks again.
+  }
+  // Pending edits the snapshot already holds are acknowledged; the rest are replayed on top.
+  uint64_t mine = 0;
+  for (const auto& a : snap.applied()) {
+    if (a.origin() == core_->id().bytes()) mine = a.origin_seq();
+  }
+  while (!pending_.empty() && pending_.front().origin_seq <= mine) pending_.pop_front();
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    // TODO(soon): rebase pending edits of types that transform (text) onto the snapshot.
+    if (doc->Apply(it->payload).ok()) {
+      it->base_seq = env.seq();
+      ++it;
+    } else {
+      it = pending_.erase(it);
+    }
+  }
+  doc_ = std::move(doc);
+  type_ = type;
+  applied_seq_ = env.seq();
+  state_ = State::kSynced;
+  catchup_sent_micros_ = 0;
+  catchup_to_ = 0;
+  pending_progress_micros_ = core_->clock().NowMicros();
+  core_->counters().Get("zinc_snapshots_applied_total")->Add();
+  DocumentChange c;
+  c.seq = applied_seq_;
+  c.reset = true;
+  changes->push_back(std::move(c));
+  cv_.notify_all();
+  DrainBufferedLocked(changes);
+}
+
+void Replica::OnSnapshotReply(const wire::Envelope& env) {
+  Changes changes;
+  {
+    MutexLock l(&mu_);
+    if (state_ == State::kFailed || snapshot_sent_micros_ == 0) return;  // Not asked for.
+    RestoreLocked(env, env.snapshot_reply(), &changes);
+  }
+  Notify(changes);
+}
+
+void Replica::OnCatchupReply(const wire::Envelope& env) {
+  Changes changes;
+  {
+    MutexLock l(&mu_);
+    if (state_ != State::kSynced) return;
+    const wire::CatchupReply& reply = env.catchup_reply();
+    catchup_sent_micros_ = 0;
+    if (reply.has_snapshot()) {
+      snapshot_sent_micros_ = core_->clock().NowMicros();
+      RestoreLocked(env, reply.snapshot(), &changes);
+    } else {
+      for (const wire::Envelope& f : reply.fragments()) HandleSequencedLocked(f, &changes);
+      // A reply capped short of the gap: ask for the rest now.
+      if (state_ == State::kSynced && !buffered_.empty() &&
+          buffered_.begin()->first > applied_seq_ + 1) {
+        RequestCatchupLocked(applied_seq_ + 1, buffered_.begin()->first - 1);
+      }
+    }
+  }
+  Notify(changes);
+}
+
+void Replica::OnHeartbeat(const wire::Envelope& env) {
+  MutexLock l(&mu_);
+  const uint64_t head = env.heartbeat().head_seq();
+  if (state_ == State::kSynced && head > applied_seq_ && buffered_.empty()) {
+    RequestCatchupLocked(applied_seq_ + 1, head);
+  }
+}
+
+void Replica::OnNack(const wire::Envelope& env) {
+  MutexLock l(&mu_);
+  const wire::Nack& nack = env.nack();
+  core_->counters()
+      .Get(std::string("zinc_nacks_received_total{reason=\"") +
+           wire::NackReason_Name(nack.reason()) + "\"}")
+      ->Add();
+  switch (nack.reason()) {
+    case wire::NACK_OUT_OF_ORDER:
+      // Some fragments were lost on the way (a reconnect): send again from the one expected.
+      for (size_t i = 0; i < pending_.size(); ++i) {
+        if (pending_[i].origin_seq == nack.expected_origin_seq()) {
+          SendPendingLocked(i);
+          break;
+        }
+      }
+      return;
+    case wire::NACK_VERSION_MISMATCH:
+      FailLocked(Status(StatusCode::kVersionMismatch, nack.text()));
+      return;
+    default:
+      break;
+  }
+  if (nack.refused_origin_seq() == 0) {
+    // A refused request (snapshot of an unknown type, ...), not an edit.
+    if (state_ == State::kOpening) {
+      FailLocked(Status(nack.reason() == wire::NACK_TYPE_MISMATCH ? StatusCode::kTypeMismatch
+                                                                   : StatusCode::kUnavailable,
+                        nack.text()));
+    }
+    return;
+  }
+  core_->logger().Warn("ZINC-EDIT-REFUSED", "doc=" + name_ + " origin_seq=" +
+                                                std::to_string(nack.refused_origin_seq()) + " " +
+                                                nack.text());
+  for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+    if (it->origin_seq == nack.refused_origin_seq()) {
+      pending_.erase(it);
+      cv_.notify_all();
+      // doc_ still holds the refused edit: rebuild it from the host's state.
+      ResyncLocked("edit refused: " + nack.text());
+      return;
+    }
+  }
+}
+
+void Replica::SendPendingLocked(size_t from_index) {
+  std::vector<OutboundFrame> frames;
+  for (size_t i = from_index; i < pending_.size(); ++i) {
+    const PendingEdit& p = pending_[i];
+    wire::Envelope e = core_->NewEnvelope(name_);
+    e.set_origin_seq(p.origin_seq);
+    e.set_base_seq(p.base_seq);
+    e.mutable_fragment()->set_type(std::string(type_->name()));
+    e.mutable_fragment()->set_payload(p.payload);
+    core_->Send(OutboundFrame{Route::kUpstream, "", EncodeEnvelope(e)});
+  }
+  pending_progress_micros_ = core_->clock().NowMicros();
+  core_->counters().Get("zinc_edits_resent_total")->Add(pending_.size() - from_index);
+}
+
+void Replica::OnTick(int64_t now_micros) {
+  MutexLock l(&mu_);
+  const int64_t retry = std::chrono::microseconds(core_->options().retry).count();
+  if (state_ == State::kFailed) return;
+  if ((state_ == State::kOpening || state_ == State::kResyncing) &&
+      now_micros - snapshot_sent_micros_ >= retry) {
+    RequestSnapshotLocked();
+  }
+  if (state_ == State::kSynced && catchup_sent_micros_ != 0 &&
+      now_micros - catchup_sent_micros_ >= retry) {
+    catchup_sent_micros_ = 0;
+    if (!buffered_.empty() && buffered_.begin()->first > applied_seq_ + 1) {
+      RequestCatchupLocked(applied_seq_ + 1, buffered_.begin()->first - 1);
+    } else if (catchup_to_ > applied_seq_) {
+      RequestCatchupLocked(applied_seq_ + 1, catchup_to_);
+    }
+  }
+  if (!pending_.empty() && type_ && now_micros - pending_progress_micros_ >= 4 * retry) {
+    // No acknowledgement for a while: the first pending edit may have been lost. The host drops
+    // it if it has it; if later ones were lost too, its out-of-order nack brings them.
+    const PendingEdit& p = pending_.front();
+    wire::Envelope e = core_->NewEnvelope(name_);
+    e.set_origin_seq(p.origin_seq);
+    e.set_base_seq(p.base_seq);
+    e.mutable_fragment()->set_type(std::string(type_->name()));
+    e.mutable_fragment()->set_payload(p.payload);
+    core_->Send(OutboundFrame{Route::kUpstream, "", EncodeEnvelope(e)});
+    core_->counters().Get("zinc_edits_resent_total")->Add();
+    pending_progress_micros_ = now_micros;
+  }
+}
+
+const DocumentType* Replica::type() const {
+  MutexLock l(&mu_);
+  return type_;
+}
+
+Status Replica::Edit(std::string payload) {
+  DocumentChange c;
+  {
+    MutexLock l(&mu_);
+    if (state_ == State::kFailed) return error_;
+    if (!type_) {
+      return Status(StatusCode::kUnavailable, "document '" + name_ + "' has no type yet");
+    }
+    ZINC_RETURN_IF_ERROR(doc_->Apply(payload));
+    PendingEdit p;
+    p.origin_seq = next_origin_seq_++;
+    p.base_seq = applied_seq_;
+    p.payload = payload;
+    wire::Envelope e = core_->NewEnvelope(name_);
+    e.set_origin_seq(p.origin_seq);
+    e.set_base_seq(p.base_seq);
+    e.mutable_fragment()->set_type(std::string(type_->name()));
+    e.mutable_fragment()->set_payload(std::move(payload));
+    if (pending_.empty()) pending_progress_micros_ = core_->clock().NowMicros();
+    core_->Send(OutboundFrame{Route::kUpstream, "", EncodeEnvelope(e)});
+    c.local = true;
+    c.origin = core_->id();
+    c.payload = p.payload;
+    pending_.push_back(std::move(p));
+  }
+  core_->Post(name_, [this, c] { Notify({c}); });
+  return Status::Ok();
+}
+
+Status Replica::EditJson(std::string_view json) {
+  const DocumentType* t = type();
+  if (!t) return Status(StatusCode::kUnavailable, "document '" + name_ + "' has no type yet");
+  Result<std::string> payload = t->FragmentFromJson(json);
+  if (!payload.ok()) return payload.status();
+  return Edit(std::move(payload).value());
+}
+
+Status Replica::WaitSynced(std::chrono::milliseconds timeout) {
+  MutexLock l(&mu_);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  if (!l.WaitUntil(&cv_, deadline, [&]() REQUIRES(mu_) { return state_ != State::kOpening; })) {
+    return Status(StatusCode::kTimeout, "document '" + name_ + "' did not sync in time");
+  }
+  return state_ == State::kFailed ? error_ : Status::Ok();
+}
+
+Status Replica::WaitAcknowledged(std::chrono::milliseconds timeout) {
+  MutexLock l(&mu_);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  if (!l.WaitUntil(&cv_, deadline, [&]() REQUIRES(mu_) {
+        return state_ == State::kFailed || (state_ == State::kSynced && pending_.empty());
+      })) {
+    return Status(StatusCode::kTimeout, std::to_string(pending_.size()) +
+                                            " edits of '" + name_ +
+                                            "' not acknowledged in time");
+  }
+  return state_ == State::kFailed ? error_ : Status::Ok();
+}
+
+uint64_t Replica::seq() const {
+  MutexLock l(&mu_);
+  return applied_seq_;
+}
+
+size_t Replica::pending() const {
+  MutexLock l(&mu_);
+  return pending_.size();
+}
+
+std::string Replica::ToJson() const {
+  MutexLock l(&mu_);
+  if (!type_) return "null";
+  return "{\"type\":\"" + std::string(type_->name()) + "\",\"seq\":" +
+         std::to_string(applied_seq_) + ",\"" + std::string(type_->json_field()) +
+         "\":" + doc_->ToJson() + "}";
+}
+
+void Replica::Read(const std::function<void(const Document&)>& fn) const {
+  MutexLock l(&mu_);
+  if (doc_) fn(*doc_);
+}
+
+void Replica::OnChange(std::function<void(const DocumentChange&)> listener) {
+  MutexLock l(&mu_);
+  listener_ = std::make_shared<std::function<void(const DocumentChange&)>>(std::move(listener));
+}
+
+void Replica::Notify(const Changes& changes) {
+  if (changes.empty()) return;
+  std::shared_ptr<std::function<void(const DocumentChange&)>> listener;
+  {
+    MutexLock l(&mu_);
+    listener = listener_;
+  }
+  if (!listener || !*listener) return;
+  for (const DocumentChange& c : changes) (*listener)(c);
+}
+
+}  // namespace internal
+}  // namespace zinc

@@ -1,0 +1,113 @@
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/message.h"
+#include "core/mutex.h"
+#include "endpoints/endpoint.h"
+#include "endpoints/endpoint_internal.h"
+
+namespace zinc {
+namespace internal {
+
+// A document at a client: the Clone pattern's subscriber. It subscribes, buffers what arrives,
+// fetches a snapshot, then applies fragments in seq order, fetching any gap with a catch-up
+// request. Local edits apply at once and stay pending until their echo (the fragment with this
+// endpoint as origin) comes back; remote fragments are transformed against pending edits.
+// Thread-safe; the On* methods run on the document's strand.
+class Replica final : public DocumentHandle {
+ public:
+  // core must outlive this object. type may be null (open without a type: learn it from the
+  // snapshot; no edits until then).
+  Replica(EndpointCore* core, std::string name, const DocumentType* type, bool create,
+          const TypeRegistry* types);
+
+  // Sends the first snapshot request. Call once, after subscribing.
+  void Start() EXCLUDES(mu_);
+
+  // Strand handlers.
+  void OnFragment(const wire::Envelope& env) EXCLUDES(mu_);
+  void OnHeartbeat(const wire::Envelope& env) EXCLUDES(mu_);
+  void OnSnapshotReply(const wire::Envelope& env) EXCLUDES(mu_);
+  void OnCatchupReply(const wire::Envelope& env) EXCLUDES(mu_);
+  void OnNack(const wire::Envelope& env) EXCLUDES(mu_);
+  void OnTick(int64_t now_micros) EXCLUDES(mu_);
+
+  // DocumentHandle.
+  const std::string& name() const override { return name_; }
+  const DocumentType* type() const override EXCLUDES(mu_);
+  Status Edit(std::string payload) override EXCLUDES(mu_);
+  Status EditJson(std::string_view json) override;
+  Status WaitSynced(std::chrono::milliseconds timeout) override EXCLUDES(mu_);
+  Status WaitAcknowledged(std::chrono::milliseconds timeout) override EXCLUDES(mu_);
+  uint64_t seq() const override EXCLUDES(mu_);
+  size_t pending() const override EXCLUDES(mu_);
+  std::string ToJson() const override EXCLUDES(mu_);
+  void Read(const std::function<void(const Document&)>& fn) const override EXCLUDES(mu_);
+  void OnChange(std::function<void(const DocumentChange&)> listener) override EXCLUDES(mu_);
+
+ private:
+  enum class State {
+    kOpening,    // waiting for the first snapshot; fragments are buffered
+    kSynced,     // applying fragments in seq order
+    kResyncing,  // waiting for a fresh snapshot after a refusal or an overflow
+    kFailed,     // the open failed for good (error_ says why)
+  };
+
+  struct PendingEdit {
+    uint64_t origin_seq = 0;
+    // The payload rebased onto base_seq (pending edits are transformed by remote fragments).
+    std::string payload;
+    uint64_t base_seq = 0;
+  };
+
+  using Changes = std::vector<DocumentChange>;
+
+  void HandleSequencedLocked(const wire::Envelope& env, Changes* changes) REQUIRES(mu_);
+  void ApplySequencedLocked(const wire::Envelope& env, Changes* changes) REQUIRES(mu_);
+  void DrainBufferedLocked(Changes* changes) REQUIRES(mu_);
+  void BufferLocked(const wire::Envelope& env) REQUIRES(mu_);
+  void RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply& snap, Changes* changes)
+      REQUIRES(mu_);
+  void RequestSnapshotLocked() REQUIRES(mu_);
+  void RequestCatchupLocked(uint64_t from, uint64_t to) REQUIRES(mu_);
+  void ResyncLocked(const std::string& why) REQUIRES(mu_);
+  void FailLocked(Status why) REQUIRES(mu_);
+  void SendPendingLocked(size_t from_index) REQUIRES(mu_);
+  void Notify(const Changes& changes) EXCLUDES(mu_);
+
+  // Constant after construction.
+  EndpointCore* const core_;
+  const std::string name_;
+  const bool create_;
+  const TypeRegistry* const types_;
+
+  mutable Mutex mu_;
+  mutable std::condition_variable cv_;  // state_ or pending_ changed
+  State state_ GUARDED_BY(mu_) = State::kOpening;
+  Status error_ GUARDED_BY(mu_);
+  const DocumentType* type_ GUARDED_BY(mu_);
+  // The visible state: the last snapshot, the fragments applied since, and the pending edits.
+  std::unique_ptr<Document> doc_ GUARDED_BY(mu_);
+  uint64_t applied_seq_ GUARDED_BY(mu_) = 0;
+  std::deque<PendingEdit> pending_ GUARDED_BY(mu_);
+  uint64_t next_origin_seq_ GUARDED_BY(mu_) = 1;
+  // Fragments that arrived out of order or before the snapshot, by seq.
+  std::map<uint64_t, wire::Envelope> buffered_ GUARDED_BY(mu_);
+  // Outstanding requests (send time 0: none).
+  int64_t snapshot_sent_micros_ GUARDED_BY(mu_) = 0;
+  int64_t catchup_sent_micros_ GUARDED_BY(mu_) = 0;
+  uint64_t catchup_to_ GUARDED_BY(mu_) = 0;
+  // When pending_ last made progress (an ack, a resend).
+  int64_t pending_progress_micros_ GUARDED_BY(mu_) = 0;
+  std::shared_ptr<std::function<void(const DocumentChange&)>> listener_ GUARDED_BY(mu_);
+};
+
+}  // namespace internal
+}  // namespace zinc

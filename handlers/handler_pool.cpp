@@ -1,0 +1,89 @@
+#include "handlers/handler_pool.h"
+
+namespace zinc {
+
+namespace {
+// Tasks a worker takes from one strand at a time before it lets other strands go first.
+constexpr size_t kBatch = 32;
+}  // namespace
+
+HandlerPool::HandlerPool(size_t threads, size_t max_queued) : max_queued_(max_queued) {
+  if (threads == 0) threads = 1;
+  workers_.reserve(threads);
+  for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+}
+
+HandlerPool::~HandlerPool() { Stop(); }
+
+Status HandlerPool::Submit(std::string_view key, std::function<void()> task, bool block) {
+  MutexLock l(&mu_);
+  if (block) {
+    l.Wait(&room_cv_, [&]() REQUIRES(mu_) { return stopping_ || queued_ < max_queued_; });
+  }
+  if (stopping_) return Status(StatusCode::kClosed, "handler pool stopped");
+  auto [it, inserted] = strands_.try_emplace(std::string(key));
+  Strand& strand = it->second;
+  if (inserted) strand.key = it->first;
+  const bool idle = strand.tasks.empty() && inserted;
+  strand.tasks.push_back(std::move(task));
+  ++queued_;
+  if (idle) {
+    ready_.push_back(&strand);
+    work_cv_.notify_one();
+  }
+  return Status::Ok();
+}
+
+void HandlerPool::WorkerLoop() {
+  std::vector<std::function<void()>> batch;
+  batch.reserve(kBatch);
+  MutexLock l(&mu_);
+  while (true) {
+    l.Wait(&work_cv_, [&]() REQUIRES(mu_) { return stopping_ || !ready_.empty(); });
+    if (stopping_) return;
+    Strand* strand = ready_.front();
+    ready_.pop_front();
+    while (!strand->tasks.empty() && batch.size() < kBatch) {
+      batch.push_back(std::move(strand->tasks.front()));
+      strand->tasks.pop_front();
+    }
+    queued_ -= batch.size();
+    room_cv_.notify_all();
+    mu_.Unlock();
+    for (auto& task : batch) task();
+    batch.clear();
+    mu_.Lock();
+    // The strand stayed in strands_ while this worker held it, so the pointer is still good.
+    if (strand->tasks.empty()) {
+      strands_.erase(strand->key);
+    } else {
+      ready_.push_back(strand);
+      work_cv_.notify_one();
+    }
+  }
+}
+
+void HandlerPool::Stop() {
+  {
+    MutexLock l(&mu_);
+    if (stopping_ && workers_.empty()) return;
+    stopping_ = true;
+  }
+  work_cv_.notify_all();
+  room_cv_.notify_all();
+  for (auto& w : workers_) {
+    if (w.joinable()) w.join();
+  }
+  MutexLock l(&mu_);
+  workers_.clear();
+  ready_.clear();
+  strands_.clear();
+  queued_ = 0;
+}
+
+size_t HandlerPool::queued() const {
+  MutexLock l(&mu_);
+  return queued_;
+}
+
+}  // namespace zinc

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "core/mutex.h"
+#include "core/status.h"
+
+namespace zinc {
+
+// Worker threads that run tasks on strands. Tasks submitted with the same strand key run one at
+// a time in submission order; tasks of different keys run in parallel on up to `threads`
+// workers. Zinc uses the document id as the key, so the messages of one document are handled in
+// arrival order and different documents in parallel. Resource type; thread-safe.
+class HandlerPool {
+ public:
+  // threads >= 1. max_queued bounds the tasks waiting across all strands for Submit with block
+  // set (Default: 65536).
+  explicit HandlerPool(size_t threads, size_t max_queued = 65536);
+  // Stops and joins; never call from a task.
+  ~HandlerPool();
+  HandlerPool(const HandlerPool&) = delete;
+  HandlerPool& operator=(const HandlerPool&) = delete;
+
+  // Queues task on the strand of key. With block set, waits while max_queued tasks are queued
+  // (back-pressure for the I/O thread); never set block from inside a task. Returns kClosed
+  // after Stop (task is dropped).
+  Status Submit(std::string_view key, std::function<void()> task, bool block = false)
+      EXCLUDES(mu_);
+
+  // Stops accepting tasks, lets running tasks finish, drops queued ones and joins the workers.
+  // Idempotent. Never call from a task.
+  void Stop() EXCLUDES(mu_);
+
+  // Tasks queued and not yet started.
+  size_t queued() const EXCLUDES(mu_);
+
+ private:
+  struct Strand {
+    std::string key;
+    std::deque<std::function<void()>> tasks;
+  };
+
+  void WorkerLoop() EXCLUDES(mu_);
+
+  // Constant after construction.
+  const size_t max_queued_;
+
+  mutable Mutex mu_;
+  std::condition_variable work_cv_;   // signalled when ready_ gains a strand or on stop
+  std::condition_variable room_cv_;   // signalled when queued_ drops
+  bool stopping_ GUARDED_BY(mu_) = false;
+  size_t queued_ GUARDED_BY(mu_) = 0;
+  // Strands with queued or running tasks. A strand is in ready_ or held by exactly one worker,
+  // never both, which is what serialises it.
+  std::unordered_map<std::string, Strand> strands_ GUARDED_BY(mu_);
+  std::deque<Strand*> ready_ GUARDED_BY(mu_);
+
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace zinc
