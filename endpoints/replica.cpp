@@ -291,6 +291,7 @@ void Replica::OnNack(const wire::Envelope& env) {
   for (auto it = pending_.begin(); it != pending_.end(); ++it) {
     if (it->origin_seq == nack.refused_origin_seq()) {
       pending_.erase(it);
+      core_->counters().Get("zinc_edits_refused_total")->Add();
       cv_.notify_all();
       // doc_ still holds the refused edit: rebuild it from the host's state.
       ResyncLocked("edit refused: " + nack.text());

@@ -1,0 +1,277 @@
+// zincctl: run a host or a client, edit and watch documents from a shell (JSON lines in and
+// out). The commands, flags and output formats are a contract: extend them, never break them.
+// docs/zincctl.md describes them.
+
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "endpoints/endpoint.h"
+#include "documents/map_document.h"
+#include "examples/log/log_document.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage:
+  zincctl host   --listen ADDR [options]
+  zincctl client --join ADDR --doc NAME --type TYPE [options]   (JSON edits on stdin)
+  zincctl cat    --join ADDR --doc NAME [options]
+
+ADDR is tcp://HOST:PORT (PORT, PORT+1 and PORT+2 are used; PORT 0 picks free ports),
+ipc://PATH or inproc://NAME. TYPE is map or log.
+
+options:
+  --timeout-ms N     how long to wait for the host (sync, acknowledgements); default 10000
+  --heartbeat-ms N   heartbeat and retry tick; default 100
+  --threads N        handler threads; default 2
+  --log-level L      debug, info, warn (default), error or off
+
+exit status: 0 ok; 1 error (bad arguments, host unreachable, unknown document);
+2 some input lines were bad (the others went through); 3 the host refused some edits.
+)";
+
+struct Args {
+  std::string command;
+  std::map<std::string, std::string> flags;
+};
+
+bool ParseArgs(int argc, char** argv, Args* args, std::string* error) {
+  if (argc < 2) {
+    *error = "missing command";
+    return false;
+  }
+  args->command = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--", 0) != 0) {
+      *error = "unexpected argument '" + a + "'";
+      return false;
+    }
+    const size_t eq = a.find('=');
+    if (eq != std::string::npos) {
+      args->flags[a.substr(2, eq - 2)] = a.substr(eq + 1);
+    } else if (i + 1 < argc) {
+      args->flags[a.substr(2)] = argv[++i];
+    } else {
+      *error = "flag " + a + " needs a value";
+      return false;
+    }
+  }
+  return true;
+}
+
+int Fail(const std::string& message) {
+  std::cerr << "zincctl: " << message << "\n";
+  return 1;
+}
+
+bool IntFlag(const Args& args, const std::string& name, long def, long min, long max, long* out,
+             std::string* error) {
+  auto it = args.flags.find(name);
+  if (it == args.flags.end()) {
+    *out = def;
+    return true;
+  }
+  char* end = nullptr;
+  long v = std::strtol(it->second.c_str(), &end, 10);
+  if (it->second.empty() || *end != '\0' || v < min || v > max) {
+    *error = "--" + name + " must be an integer from " + std::to_string(min) + " to " +
+             std::to_string(max);
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+std::string Flag(const Args& args, const std::string& name) {
+  auto it = args.flags.find(name);
+  return it == args.flags.end() ? "" : it->second;
+}
+
+// Blocks SIGINT and SIGTERM in every thread (call before starting any), so that the main thread
+// can wait for them with sigwait.
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+class Tool {
+ public:
+  int Run(const Args& args) {
+    static const std::map<std::string, std::vector<std::string>> kAllowed = {
+        {"host", {"listen", "timeout-ms", "heartbeat-ms", "threads", "log-level"}},
+        {"client", {"join", "doc", "type", "timeout-ms", "heartbeat-ms", "threads", "log-level"}},
+        {"cat", {"join", "doc", "timeout-ms", "heartbeat-ms", "threads", "log-level"}},
+    };
+    auto allowed = kAllowed.find(args.command);
+    if (allowed == kAllowed.end()) return Fail("unknown command '" + args.command + "'\n" + kUsage);
+    for (const auto& [name, value] : args.flags) {
+      bool ok = false;
+      for (const std::string& a : allowed->second) ok = ok || a == name;
+      if (!ok) return Fail("unknown option --" + name + " for " + args.command);
+    }
+    std::string error;
+    long heartbeat_ms, threads;
+    if (!IntFlag(args, "timeout-ms", 10000, 1, 86400000, &timeout_ms_, &error) ||
+        !IntFlag(args, "heartbeat-ms", 100, 1, 60000, &heartbeat_ms, &error) ||
+        !IntFlag(args, "threads", 2, 1, 256, &threads, &error)) {
+      return Fail(error);
+    }
+    types_.Register(std::make_unique<zinc::MapType>()).ok();
+    types_.Register(std::make_unique<zinc::examples::LogType>()).ok();
+    options_.types = &types_;
+    options_.heartbeat = std::chrono::milliseconds(heartbeat_ms);
+    options_.retry = std::chrono::milliseconds(std::max(5 * heartbeat_ms, 50L));
+    options_.handler_threads = static_cast<size_t>(threads);
+    options_.log_level = zinc::ParseLogLevel(Flag(args, "log-level"));
+    if (args.command == "host") return Host(args);
+    if (args.command == "client") return Client(args);
+    return Cat(args);
+  }
+
+ private:
+  int Host(const Args& args) {
+    options_.listen = Flag(args, "listen");
+    if (options_.listen.empty()) return Fail("host needs --listen ADDR");
+    sigset_t stop = BlockStopSignals();
+    auto endpoint = zinc::Endpoint::Start(options_);
+    if (!endpoint.ok()) return Fail("cannot host on " + options_.listen + ": " +
+                                    endpoint.status().ToString());
+    std::cout << "{\"listen\":\"" << (*endpoint)->listen_address() << "\",\"id\":\""
+              << (*endpoint)->id().ToString() << "\"}" << std::endl;
+    int sig = 0;
+    sigwait(&stop, &sig);
+    (*endpoint)->Stop();
+    return 0;
+  }
+
+  // Joins and opens the document; prints the reason and returns false on failure.
+  bool Join(const Args& args, const std::string& type, bool create,
+            std::unique_ptr<zinc::Endpoint>* endpoint, zinc::DocumentHandle** doc) {
+    options_.join = Flag(args, "join");
+    const std::string name = Flag(args, "doc");
+    if (options_.join.empty() || name.empty()) {
+      Fail(args.command + " needs --join ADDR and --doc NAME");
+      return false;
+    }
+    auto started = zinc::Endpoint::Start(options_);
+    if (!started.ok()) {
+      Fail("cannot join " + options_.join + ": " + started.status().ToString());
+      return false;
+    }
+    *endpoint = std::move(started).value();
+    zinc::OpenOptions open;
+    open.type = type;
+    open.create = create;
+    auto opened = (*endpoint)->Open(name, open);
+    if (!opened.ok()) {
+      Fail(opened.status().message());
+      return false;
+    }
+    *doc = *opened;
+    return true;
+  }
+
+  int Client(const Args& args) {
+    const std::string type = Flag(args, "type");
+    if (type.empty()) return Fail("client needs --type TYPE (map or log)");
+    if (!types_.Find(type)) return Fail("unknown document type '" + type + "'");
+    std::unique_ptr<zinc::Endpoint> endpoint;
+    zinc::DocumentHandle* doc = nullptr;
+    if (!Join(args, type, /*create=*/true, &endpoint, &doc)) return 1;
+    const zinc::DocumentType* doc_type = types_.Find(type);
+    const std::string self = endpoint->id().ToString();
+    std::mutex out_mu;
+    doc->OnChange([&, doc_type](const zinc::DocumentChange& c) {
+      std::string line;
+      if (c.reset) {
+        line = "{\"seq\":" + std::to_string(c.seq) + ",\"reset\":true,\"doc\":" + doc->ToJson() +
+               "}";
+      } else {
+        line = "{\"seq\":" + std::to_string(c.seq) + ",\"origin\":\"" +
+               (c.local ? self : c.origin.ToString()) + "\",\"local\":" +
+               (c.local ? "true" : "false") + ",\"op\":" + doc_type->FragmentToJson(c.payload) +
+               "}";
+      }
+      std::lock_guard<std::mutex> l(out_mu);
+      std::cout << line << "\n" << std::flush;
+    });
+    const auto timeout = std::chrono::milliseconds(timeout_ms_);
+    zinc::Status synced = doc->WaitSynced(timeout);
+    if (!synced.ok()) {
+      if (synced.code() == zinc::StatusCode::kTimeout) {
+        return Fail("host " + options_.join + " unreachable: no reply within " +
+                    std::to_string(timeout_ms_) + " ms");
+      }
+      return Fail(synced.message());
+    }
+    int bad_lines = 0;
+    std::string line;
+    for (long number = 1; std::getline(std::cin, line); ++number) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      zinc::Status s = doc->EditJson(line);
+      if (!s.ok()) {
+        ++bad_lines;
+        std::cerr << "zincctl: line " << number << ": " << s.message() << " (skipped)\n";
+      }
+    }
+    zinc::Status acked = doc->WaitAcknowledged(timeout);
+    endpoint->Stop();  // No more callbacks after this.
+    if (!acked.ok()) return Fail(acked.message());
+    std::cout << "{\"final\":" << doc->ToJson() << "}" << std::endl;
+    if (endpoint->counters().Value("zinc_edits_refused_total") > 0) {
+      std::cerr << "zincctl: the host refused "
+                << endpoint->counters().Value("zinc_edits_refused_total") << " edits\n";
+      return 3;
+    }
+    return bad_lines > 0 ? 2 : 0;
+  }
+
+  int Cat(const Args& args) {
+    std::unique_ptr<zinc::Endpoint> endpoint;
+    zinc::DocumentHandle* doc = nullptr;
+    if (!Join(args, "", /*create=*/false, &endpoint, &doc)) return 1;
+    zinc::Status synced = doc->WaitSynced(std::chrono::milliseconds(timeout_ms_));
+    if (!synced.ok()) {
+      if (synced.code() == zinc::StatusCode::kTimeout) {
+        return Fail("host " + options_.join + " unreachable: no reply within " +
+                    std::to_string(timeout_ms_) + " ms");
+      }
+      return Fail(synced.message());
+    }
+    endpoint->Stop();
+    std::cout << doc->ToJson() << std::endl;
+    return 0;
+  }
+
+  zinc::TypeRegistry types_;
+  zinc::EndpointOptions options_;
+  long timeout_ms_ = 10000;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args;
+  std::string error;
+  if (argc >= 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "help")) {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (!ParseArgs(argc, argv, &args, &error)) {
+    std::cerr << "zincctl: " << error << "\n" << kUsage;
+    return 1;
+  }
+  Tool tool;
+  return tool.Run(args);
+}
