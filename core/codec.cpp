@@ -37,6 +37,10 @@ Status CheckSnapshotReply(const wire::SnapshotReply& r, const CodecLimits& limit
 Status DecodeEnvelope(std::string_view bytes, size_t max_bytes, const CodecLimits& limits,
                       wire::Envelope* out) {
   if (bytes.size() > max_bytes) {
+    // The socket's own limit already bounded the allocation; parse anyway so that the origin
+    // can be told why it was refused.
+    out->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+    if (out->origin().size() != 16) out->clear_origin();
     return Status(StatusCode::kResourceExhausted,
                   "envelope of " + std::to_string(bytes.size()) + " bytes exceeds the limit of " +
                       std::to_string(max_bytes));

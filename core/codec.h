@@ -42,7 +42,7 @@ Status ValidateDocId(std::string_view id, const CodecLimits& limits);
 std::string EncodeEnvelope(const wire::Envelope& envelope);
 
 // Parses bytes into *out strictly. Returns:
-//   kResourceExhausted  bytes is larger than max_bytes;
+//   kResourceExhausted  bytes is larger than max_bytes (*out holds what parsed, if anything);
 //   kMalformed          not a protobuf Envelope, origin not 16 bytes, a missing or bad field;
 //   kVersionMismatch    another protocol version (*out still holds what was parsed, so that the
 //                       origin can be nacked);

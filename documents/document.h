@@ -1,5 +1,6 @@
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,6 +36,50 @@ class Document {
   virtual std::string ToJson() const = 0;
 };
 
+class DocumentType;
+
+// A client's local edits that the host has not yet acknowledged, oldest first, as they stand
+// after every remote fragment that arrived since they were made. A remote fragment is
+// transformed against all of them before it is applied, and they against it (ShareDB's and
+// Jupiter's client). The default keeps them in a list and transforms pairwise, O(pending) per
+// remote fragment; a type can supply a cheaper one (the map keeps a count of the keys its
+// pending edits touch). Owner thread only.
+class PendingEdits {
+ public:
+  virtual ~PendingEdits() = default;
+  // Appends a local edit that was just applied locally.
+  virtual void Push(std::string payload) = 0;
+  // Drops the oldest pending edit (acknowledged, or refused).
+  virtual void PopFront() = 0;
+  // Drops pending edit i.
+  virtual void Erase(size_t i) = 0;
+  virtual void Clear() = 0;
+  virtual size_t size() const = 0;
+  // Pending edit i as it stands now (what to send again, rebased onto the latest remote state).
+  virtual const std::string& at(size_t i) const = 0;
+  // Transforms remote, sequenced by the host before every pending edit, so that it applies on
+  // top of them; rebases the pending edits past it. Returns the payload to apply locally.
+  virtual Result<std::string> TransformRemote(std::string remote) = 0;
+};
+
+// The default PendingEdits: a list, transformed pairwise with type.Transform. Owner thread only.
+class PairwisePendingEdits final : public PendingEdits {
+ public:
+  // type must outlive this object.
+  explicit PairwisePendingEdits(const DocumentType* type) : type_(type) {}
+  void Push(std::string payload) override { edits_.push_back(std::move(payload)); }
+  void PopFront() override { edits_.erase(edits_.begin()); }
+  void Erase(size_t i) override { edits_.erase(edits_.begin() + static_cast<long>(i)); }
+  void Clear() override { edits_.clear(); }
+  size_t size() const override { return edits_.size(); }
+  const std::string& at(size_t i) const override { return edits_[i]; }
+  Result<std::string> TransformRemote(std::string remote) override;
+
+ private:
+  const DocumentType* const type_;
+  std::deque<std::string> edits_;
+};
+
 // An application-defined or built-in document type: a factory plus the operations on fragments
 // that do not need a document. Implementations are stateless. Thread-safe.
 class DocumentType {
@@ -58,10 +103,27 @@ class DocumentType {
   // (last writer wins, append-only).
   virtual bool host_transforms() const { return true; }
 
+  // A new, empty set of pending edits for a client replica. Default: PairwisePendingEdits.
+  virtual std::unique_ptr<PendingEdits> NewPendingEdits() const {
+    return std::make_unique<PairwisePendingEdits>(this);
+  }
+
   // Parses one JSON edit as zincctl reads it (e.g. {"set":["k",1]}) into a payload.
   virtual Result<std::string> FragmentFromJson(std::string_view json) const = 0;
   // Renders a payload as JSON, the inverse of FragmentFromJson. "null" for a bad payload.
   virtual std::string FragmentToJson(std::string_view payload) const = 0;
 };
+
+inline Result<std::string> PairwisePendingEdits::TransformRemote(std::string remote) {
+  for (std::string& p : edits_) {
+    Result<std::string> r = type_->Transform(remote, p, false);
+    if (!r.ok()) return r.status();
+    Result<std::string> l = type_->Transform(p, remote, true);
+    if (!l.ok()) return l.status();
+    remote = std::move(r).value();
+    p = std::move(l).value();
+  }
+  return remote;
+}
 
 }  // namespace zinc

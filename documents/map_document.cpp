@@ -1,6 +1,8 @@
 #include "documents/map_document.h"
 
+#include <deque>
 #include <set>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -143,6 +145,56 @@ Result<std::string> MapType::Transform(std::string_view op, std::string_view aga
 
 namespace {
 
+// A pending map edit always wins over a remote one (it will be sequenced later), so pending
+// edits never change, and a remote fragment loses exactly the keys some pending edit touches:
+// a count per key makes that O(size of the remote fragment).
+class MapPendingEdits final : public PendingEdits {
+ public:
+  void Push(std::string payload) override {
+    Count(payload, 1);
+    edits_.push_back(std::move(payload));
+  }
+  void PopFront() override {
+    Count(edits_.front(), -1);
+    edits_.pop_front();
+  }
+  void Erase(size_t i) override {
+    Count(edits_[i], -1);
+    edits_.erase(edits_.begin() + static_cast<long>(i));
+  }
+  void Clear() override {
+    edits_.clear();
+    keys_.clear();
+  }
+  size_t size() const override { return edits_.size(); }
+  const std::string& at(size_t i) const override { return edits_[i]; }
+  Result<std::string> TransformRemote(std::string remote) override {
+    std::vector<MapOp> ops;
+    ZINC_RETURN_IF_ERROR(DecodeMapOps(remote, &ops));
+    if (keys_.empty()) return remote;
+    std::vector<MapOp> kept;
+    for (MapOp& op : ops) {
+      if (keys_.count(op.key) == 0) kept.push_back(std::move(op));
+    }
+    if (kept.size() == ops.size()) return remote;
+    return EncodeMapOps(kept);
+  }
+
+ private:
+  void Count(const std::string& payload, int delta) {
+    std::vector<MapOp> ops;
+    if (!DecodeMapOps(payload, &ops).ok()) return;  // Never pushed: local edits are validated.
+    for (const MapOp& op : ops) {
+      auto it = keys_.emplace(op.key, 0).first;
+      it->second += delta;
+      if (it->second <= 0) keys_.erase(it);
+    }
+  }
+
+  std::deque<std::string> edits_;
+  std::unordered_map<std::string, int> keys_;
+};
+
 Status ParseOne(const nlohmann::json& j, std::vector<MapOp>* ops) {
   if (!j.is_object() || j.size() != 1) {
     return Status(StatusCode::kInvalidArgument,
@@ -175,6 +227,10 @@ Status ParseOne(const nlohmann::json& j, std::vector<MapOp>* ops) {
 }
 
 }  // namespace
+
+std::unique_ptr<PendingEdits> MapType::NewPendingEdits() const {
+  return std::make_unique<MapPendingEdits>();
+}
 
 Result<std::string> MapType::FragmentFromJson(std::string_view json) const {
   nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);

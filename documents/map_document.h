@@ -55,6 +55,7 @@ class MapType final : public DocumentType {
   Result<std::string> Transform(std::string_view op, std::string_view against,
                                 bool op_wins) const override;
   bool host_transforms() const override { return false; }
+  std::unique_ptr<PendingEdits> NewPendingEdits() const override;
   // {"set":["key", VALUE]} or {"del":"key"}, or an array of those for one multi-key fragment.
   Result<std::string> FragmentFromJson(std::string_view json) const override;
   std::string FragmentToJson(std::string_view payload) const override;

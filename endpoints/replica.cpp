@@ -6,7 +6,10 @@ namespace internal {
 Replica::Replica(EndpointCore* core, std::string name, const DocumentType* type, bool create,
                  const TypeRegistry* types)
     : core_(core), name_(std::move(name)), create_(create), types_(types), type_(type) {
-  if (type_) doc_ = type_->Create();
+  if (type_) {
+    doc_ = type_->Create();
+    pending_edits_ = type_->NewPendingEdits();
+  }
 }
 
 void Replica::Start() {
@@ -92,12 +95,16 @@ void Replica::ApplySequencedLocked(const wire::Envelope& env, Changes* changes) 
     // The echo of our own fragment: its acknowledgement. It is already in doc_.
     const uint64_t origin_seq = env.origin_seq();
     bool lost = false;
-    while (!pending_.empty() && pending_.front().origin_seq < origin_seq) {
+    while (!pending_.empty() && pending_.front() < origin_seq) {
       // Sequenced past without an echo: the host refused it (a nack is on its way).
       pending_.pop_front();
+      pending_edits_->PopFront();
       lost = true;
     }
-    if (!pending_.empty() && pending_.front().origin_seq == origin_seq) pending_.pop_front();
+    if (!pending_.empty() && pending_.front() == origin_seq) {
+      pending_.pop_front();
+      pending_edits_->PopFront();
+    }
     pending_progress_micros_ = core_->clock().NowMicros();
     cv_.notify_all();
     if (lost) ResyncLocked("an own edit was refused");
@@ -107,18 +114,12 @@ void Replica::ApplySequencedLocked(const wire::Envelope& env, Changes* changes) 
     ResyncLocked("fragment of another type");
     return;
   }
-  std::string payload = env.fragment().payload();
-  for (PendingEdit& p : pending_) {
-    Result<std::string> remote = type_->Transform(payload, p.payload, false);
-    Result<std::string> local = type_->Transform(p.payload, payload, true);
-    if (!remote.ok() || !local.ok()) {
-      ResyncLocked("transform failed");
-      return;
-    }
-    payload = std::move(remote).value();
-    p.payload = std::move(local).value();
-    p.base_seq = env.seq();
+  Result<std::string> transformed = pending_edits_->TransformRemote(env.fragment().payload());
+  if (!transformed.ok()) {
+    ResyncLocked("transform failed: " + transformed.status().ToString());
+    return;
   }
+  std::string payload = std::move(transformed).value();
   Status s = doc_->Apply(payload);
   if (!s.ok()) {
     core_->counters().Get("zinc_apply_errors_total")->Add();
@@ -187,14 +188,19 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   for (const auto& a : snap.applied()) {
     if (a.origin() == core_->id().bytes()) mine = a.origin_seq();
   }
-  while (!pending_.empty() && pending_.front().origin_seq <= mine) pending_.pop_front();
-  for (auto it = pending_.begin(); it != pending_.end();) {
+  if (!pending_edits_) pending_edits_ = type->NewPendingEdits();
+  while (!pending_.empty() && pending_.front() <= mine) {
+    pending_.pop_front();
+    pending_edits_->PopFront();
+  }
+  for (size_t i = 0; i < pending_.size();) {
     // TODO(soon): rebase pending edits of types that transform (text) onto the snapshot.
-    if (doc->Apply(it->payload).ok()) {
-      it->base_seq = env.seq();
-      ++it;
+    if (doc->Apply(pending_edits_->at(i)).ok()) {
+      ++i;
     } else {
-      it = pending_.erase(it);
+      pending_.erase(pending_.begin() + static_cast<long>(i));
+      pending_edits_->Erase(i);
+      core_->counters().Get("zinc_edits_refused_total")->Add();
     }
   }
   doc_ = std::move(doc);
@@ -263,9 +269,12 @@ void Replica::OnNack(const wire::Envelope& env) {
   switch (nack.reason()) {
     case wire::NACK_OUT_OF_ORDER:
       // Some fragments were lost on the way (a reconnect): send again from the one expected.
+      // Only once per retry interval: every fragment after the hole draws a nack.
       for (size_t i = 0; i < pending_.size(); ++i) {
-        if (pending_[i].origin_seq == nack.expected_origin_seq()) {
-          SendPendingLocked(i);
+        if (pending_[i] == nack.expected_origin_seq() &&
+            core_->clock().NowMicros() - pending_progress_micros_ >=
+                std::chrono::microseconds(core_->options().retry).count()) {
+          SendPendingLocked(i, pending_.size() - i);
           break;
         }
       }
@@ -288,9 +297,10 @@ void Replica::OnNack(const wire::Envelope& env) {
   core_->logger().Warn("ZINC-EDIT-REFUSED", "doc=" + name_ + " origin_seq=" +
                                                 std::to_string(nack.refused_origin_seq()) + " " +
                                                 nack.text());
-  for (auto it = pending_.begin(); it != pending_.end(); ++it) {
-    if (it->origin_seq == nack.refused_origin_seq()) {
-      pending_.erase(it);
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    if (pending_[i] == nack.refused_origin_seq()) {
+      pending_.erase(pending_.begin() + static_cast<long>(i));
+      pending_edits_->Erase(i);
       core_->counters().Get("zinc_edits_refused_total")->Add();
       cv_.notify_all();
       // doc_ still holds the refused edit: rebuild it from the host's state.
@@ -300,19 +310,17 @@ void Replica::OnNack(const wire::Envelope& env) {
   }
 }
 
-void Replica::SendPendingLocked(size_t from_index) {
-  std::vector<OutboundFrame> frames;
-  for (size_t i = from_index; i < pending_.size(); ++i) {
-    const PendingEdit& p = pending_[i];
+void Replica::SendPendingLocked(size_t from_index, size_t count) {
+  for (size_t i = from_index; i < pending_.size() && i < from_index + count; ++i) {
     wire::Envelope e = core_->NewEnvelope(name_);
-    e.set_origin_seq(p.origin_seq);
-    e.set_base_seq(p.base_seq);
+    e.set_origin_seq(pending_[i]);
+    e.set_base_seq(applied_seq_);
     e.mutable_fragment()->set_type(std::string(type_->name()));
-    e.mutable_fragment()->set_payload(p.payload);
+    e.mutable_fragment()->set_payload(pending_edits_->at(i));
     core_->Send(OutboundFrame{Route::kUpstream, "", EncodeEnvelope(e)});
+    core_->counters().Get("zinc_edits_resent_total")->Add();
   }
   pending_progress_micros_ = core_->clock().NowMicros();
-  core_->counters().Get("zinc_edits_resent_total")->Add(pending_.size() - from_index);
 }
 
 void Replica::OnTick(int64_t now_micros) {
@@ -335,15 +343,7 @@ void Replica::OnTick(int64_t now_micros) {
   if (!pending_.empty() && type_ && now_micros - pending_progress_micros_ >= 4 * retry) {
     // No acknowledgement for a while: the first pending edit may have been lost. The host drops
     // it if it has it; if later ones were lost too, its out-of-order nack brings them.
-    const PendingEdit& p = pending_.front();
-    wire::Envelope e = core_->NewEnvelope(name_);
-    e.set_origin_seq(p.origin_seq);
-    e.set_base_seq(p.base_seq);
-    e.mutable_fragment()->set_type(std::string(type_->name()));
-    e.mutable_fragment()->set_payload(p.payload);
-    core_->Send(OutboundFrame{Route::kUpstream, "", EncodeEnvelope(e)});
-    core_->counters().Get("zinc_edits_resent_total")->Add();
-    pending_progress_micros_ = now_micros;
+    SendPendingLocked(0, 1);
   }
 }
 
@@ -361,21 +361,19 @@ Status Replica::Edit(std::string payload) {
       return Status(StatusCode::kUnavailable, "document '" + name_ + "' has no type yet");
     }
     ZINC_RETURN_IF_ERROR(doc_->Apply(payload));
-    PendingEdit p;
-    p.origin_seq = next_origin_seq_++;
-    p.base_seq = applied_seq_;
-    p.payload = payload;
+    const uint64_t origin_seq = next_origin_seq_++;
     wire::Envelope e = core_->NewEnvelope(name_);
-    e.set_origin_seq(p.origin_seq);
-    e.set_base_seq(p.base_seq);
+    e.set_origin_seq(origin_seq);
+    e.set_base_seq(applied_seq_);
     e.mutable_fragment()->set_type(std::string(type_->name()));
-    e.mutable_fragment()->set_payload(std::move(payload));
+    e.mutable_fragment()->set_payload(payload);
     if (pending_.empty()) pending_progress_micros_ = core_->clock().NowMicros();
     core_->Send(OutboundFrame{Route::kUpstream, "", EncodeEnvelope(e)});
     c.local = true;
     c.origin = core_->id();
-    c.payload = p.payload;
-    pending_.push_back(std::move(p));
+    c.payload = payload;
+    pending_.push_back(origin_seq);
+    pending_edits_->Push(std::move(payload));
   }
   core_->Post(name_, [this, c] { Notify({c}); });
   return Status::Ok();

@@ -60,12 +60,6 @@ class Replica final : public DocumentHandle {
     kFailed,     // the open failed for good (error_ says why)
   };
 
-  struct PendingEdit {
-    uint64_t origin_seq = 0;
-    // The payload rebased onto base_seq (pending edits are transformed by remote fragments).
-    std::string payload;
-    uint64_t base_seq = 0;
-  };
 
   using Changes = std::vector<DocumentChange>;
 
@@ -79,7 +73,7 @@ class Replica final : public DocumentHandle {
   void RequestCatchupLocked(uint64_t from, uint64_t to) REQUIRES(mu_);
   void ResyncLocked(const std::string& why) REQUIRES(mu_);
   void FailLocked(Status why) REQUIRES(mu_);
-  void SendPendingLocked(size_t from_index) REQUIRES(mu_);
+  void SendPendingLocked(size_t from_index, size_t count) REQUIRES(mu_);
   void Notify(const Changes& changes) EXCLUDES(mu_);
 
   // Constant after construction.
@@ -96,7 +90,10 @@ class Replica final : public DocumentHandle {
   // The visible state: the last snapshot, the fragments applied since, and the pending edits.
   std::unique_ptr<Document> doc_ GUARDED_BY(mu_);
   uint64_t applied_seq_ GUARDED_BY(mu_) = 0;
-  std::deque<PendingEdit> pending_ GUARDED_BY(mu_);
+  // The origin_seq of each pending edit, oldest first; pending_edits_ holds their payloads, as
+  // rebased onto applied_seq_ (so that is their base_seq when they are sent again).
+  std::deque<uint64_t> pending_ GUARDED_BY(mu_);
+  std::unique_ptr<PendingEdits> pending_edits_ GUARDED_BY(mu_);
   uint64_t next_origin_seq_ GUARDED_BY(mu_) = 1;
   // Fragments that arrived out of order or before the snapshot, by seq.
   std::map<uint64_t, wire::Envelope> buffered_ GUARDED_BY(mu_);

@@ -23,3 +23,60 @@ std::unique_ptr<Endpoint> StartClient(const Endpoint& host, EndpointOptions opti
 
 }  // namespace testing
 }  // namespace zinc
+
+#include "endpoints/address.h"
+#include "tests/testing/wait.h"
+
+namespace zinc {
+namespace testing {
+
+RawPeer::RawPeer(const Endpoint& host, EndpointId id) : id_(id) {
+  ChannelOptions push_options;
+  ChannelOptions dealer_options;
+  dealer_options.routing_id = "Z" + std::string(id_.bytes());
+  push_ = std::move(Channel::Create(&context_, SocketType::kPush, push_options)).value();
+  dealer_ = std::move(Channel::Create(&context_, SocketType::kDealer, dealer_options)).value();
+  ChannelAddresses a =
+      DeriveChannelAddresses(ParseBaseAddress(host.listen_address()).value());
+  EXPECT_TRUE(push_->Connect(a.inbound).ok());
+  EXPECT_TRUE(dealer_->Connect(a.sync).ok());
+}
+
+wire::Envelope RawPeer::Fragment(const std::string& doc, const std::string& type,
+                                 uint64_t origin_seq, const std::string& payload) const {
+  wire::Envelope e;
+  e.set_version(kProtocolVersion);
+  e.set_origin(std::string(id_.bytes()));
+  e.set_origin_seq(origin_seq);
+  e.set_doc(doc);
+  e.mutable_fragment()->set_type(type);
+  e.mutable_fragment()->set_payload(payload);
+  return e;
+}
+
+void RawPeer::Push(const std::string& bytes) {
+  std::string_view part(bytes);
+  // The socket only refuses while its connection is still being made.
+  ASSERT_TRUE(WaitFor([&] { return push_->Send(&part, 1).ok(); }));
+}
+
+void RawPeer::Request(const std::string& bytes) {
+  std::string_view part(bytes);
+  ASSERT_TRUE(WaitFor([&] { return dealer_->Send(&part, 1).ok(); }));
+}
+
+bool RawPeer::ReceiveReply(wire::Envelope* out, std::chrono::milliseconds timeout) {
+  std::vector<std::string> parts;
+  CodecLimits limits;
+  bool got = WaitFor(
+      [&] {
+        Result<bool> r = dealer_->Receive(&parts);
+        return r.ok() && *r;
+      },
+      timeout);
+  if (!got || parts.size() != 1) return false;
+  return DecodeEnvelope(parts[0], limits.max_sync_envelope_bytes, limits, out).ok();
+}
+
+}  // namespace testing
+}  // namespace zinc

@@ -17,3 +17,37 @@ std::unique_ptr<Endpoint> StartClient(const Endpoint& host,
 
 }  // namespace testing
 }  // namespace zinc
+
+#include "core/channel.h"
+#include "core/codec.h"
+#include "core/ids.h"
+
+namespace zinc {
+namespace testing {
+
+// A hand-made peer with raw channels to a host, for sending what a real endpoint never would:
+// garbage, duplicates, other versions. Its DEALER uses the routing id of `id`, so the host's
+// nacks for fragments of that origin reach it. Owner thread only.
+class RawPeer {
+ public:
+  explicit RawPeer(const Endpoint& host, EndpointId id = EndpointId::Random());
+
+  const EndpointId& id() const { return id_; }
+  // A fragment envelope from this peer.
+  wire::Envelope Fragment(const std::string& doc, const std::string& type, uint64_t origin_seq,
+                          const std::string& payload) const;
+  void Push(const std::string& bytes);
+  void Push(const wire::Envelope& e) { Push(EncodeEnvelope(e)); }
+  void Request(const std::string& bytes);
+  // Waits up to timeout for the next envelope on the DEALER; false if none came.
+  bool ReceiveReply(wire::Envelope* out, std::chrono::milliseconds timeout);
+
+ private:
+  EndpointId id_;
+  ChannelContext context_;
+  std::unique_ptr<Channel> push_;
+  std::unique_ptr<Channel> dealer_;
+};
+
+}  // namespace testing
+}  // namespace zinc
