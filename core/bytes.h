@@ -40,6 +40,8 @@ class ByteReader {
     for (int shift = 0; shift < 64; shift += 7) {
       if (pos_ >= in_.size()) return Fail();
       uint8_t b = static_cast<uint8_t>(in_[pos_++]);
+      // The tenth byte holds only bit 63.
+      if (shift == 63 && b > 1) return Fail();
       result |= static_cast<uint64_t>(b & 0x7f) << shift;
       if ((b & 0x80) == 0) {
         *v = result;

@@ -57,7 +57,10 @@ Status DecodeEnvelope(std::string_view bytes, size_t max_bytes, const CodecLimit
                       "this peer speaks " + std::to_string(kProtocolVersion) + ")");
   }
   const bool has_doc = !out->doc().empty();
-  if (has_doc) ZINC_RETURN_IF_ERROR(ValidateDocId(out->doc(), limits));
+  if (has_doc) {
+    Status doc_ok = ValidateDocId(out->doc(), limits);
+    if (!doc_ok.ok()) return Status(StatusCode::kMalformed, doc_ok.message());
+  }
   switch (out->body_case()) {
     case wire::Envelope::kFragment:
       if (!has_doc) return Status(StatusCode::kMalformed, "fragment without a document id");

@@ -23,8 +23,37 @@ Status CheckKey(std::string_view key) {
   return Status::Ok();
 }
 
-// Renders value as JSON: itself when it is valid JSON, otherwise as a JSON string.
+// The deepest JSON nesting zinc parses or renders. nlohmann's serializer recurses, so a value of
+// 100,000 nested arrays (which any peer can store: values are bytes) would overflow the stack.
+constexpr int kMaxJsonDepth = 64;
+
+// Whether text nests arrays and objects deeper than kMaxJsonDepth (strings are skipped).
+bool TooDeep(std::string_view text) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+// Renders value as JSON: itself when it is valid JSON (and not absurdly deep), otherwise as a
+// JSON string.
 nlohmann::json ValueToJson(const std::string& value) {
+  if (TooDeep(value)) return nlohmann::json(value);
   nlohmann::json parsed = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
   if (!parsed.is_discarded()) return parsed;
   return nlohmann::json(value);
@@ -195,6 +224,11 @@ class MapPendingEdits final : public PendingEdits {
   std::unordered_map<std::string, int> keys_;
 };
 
+Status BadJsonKey() {
+  return Status(StatusCode::kInvalidArgument,
+                "a key must be 1 to " + std::to_string(kMapMaxKeyBytes) + " bytes");
+}
+
 Status ParseOne(const nlohmann::json& j, std::vector<MapOp>* ops) {
   if (!j.is_object() || j.size() != 1) {
     return Status(StatusCode::kInvalidArgument,
@@ -209,7 +243,7 @@ Status ParseOne(const nlohmann::json& j, std::vector<MapOp>* ops) {
     op.kind = MapOp::Kind::kSet;
     op.key = s[0].get<std::string>();
     op.value = Dump(s[1]);
-    ZINC_RETURN_IF_ERROR(CheckKey(op.key));
+    if (!CheckKey(op.key).ok()) return BadJsonKey();
     ops->push_back(std::move(op));
     return Status::Ok();
   }
@@ -219,7 +253,7 @@ Status ParseOne(const nlohmann::json& j, std::vector<MapOp>* ops) {
     MapOp op;
     op.kind = MapOp::Kind::kDelete;
     op.key = d.get<std::string>();
-    ZINC_RETURN_IF_ERROR(CheckKey(op.key));
+    if (!CheckKey(op.key).ok()) return BadJsonKey();
     ops->push_back(std::move(op));
     return Status::Ok();
   }
@@ -233,6 +267,10 @@ std::unique_ptr<PendingEdits> MapType::NewPendingEdits() const {
 }
 
 Result<std::string> MapType::FragmentFromJson(std::string_view json) const {
+  if (TooDeep(json)) {
+    return Status(StatusCode::kInvalidArgument,
+                  "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
   nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status(StatusCode::kInvalidArgument, "not valid JSON");
   std::vector<MapOp> ops;

@@ -36,9 +36,10 @@ Result<BaseAddress> ParseBaseAddress(const std::string& address) {
     base.port = 0;
     return base;
   }
-  char* end = nullptr;
-  long p = port.empty() ? -1 : std::strtol(port.c_str(), &end, 10);
-  if (port.empty() || *end != '\0' || p < 0 || p > 65533) {
+  const bool digits = !port.empty() && port.size() <= 5 &&
+                      port.find_first_not_of("0123456789") == std::string::npos;
+  const long p = digits ? std::strtol(port.c_str(), nullptr, 10) : -1;
+  if (p < 0 || p > 65533) {
     return Status(StatusCode::kInvalidArgument,
                   "bad address '" + address + "': port must be 0 to 65533 (it uses PORT, " +
                       "PORT+1 and PORT+2)");

@@ -34,10 +34,13 @@ void ChannelListener::Stop() {
   }
   // The I/O thread is gone, so this thread may close the sockets.
   channels_ = Channels();
+  MutexLock l(&mu_);
   if (wake_fd_ >= 0) {
     close(wake_fd_);
     wake_fd_ = -1;
   }
+  // Frames queued from now on (by handlers still finishing) are dropped.
+  outbox_.clear();
 }
 
 void ChannelListener::Wake() {

@@ -99,6 +99,8 @@ class ChannelListener {
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> frames_sent_{0};
   std::atomic<uint64_t> frames_dropped_{0};
+  // Written by Start and Stop only (before the I/O thread starts, after it is joined), under mu_
+  // for Stop; Wake reads it under mu_.
   int wake_fd_ = -1;
   std::thread thread_;
 

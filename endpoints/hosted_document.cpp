@@ -12,7 +12,12 @@ constexpr size_t kCatchupReplyBytes = 4 << 20;
 }  // namespace
 
 HostedDocument::HostedDocument(EndpointCore* core, std::string name, const DocumentType* type)
-    : core_(core), name_(std::move(name)), type_(type), state_(type->Create()) {}
+    : core_(core),
+      name_(std::move(name)),
+      type_(type),
+      sequenced_(core->counters().Get("zinc_fragments_sequenced_total")),
+      duplicates_(core->counters().Get("zinc_fragments_duplicate_total")),
+      state_(type->Create()) {}
 
 Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& origin,
                                       DocumentChange* change, wire::NackReason* reason,
@@ -21,7 +26,7 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
   uint64_t& last = applied_[origin];
   if (origin_seq <= last) {
     // A resubmission of something already sequenced: its echo was published.
-    core_->counters().Get("zinc_fragments_duplicate_total")->Add();
+    duplicates_->Add();
     *reason = wire::NACK_UNSPECIFIED;
     return Status(StatusCode::kOk, "duplicate");
   }
@@ -79,7 +84,7 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
   change->payload = std::move(payload);
   tail_.push_back(std::move(env));
   while (tail_.size() > core_->options().history_fragments) tail_.pop_front();
-  core_->counters().Get("zinc_fragments_sequenced_total")->Add();
+  sequenced_->Add();
   return Status::Ok();
 }
 

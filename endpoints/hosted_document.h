@@ -58,6 +58,8 @@ class HostedDocument final : public DocumentHandle {
   EndpointCore* const core_;
   const std::string name_;
   const DocumentType* const type_;
+  Counter* const sequenced_;
+  Counter* const duplicates_;
 
   mutable Mutex mu_;
   std::unique_ptr<Document> state_ GUARDED_BY(mu_);

@@ -64,6 +64,8 @@ void HandlerPool::WorkerLoop() {
 }
 
 void HandlerPool::Stop() {
+  // Serialises concurrent Stops, so that only one joins the workers.
+  std::lock_guard<std::mutex> stop_lock(stop_mu_);
   {
     MutexLock l(&mu_);
     if (stopping_ && workers_.empty()) return;

@@ -63,6 +63,7 @@ class HandlerPool {
   std::unordered_map<std::string, Strand> strands_ GUARDED_BY(mu_);
   std::deque<Strand*> ready_ GUARDED_BY(mu_);
 
+  std::mutex stop_mu_;  // held by Stop only
   std::vector<std::thread> workers_;
 };
 

@@ -12,6 +12,7 @@
 
 #include "documents/map_document.h"
 #include "endpoints/endpoint.h"
+#include "examples/log/log_document.h"
 #include "tests/testing/cluster.h"
 #include "tests/testing/wait.h"
 
@@ -205,6 +206,49 @@ TEST(SyncTest, DocumentsAreIndependent) {
               R"({"type":"map","seq":2,"entries":{"from-a":1,"from-b":2}})");
     EXPECT_EQ(at_b[d]->ToJson(), at_a[d]->ToJson());
   }
+}
+
+}  // namespace
+}  // namespace zinc
+
+namespace zinc {
+namespace {
+
+TEST(SyncTest, ApplicationDefinedTypeRegisteredByTheAppSyncs) {
+  TypeRegistry types;
+  ASSERT_TRUE(types.Register(std::make_unique<examples::LogType>(/*capacity=*/10)).ok());
+  EXPECT_EQ(types.Register(std::make_unique<examples::LogType>()).code(),
+            StatusCode::kInvalidArgument);  // One type per name.
+  EndpointOptions options;
+  options.types = &types;
+  auto host = StartHost(options);
+  auto a = StartClient(*host, options);
+  auto b = StartClient(*host, options);
+  OpenOptions open;
+  open.type = "log";
+  DocumentHandle* at_a = *a->Open("events", open);
+  DocumentHandle* at_b = *b->Open("events", open);
+  ASSERT_TRUE(at_a->WaitSynced(kTimeout).ok());
+  ASSERT_TRUE(at_b->WaitSynced(kTimeout).ok());
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(at_a->Edit(examples::EncodeLogAppend("a" + std::to_string(i))).ok());
+    ASSERT_TRUE(at_b->EditJson(R"({"append":"b)" + std::to_string(i) + "\"}").ok());
+  }
+  ASSERT_TRUE(at_a->WaitAcknowledged(kTimeout).ok());
+  ASSERT_TRUE(at_b->WaitAcknowledged(kTimeout).ok());
+  ASSERT_TRUE(WaitFor([&] { return at_a->seq() == 200 && at_b->seq() == 200; }, kTimeout));
+  EXPECT_EQ(at_a->ToJson(), at_b->ToJson());
+  at_a->Read([](const Document& d) {
+    const auto& log = static_cast<const examples::LogDocument&>(d);
+    EXPECT_EQ(log.count(), 200u);
+    EXPECT_EQ(log.entries().size(), 10u);  // Capped.
+  });
+  // A client without the type cannot open it.
+  auto plain = StartClient(*host);
+  OpenOptions any;
+  any.create = false;
+  DocumentHandle* unknown = *plain->Open("events", any);
+  EXPECT_EQ(unknown->WaitSynced(kTimeout).code(), StatusCode::kUnsupported);
 }
 
 }  // namespace

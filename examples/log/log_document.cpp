@@ -8,16 +8,75 @@ namespace zinc {
 namespace examples {
 
 namespace {
-constexpr size_t kMaxEntryBytes = 1 << 20;
-}  // namespace
 
-Status LogDocument::Apply(std::string_view payload) {
-  if (payload.size() > kMaxEntryBytes) {
+constexpr size_t kMaxEntryBytes = 1 << 20;
+
+struct LogAppend {
+  uint64_t before_last = 0;
+  std::string_view entry;
+};
+
+Status DecodeLogAppend(std::string_view payload, LogAppend* out) {
+  ByteReader r(payload);
+  if (!r.GetVarint(&out->before_last)) return Status(StatusCode::kMalformed, "log: truncated");
+  // The rest of the payload is the entry.
+  size_t header = 1;
+  for (uint64_t v = out->before_last; v >= 0x80; v >>= 7) ++header;
+  out->entry = payload.substr(header);
+  if (out->entry.size() > kMaxEntryBytes) {
     return Status(StatusCode::kResourceExhausted, "log entry larger than 1 MiB");
   }
+  return Status::Ok();
+}
+
+std::string EncodeLog(uint64_t before_last, std::string_view entry) {
+  ByteWriter w;
+  w.PutVarint(before_last);
+  std::string out = w.Release();
+  out.append(entry.data(), entry.size());
+  return out;
+}
+
+}  // namespace
+
+std::string EncodeLogAppend(std::string_view entry) { return EncodeLog(0, entry); }
+
+namespace {
+
+class LogPendingEdits final : public PendingEdits {
+ public:
+  void Push(std::string payload) override { edits_.push_back(std::move(payload)); }
+  void PopFront() override { edits_.pop_front(); }
+  void Erase(size_t i) override { edits_.erase(edits_.begin() + static_cast<long>(i)); }
+  void Clear() override { edits_.clear(); }
+  size_t size() const override { return edits_.size(); }
+  const std::string& at(size_t i) const override { return edits_[i]; }
+  Result<std::string> TransformRemote(std::string remote) override {
+    if (edits_.empty()) return remote;
+    LogAppend op;
+    ZINC_RETURN_IF_ERROR(DecodeLogAppend(remote, &op));
+    return EncodeLog(op.before_last + edits_.size(), op.entry);
+  }
+
+ private:
+  std::deque<std::string> edits_;
+};
+
+}  // namespace
+
+std::unique_ptr<PendingEdits> LogType::NewPendingEdits() const {
+  return std::make_unique<LogPendingEdits>();
+}
+
+Status LogDocument::Apply(std::string_view payload) {
+  LogAppend op;
+  ZINC_RETURN_IF_ERROR(DecodeLogAppend(payload, &op));
+  if (op.before_last > entries_.size()) {
+    return Status(StatusCode::kOutOfRange, "log: insert before more entries than the log keeps");
+  }
   ++count_;
-  bytes_ += payload.size();
-  entries_.emplace_back(payload);
+  bytes_ += op.entry.size();
+  entries_.emplace(entries_.end() - static_cast<long>(op.before_last), op.entry);
   while (entries_.size() > capacity_) entries_.pop_front();
   return Status::Ok();
 }
@@ -62,9 +121,14 @@ std::unique_ptr<Document> LogType::Create() const {
   return std::make_unique<LogDocument>(capacity_);
 }
 
-Result<std::string> LogType::Transform(std::string_view op, std::string_view,
-                                       bool) const {
-  return std::string(op);
+Result<std::string> LogType::Transform(std::string_view op, std::string_view against,
+                                       bool op_wins) const {
+  LogAppend a, b;
+  ZINC_RETURN_IF_ERROR(DecodeLogAppend(op, &a));
+  ZINC_RETURN_IF_ERROR(DecodeLogAppend(against, &b));
+  if (op_wins) return std::string(op);
+  // The other entry lands after this one: this one moves before it.
+  return EncodeLog(a.before_last + 1, a.entry);
 }
 
 Result<std::string> LogType::FragmentFromJson(std::string_view json) const {
@@ -72,11 +136,14 @@ Result<std::string> LogType::FragmentFromJson(std::string_view json) const {
   if (!j.is_object() || j.size() != 1 || !j.contains("append") || !j["append"].is_string()) {
     return Status(StatusCode::kInvalidArgument, R"(a log edit is {"append":"text"})");
   }
-  return j["append"].get<std::string>();
+  return EncodeLogAppend(j["append"].get<std::string>());
 }
 
 std::string LogType::FragmentToJson(std::string_view payload) const {
-  nlohmann::json j = {{"append", std::string(payload)}};
+  LogAppend op;
+  if (!DecodeLogAppend(payload, &op).ok()) return "null";
+  nlohmann::json j = {{"append", std::string(op.entry)}};
+  if (op.before_last > 0) j["before_last"] = op.before_last;
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
