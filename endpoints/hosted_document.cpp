@@ -4,8 +4,9 @@ namespace zinc {
 namespace internal {
 
 namespace {
-// How long after its last fragment a document keeps publishing its head on its topic, so that a
-// subscriber that lost the newest fragments at its high-water mark learns of them.
+// A document publishes its head on its topic every tick for this long after its last fragment,
+// and once every this long after that, so that a subscriber that lost the newest fragments at
+// its high-water mark learns of them soon, and at the latest within a second.
 constexpr int64_t kHeadNoticeMicros = 1000000;
 // Most bytes of fragments in one catch-up reply; the client asks again for the rest.
 constexpr size_t kCatchupReplyBytes = 4 << 20;
@@ -182,7 +183,12 @@ void HostedDocument::OnCatchupRequest(const Message& msg) {
 
 void HostedDocument::OnTick(int64_t now_micros) {
   MutexLock l(&mu_);
-  if (head_ == 0 || now_micros - last_publish_micros_ > kHeadNoticeMicros) return;
+  if (head_ == 0) return;
+  if (now_micros - last_publish_micros_ > kHeadNoticeMicros &&
+      now_micros - last_notice_micros_ < kHeadNoticeMicros) {
+    return;
+  }
+  last_notice_micros_ = now_micros;
   wire::Envelope e = core_->NewEnvelope(name_);
   e.set_seq(head_);
   e.mutable_heartbeat()->set_head_seq(head_);

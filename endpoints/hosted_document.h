@@ -70,6 +70,7 @@ class HostedDocument final : public DocumentHandle {
   std::unordered_map<EndpointId, uint64_t, EndpointIdHash> applied_ GUARDED_BY(mu_);
   uint64_t next_origin_seq_ GUARDED_BY(mu_) = 1;
   int64_t last_publish_micros_ GUARDED_BY(mu_) = 0;
+  int64_t last_notice_micros_ GUARDED_BY(mu_) = 0;
   std::shared_ptr<std::function<void(const DocumentChange&)>> listener_ GUARDED_BY(mu_);
 };
 

@@ -236,6 +236,8 @@ void Replica::OnCatchupReply(const wire::Envelope& env) {
     if (state_ != State::kSynced) return;
     const wire::CatchupReply& reply = env.catchup_reply();
     catchup_sent_micros_ = 0;
+    // The reply's seq is the host's head: there is nothing to catch up beyond it.
+    catchup_to_ = std::min(catchup_to_, env.seq());
     if (reply.has_snapshot()) {
       snapshot_sent_micros_ = core_->clock().NowMicros();
       RestoreLocked(env, reply.snapshot(), &changes);
@@ -341,9 +343,14 @@ void Replica::OnTick(int64_t now_micros) {
     }
   }
   if (!pending_.empty() && type_ && now_micros - pending_progress_micros_ >= 4 * retry) {
-    // No acknowledgement for a while: the first pending edit may have been lost. The host drops
-    // it if it has it; if later ones were lost too, its out-of-order nack brings them.
+    // No acknowledgement for a while: the first pending edit may have been lost (the host drops
+    // it if it has it; if later ones were lost too, its out-of-order nack brings them), or its
+    // echo was (so ask for everything after applied_seq_: the host caps the range at its head).
     SendPendingLocked(0, 1);
+    if (state_ == State::kSynced) {
+      catchup_sent_micros_ = 0;
+      RequestCatchupLocked(applied_seq_ + 1, UINT64_MAX);
+    }
   }
 }
 
