@@ -185,8 +185,9 @@ int main(int argc, char** argv) {
     raw_rates.push_back(raw);
   }
   const double z = Median(zinc_rates), raw = Median(raw_rates);
-  std::printf("median zinc_edits_per_s=%.0f raw_msgs_per_s=%.0f ratio=%.2f message_bytes=%zu "
-              "edits=%d rounds=%d\n",
-              z, raw, z / raw, bytes, edits, rounds);
+  std::printf(
+      "median zinc_edits_per_s=%.0f raw_msgs_per_s=%.0f ratio=%.2f message_bytes=%zu "
+      "edits=%d rounds=%d\n",
+      z, raw, z / raw, bytes, edits, rounds);
   return 0;
 }

@@ -17,9 +17,9 @@ std::string EncodeVarint(uint64_t v) {
 }
 
 TEST(BytesTest, VarintRoundTrips) {
-  for (uint64_t v : {uint64_t{0}, uint64_t{1}, uint64_t{127}, uint64_t{128}, uint64_t{300},
-                     uint64_t{1} << 32, (uint64_t{1} << 63) - 1, uint64_t{1} << 63,
-                     std::numeric_limits<uint64_t>::max()}) {
+  for (uint64_t v :
+       {uint64_t{0}, uint64_t{1}, uint64_t{127}, uint64_t{128}, uint64_t{300}, uint64_t{1} << 32,
+        (uint64_t{1} << 63) - 1, uint64_t{1} << 63, std::numeric_limits<uint64_t>::max()}) {
     const std::string bytes = EncodeVarint(v);
     ByteReader r(bytes);
     uint64_t out = 12345;
@@ -71,8 +71,12 @@ TEST(BytesTest, SequenceOfValuesRoundTrips) {
 TEST(BytesTest, WriterDataShowsWhatWasWritten) {
   ByteWriter w;
   w.PutString("ab");
-  EXPECT_EQ(w.data(), "\x02" "ab");
-  EXPECT_EQ(w.Release(), "\x02" "ab");
+  EXPECT_EQ(w.data(),
+            "\x02"
+            "ab");
+  EXPECT_EQ(w.Release(),
+            "\x02"
+            "ab");
 }
 
 TEST(BytesTest, LongStringRoundTrips) {

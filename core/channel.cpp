@@ -18,12 +18,18 @@ Status FromZmqError(const zmq::error_t& e, const char* what) {
 
 zmq::socket_type ToZmq(SocketType type) {
   switch (type) {
-    case SocketType::kPub: return zmq::socket_type::pub;
-    case SocketType::kSub: return zmq::socket_type::sub;
-    case SocketType::kPush: return zmq::socket_type::push;
-    case SocketType::kPull: return zmq::socket_type::pull;
-    case SocketType::kRouter: return zmq::socket_type::router;
-    case SocketType::kDealer: return zmq::socket_type::dealer;
+    case SocketType::kPub:
+      return zmq::socket_type::pub;
+    case SocketType::kSub:
+      return zmq::socket_type::sub;
+    case SocketType::kPush:
+      return zmq::socket_type::push;
+    case SocketType::kPull:
+      return zmq::socket_type::pull;
+    case SocketType::kRouter:
+      return zmq::socket_type::router;
+    case SocketType::kDealer:
+      return zmq::socket_type::dealer;
   }
   return zmq::socket_type::pair;
 }
@@ -154,8 +160,8 @@ Status Poll(std::vector<PollItem>* items, std::chrono::milliseconds timeout) {
     const PollItem& it = (*items)[i];
     raw[i].socket = it.channel ? it.channel->handle() : nullptr;
     raw[i].fd = it.fd;
-    raw[i].events = static_cast<short>((it.want_in ? ZMQ_POLLIN : 0) |
-                                       (it.want_out ? ZMQ_POLLOUT : 0));
+    raw[i].events =
+        static_cast<short>((it.want_in ? ZMQ_POLLIN : 0) | (it.want_out ? ZMQ_POLLOUT : 0));
     raw[i].revents = 0;
   }
   try {

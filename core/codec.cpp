@@ -41,9 +41,9 @@ Status DecodeEnvelope(std::string_view bytes, size_t max_bytes, const CodecLimit
     // can be told why it was refused.
     out->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
     if (out->origin().size() != 16) out->clear_origin();
-    return Status(StatusCode::kResourceExhausted,
-                  "envelope of " + std::to_string(bytes.size()) + " bytes exceeds the limit of " +
-                      std::to_string(max_bytes));
+    return Status(StatusCode::kResourceExhausted, "envelope of " + std::to_string(bytes.size()) +
+                                                      " bytes exceeds the limit of " +
+                                                      std::to_string(max_bytes));
   }
   if (!out->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return Status(StatusCode::kMalformed, "not a zinc envelope");

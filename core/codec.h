@@ -17,7 +17,9 @@ namespace zinc {
 inline constexpr uint32_t kProtocolVersion = 1;
 
 // The PUB topic of control traffic. Document ids may not start with '\x01', so it cannot collide.
-inline constexpr std::string_view kControlTopic = "\x01" "ctl";
+inline constexpr std::string_view kControlTopic =
+    "\x01"
+    "ctl";
 
 // Bounds applied to every decoded envelope.
 struct CodecLimits {

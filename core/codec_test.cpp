@@ -102,7 +102,8 @@ wire::Envelope SequencedFragment(uint64_t seq) {
 
 wire::Envelope CatchupReplyEnvelope() {
   wire::Envelope e = Base();
-  for (uint64_t seq : {4, 5, 7}) *e.mutable_catchup_reply()->add_fragments() = SequencedFragment(seq);
+  for (uint64_t seq : {4, 5, 7})
+    *e.mutable_catchup_reply()->add_fragments() = SequencedFragment(seq);
   return e;
 }
 
@@ -122,9 +123,15 @@ wire::Envelope NackEnvelope() {
 }
 
 std::vector<wire::Envelope> AllValidEnvelopes() {
-  return {FragmentEnvelope(),       HeartbeatEnvelope(),        ControlHeartbeatEnvelope(),
-          SnapshotRequestEnvelope(), SnapshotReplyEnvelope(),   CatchupRequestEnvelope(),
-          CatchupReplyEnvelope(),   CatchupReplyWithSnapshotEnvelope(), NackEnvelope()};
+  return {FragmentEnvelope(),
+          HeartbeatEnvelope(),
+          ControlHeartbeatEnvelope(),
+          SnapshotRequestEnvelope(),
+          SnapshotReplyEnvelope(),
+          CatchupRequestEnvelope(),
+          CatchupReplyEnvelope(),
+          CatchupReplyWithSnapshotEnvelope(),
+          NackEnvelope()};
 }
 
 // An independent statement of which bytes form a valid envelope (codec.h and zinc.proto), used
@@ -279,7 +286,11 @@ TEST_F(CodecTest, ValidateDocIdRejectsEmptyLongAndReservedIds) {
   EXPECT_EQ(ValidateDocId("", limits).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(ValidateDocId(std::string(limits.max_doc_id_bytes + 1, 'x'), limits).code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(ValidateDocId("\x01" "doc", limits).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateDocId("\x01"
+                          "doc",
+                          limits)
+                .code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(ValidateDocId(kControlTopic, limits).code(), StatusCode::kInvalidArgument);
   limits.max_doc_id_bytes = 3;
   EXPECT_TRUE(ValidateDocId("abc", limits).ok());
@@ -327,10 +338,10 @@ TEST_F(CodecTest, OversizedEnvelopeIsResourceExhausted) {
 
   wire::Envelope big = FragmentEnvelope();
   big.mutable_fragment()->set_payload(std::string(CodecLimits().max_envelope_bytes, 'p'));
-  EXPECT_EQ(DecodeEnvelope(EncodeEnvelope(big), CodecLimits().max_envelope_bytes, CodecLimits(),
-                           &out)
-                .code(),
-            StatusCode::kResourceExhausted);
+  EXPECT_EQ(
+      DecodeEnvelope(EncodeEnvelope(big), CodecLimits().max_envelope_bytes, CodecLimits(), &out)
+          .code(),
+      StatusCode::kResourceExhausted);
 }
 
 TEST_F(CodecTest, OversizedGarbageIsResourceExhaustedBeforeParsing) {
@@ -405,7 +416,9 @@ TEST_F(CodecTest, FragmentWithOriginSeqZeroIsMalformed) {
 
 TEST_F(CodecTest, DocIdStartingWithControlByteIsRejected) {
   for (wire::Envelope e : AllValidEnvelopes()) {
-    e.set_doc("\x01" "doc");
+    e.set_doc(
+        "\x01"
+        "doc");
     EXPECT_FALSE(Decode(e).ok()) << e.ShortDebugString();
   }
 }
@@ -419,7 +432,9 @@ TEST_F(CodecTest, DocIdLongerThanTheLimitIsRejected) {
 
 TEST_F(CodecTest, DocIdStartingWithControlByteIsMalformed) {
   wire::Envelope e = FragmentEnvelope();
-  e.set_doc("\x01" "doc");
+  e.set_doc(
+      "\x01"
+      "doc");
   EXPECT_EQ(Decode(e).code(), StatusCode::kMalformed);
 }
 
@@ -470,7 +485,8 @@ TEST_F(CodecTest, CatchupRequestFromSeqZeroIsMalformed) {
 
 TEST_F(CodecTest, CatchupReplyWithUnorderedFragmentsIsMalformed) {
   wire::Envelope e = Base();
-  for (uint64_t seq : {4, 6, 5}) *e.mutable_catchup_reply()->add_fragments() = SequencedFragment(seq);
+  for (uint64_t seq : {4, 6, 5})
+    *e.mutable_catchup_reply()->add_fragments() = SequencedFragment(seq);
   EXPECT_EQ(Decode(e).code(), StatusCode::kMalformed);
 }
 
@@ -578,12 +594,19 @@ TEST_F(CodecTest, MutatedEnvelopesNeverCrashOrDecodeUnlessValid) {
     for (int m = 0; m < mutations && !bytes.empty(); ++m) {
       const size_t at = rng() % bytes.size();
       switch (rng() % 4) {
-        case 0: bytes[at] = static_cast<char>(byte(rng)); break;
-        case 1: bytes[at] = static_cast<char>(bytes[at] ^ (1 << (rng() % 8))); break;
-        case 2: bytes.insert(bytes.begin() + static_cast<std::ptrdiff_t>(at),
-                             static_cast<char>(byte(rng)));
+        case 0:
+          bytes[at] = static_cast<char>(byte(rng));
           break;
-        default: bytes.erase(at, 1); break;
+        case 1:
+          bytes[at] = static_cast<char>(bytes[at] ^ (1 << (rng() % 8)));
+          break;
+        case 2:
+          bytes.insert(bytes.begin() + static_cast<std::ptrdiff_t>(at),
+                       static_cast<char>(byte(rng)));
+          break;
+        default:
+          bytes.erase(at, 1);
+          break;
       }
     }
     if (ExpectDecodeAgreesWithOracle(bytes, "mutation " + std::to_string(i))) ++accepted;

@@ -7,11 +7,16 @@ namespace zinc {
 namespace {
 const char* LevelName(LogLevel level) {
   switch (level) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarn: return "warn";
-    case LogLevel::kError: return "error";
-    case LogLevel::kOff: return "off";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
+    case LogLevel::kOff:
+      return "off";
   }
   return "?";
 }
@@ -36,8 +41,8 @@ void Logger::Log(LogLevel level, const char* event, const std::string& text) {
     suppressed = st.suppressed;
     st.suppressed = 0;
   }
-  std::string line = "zinc " + std::string(LevelName(level)) + " " + event + " " + name_ + " " +
-                     text;
+  std::string line =
+      "zinc " + std::string(LevelName(level)) + " " + event + " " + name_ + " " + text;
   if (suppressed > 0) line += " (" + std::to_string(suppressed) + " similar suppressed)";
   line += '\n';
   std::fwrite(line.data(), 1, line.size(), stderr);

@@ -4,24 +4,36 @@ namespace zinc {
 
 const char* ChannelKindName(ChannelKind kind) {
   switch (kind) {
-    case ChannelKind::kInbound: return "inbound";
-    case ChannelKind::kSyncServer: return "sync";
-    case ChannelKind::kSubscription: return "subscription";
-    case ChannelKind::kSyncClient: return "sync-client";
+    case ChannelKind::kInbound:
+      return "inbound";
+    case ChannelKind::kSyncServer:
+      return "sync";
+    case ChannelKind::kSubscription:
+      return "subscription";
+    case ChannelKind::kSyncClient:
+      return "sync-client";
   }
   return "?";
 }
 
 MessageKind Message::kind() const {
   switch (envelope.body_case()) {
-    case wire::Envelope::kFragment: return MessageKind::kFragment;
-    case wire::Envelope::kHeartbeat: return MessageKind::kHeartbeat;
-    case wire::Envelope::kSnapshotRequest: return MessageKind::kSnapshotRequest;
-    case wire::Envelope::kSnapshotReply: return MessageKind::kSnapshotReply;
-    case wire::Envelope::kCatchupRequest: return MessageKind::kCatchupRequest;
-    case wire::Envelope::kCatchupReply: return MessageKind::kCatchupReply;
-    case wire::Envelope::kNack: return MessageKind::kNack;
-    case wire::Envelope::BODY_NOT_SET: break;
+    case wire::Envelope::kFragment:
+      return MessageKind::kFragment;
+    case wire::Envelope::kHeartbeat:
+      return MessageKind::kHeartbeat;
+    case wire::Envelope::kSnapshotRequest:
+      return MessageKind::kSnapshotRequest;
+    case wire::Envelope::kSnapshotReply:
+      return MessageKind::kSnapshotReply;
+    case wire::Envelope::kCatchupRequest:
+      return MessageKind::kCatchupRequest;
+    case wire::Envelope::kCatchupReply:
+      return MessageKind::kCatchupReply;
+    case wire::Envelope::kNack:
+      return MessageKind::kNack;
+    case wire::Envelope::BODY_NOT_SET:
+      break;
   }
   return MessageKind::kCount;
 }

@@ -44,10 +44,10 @@ struct Message {
 
 // Where a frame built by a handler goes.
 enum class Route {
-  kPublish,    // PUB to children: [topic][payload]
-  kUpstream,   // PUSH to the parent: [payload]
+  kPublish,      // PUB to children: [topic][payload]
+  kUpstream,     // PUSH to the parent: [payload]
   kSyncRequest,  // DEALER to the parent: [payload]
-  kSyncReply,  // ROUTER to one child: [routing id][payload]
+  kSyncReply,    // ROUTER to one child: [routing id][payload]
 };
 
 // One encoded frame on its way to a socket. Value type.

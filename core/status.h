@@ -50,7 +50,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return value_.has_value(); }
@@ -72,8 +72,8 @@ class [[nodiscard]] Result {
 }  // namespace zinc
 
 // Returns the Status of expr from the enclosing function when it is not ok.
-#define ZINC_RETURN_IF_ERROR(expr)         \
-  do {                                     \
-    ::zinc::Status zinc_status_ = (expr);  \
+#define ZINC_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::zinc::Status zinc_status_ = (expr);        \
     if (!zinc_status_.ok()) return zinc_status_; \
   } while (0)

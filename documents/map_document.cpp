@@ -4,9 +4,8 @@
 #include <set>
 #include <unordered_map>
 
-#include <nlohmann/json.hpp>
-
 #include "core/bytes.h"
+#include <nlohmann/json.hpp>
 
 namespace zinc {
 

@@ -8,9 +8,9 @@ Result<BaseAddress> ParseBaseAddress(const std::string& address) {
   BaseAddress base;
   const size_t sep = address.find("://");
   if (sep == std::string::npos) {
-    return Status(StatusCode::kInvalidArgument,
-                  "bad address '" + address + "': expected tcp://HOST:PORT, ipc://PATH or " +
-                      "inproc://NAME");
+    return Status(StatusCode::kInvalidArgument, "bad address '" + address +
+                                                    "': expected tcp://HOST:PORT, ipc://PATH or " +
+                                                    "inproc://NAME");
   }
   base.transport = address.substr(0, sep);
   std::string rest = address.substr(sep + 3);
@@ -40,9 +40,9 @@ Result<BaseAddress> ParseBaseAddress(const std::string& address) {
                       port.find_first_not_of("0123456789") == std::string::npos;
   const long p = digits ? std::strtol(port.c_str(), nullptr, 10) : -1;
   if (p < 0 || p > 65533) {
-    return Status(StatusCode::kInvalidArgument,
-                  "bad address '" + address + "': port must be 0 to 65533 (it uses PORT, " +
-                      "PORT+1 and PORT+2)");
+    return Status(StatusCode::kInvalidArgument, "bad address '" + address +
+                                                    "': port must be 0 to 65533 (it uses PORT, " +
+                                                    "PORT+1 and PORT+2)");
   }
   base.port = static_cast<int>(p);
   return base;

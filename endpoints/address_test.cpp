@@ -100,14 +100,12 @@ TEST(AddressTest, BadAddressesAreInvalidArgument) {
            "tcp://:5555",            // missing host
            "tcp://",                 // nothing at all
            "tcp://127.0.0.1:65534",  // PORT+2 would exceed 65535
-           "tcp://127.0.0.1:65535",
-           "tcp://127.0.0.1:99999",
-           "tcp://127.0.0.1:-1",     // negative
-           "tcp://127.0.0.1:http",   // non-numeric
-           "tcp://127.0.0.1:55x",
-           "tcp://127.0.0.1:**",
-           "ipc://",                 // empty path
-           "inproc://",              // empty name
+           "tcp://127.0.0.1:65535", "tcp://127.0.0.1:99999",
+           "tcp://127.0.0.1:-1",    // negative
+           "tcp://127.0.0.1:http",  // non-numeric
+           "tcp://127.0.0.1:55x", "tcp://127.0.0.1:**",
+           "ipc://",     // empty path
+           "inproc://",  // empty name
        }) {
     Result<BaseAddress> base = ParseBaseAddress(address);
     EXPECT_FALSE(base.ok()) << "'" << address << "' parsed";

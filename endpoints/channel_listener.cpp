@@ -149,7 +149,7 @@ void ChannelListener::Decode(ChannelKind kind, std::vector<std::string>* parts) 
   Message msg;
   msg.channel = kind;
   const size_t max_bytes = kind == ChannelKind::kSyncClient ? limits_.max_sync_envelope_bytes
-                                                           : limits_.max_envelope_bytes;
+                                                            : limits_.max_envelope_bytes;
   Status s = DecodeEnvelope(parts->back(), max_bytes, limits_, &msg.envelope);
   if (s.ok() && kind == ChannelKind::kSubscription) {
     const std::string& topic = (*parts)[0];

@@ -29,8 +29,8 @@ class ChannelListener {
     virtual void OnMessage(Message msg) = 0;
     // A frame that was refused. envelope is set when the frame parsed far enough to name an
     // origin (e.g. a version mismatch), else nullptr. routing_id is set for kSyncServer.
-    virtual void OnBadFrame(ChannelKind channel, const Status& why,
-                            const wire::Envelope* envelope, const std::string& routing_id) = 0;
+    virtual void OnBadFrame(ChannelKind channel, const Status& why, const wire::Envelope* envelope,
+                            const std::string& routing_id) = 0;
     // Called about every tick interval.
     virtual void OnTick() = 0;
   };

@@ -265,9 +265,9 @@ Result<DocumentHandle*> EndpointImpl::Open(const std::string& name, const OpenOp
     std::string why;
     HostedDocument* doc = FindHosted(name, options.type, options.create, &reason, &why);
     if (!doc) {
-      return Status(reason == wire::NACK_TYPE_MISMATCH ? StatusCode::kTypeMismatch
-                                                       : StatusCode::kNotFound,
-                    why);
+      return Status(
+          reason == wire::NACK_TYPE_MISMATCH ? StatusCode::kTypeMismatch : StatusCode::kNotFound,
+          why);
     }
     return static_cast<DocumentHandle*>(doc);
   }
@@ -278,8 +278,8 @@ Result<DocumentHandle*> EndpointImpl::Open(const std::string& name, const OpenOp
     if (it != replicas_.end()) {
       const DocumentType* have = it->second->type();
       if (type && have && have != type) {
-        return Status(StatusCode::kTypeMismatch, "document '" + name + "' is open as '" +
-                                                     std::string(have->name()) + "'");
+        return Status(StatusCode::kTypeMismatch,
+                      "document '" + name + "' is open as '" + std::string(have->name()) + "'");
       }
       return static_cast<DocumentHandle*>(it->second.get());
     }
@@ -352,8 +352,8 @@ void EndpointImpl::OnBadFrame(ChannelKind channel, const Status& why,
       .Get(std::string("zinc_frames_rejected_total{channel=\"") + ChannelKindName(channel) +
            "\",reason=\"" + StatusCodeName(why.code()) + "\"}")
       ->Add();
-  logger_.Warn("ZINC-BAD-FRAME", std::string("channel=") + ChannelKindName(channel) + " " +
-                                     why.ToString());
+  logger_.Warn("ZINC-BAD-FRAME",
+               std::string("channel=") + ChannelKindName(channel) + " " + why.ToString());
   // Nack the origin where one is known and it is a child (a host never nacks its parent).
   if (channel != ChannelKind::kInbound && channel != ChannelKind::kSyncServer) return;
   std::string to = routing_id;
@@ -362,15 +362,22 @@ void EndpointImpl::OnBadFrame(ChannelKind channel, const Status& why,
     if (EndpointId::FromBytes(envelope->origin(), &origin)) to = RoutingIdOf(origin);
   }
   if (to.empty()) return;
-  wire::Envelope e = NewEnvelope(envelope && ValidateDocId(envelope->doc(), options_.limits).ok()
-                                     ? envelope->doc()
-                                     : "");
+  wire::Envelope e = NewEnvelope(
+      envelope && ValidateDocId(envelope->doc(), options_.limits).ok() ? envelope->doc() : "");
   wire::Nack* n = e.mutable_nack();
   switch (why.code()) {
-    case StatusCode::kVersionMismatch: n->set_reason(wire::NACK_VERSION_MISMATCH); break;
-    case StatusCode::kResourceExhausted: n->set_reason(wire::NACK_TOO_LARGE); break;
-    case StatusCode::kUnsupported: n->set_reason(wire::NACK_UNSUPPORTED); break;
-    default: n->set_reason(wire::NACK_MALFORMED); break;
+    case StatusCode::kVersionMismatch:
+      n->set_reason(wire::NACK_VERSION_MISMATCH);
+      break;
+    case StatusCode::kResourceExhausted:
+      n->set_reason(wire::NACK_TOO_LARGE);
+      break;
+    case StatusCode::kUnsupported:
+      n->set_reason(wire::NACK_UNSUPPORTED);
+      break;
+    default:
+      n->set_reason(wire::NACK_MALFORMED);
+      break;
   }
   n->set_text(why.message());
   if (envelope && envelope->has_fragment()) n->set_refused_origin_seq(envelope->origin_seq());
@@ -485,10 +492,17 @@ void EndpointImpl::HandleSyncReply(Message msg) {
     return;
   }
   switch (msg.kind()) {
-    case MessageKind::kSnapshotReply: r->OnSnapshotReply(msg.envelope); break;
-    case MessageKind::kCatchupReply: r->OnCatchupReply(msg.envelope); break;
-    case MessageKind::kNack: r->OnNack(msg.envelope); break;
-    default: break;
+    case MessageKind::kSnapshotReply:
+      r->OnSnapshotReply(msg.envelope);
+      break;
+    case MessageKind::kCatchupReply:
+      r->OnCatchupReply(msg.envelope);
+      break;
+    case MessageKind::kNack:
+      r->OnNack(msg.envelope);
+      break;
+    default:
+      break;
   }
 }
 

@@ -1,10 +1,10 @@
 #include "endpoints/endpoint.h"
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <mutex>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "documents/map_document.h"
 #include "tests/testing/cluster.h"
@@ -13,6 +13,7 @@
 namespace zinc {
 namespace {
 
+using testing::OpenMap;
 using testing::RawPeer;
 using testing::StartClient;
 using testing::StartHost;
@@ -22,14 +23,6 @@ constexpr auto kTimeout = std::chrono::seconds(20);
 
 std::string Set(const std::string& key, const std::string& json_value) {
   return EncodeMapOps({MapOp{MapOp::Kind::kSet, key, json_value}});
-}
-
-DocumentHandle* OpenMap(Endpoint* endpoint, const std::string& name) {
-  OpenOptions open;
-  open.type = "map";
-  Result<DocumentHandle*> doc = endpoint->Open(name, open);
-  EXPECT_TRUE(doc.ok()) << doc.status().ToString();
-  return doc.ok() ? *doc : nullptr;
 }
 
 TEST(EndpointTest, ClientEditIsSequencedAndAcknowledged) {
@@ -83,8 +76,8 @@ TEST(EndpointTest, DuplicateFragmentIsSequencedOnce) {
   peer.Push(e);  // A resubmission, as after a reconnect.
   peer.Push(peer.Fragment("d", "map", 2, Set("b", "2")));
   ASSERT_TRUE(WaitFor([&] { return at_host->seq() == 2; }));
-  EXPECT_TRUE(WaitFor(
-      [&] { return host->counters().Value("zinc_fragments_duplicate_total") == 1; }));
+  EXPECT_TRUE(
+      WaitFor([&] { return host->counters().Value("zinc_fragments_duplicate_total") == 1; }));
   EXPECT_EQ(at_host->ToJson(), R"({"type":"map","seq":2,"entries":{"a":1,"b":2}})");
 }
 
@@ -179,9 +172,13 @@ TEST(EndpointTest, BadDocumentNamesAreRefused) {
   OpenOptions open;
   open.type = "map";
   EXPECT_EQ(host->Open("", open).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(host->Open("\x01" "ctl", open).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(host->Open(std::string(300, 'x'), open).status().code(),
+  EXPECT_EQ(host->Open("\x01"
+                       "ctl",
+                       open)
+                .status()
+                .code(),
             StatusCode::kInvalidArgument);
+  EXPECT_EQ(host->Open(std::string(300, 'x'), open).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(EndpointTest, BadAddressesAreRefused) {

@@ -106,9 +106,9 @@ void HostedDocument::OnFragment(const Message& msg) {
       .Get(std::string("zinc_fragments_refused_total{reason=\"") + wire::NackReason_Name(reason) +
            "\"}")
       ->Add();
-  core_->logger().Warn("ZINC-REFUSED", "doc=" + name_ + " origin=" + msg.origin.ToString() +
-                                           " origin_seq=" + std::to_string(msg.envelope.origin_seq()) +
-                                           " " + s.ToString());
+  core_->logger().Warn("ZINC-REFUSED",
+                       "doc=" + name_ + " origin=" + msg.origin.ToString() + " origin_seq=" +
+                           std::to_string(msg.envelope.origin_seq()) + " " + s.ToString());
   SendNack(msg.origin, "", reason, s.message(), msg.envelope.origin_seq(), expected);
 }
 
@@ -121,9 +121,8 @@ void HostedDocument::SendNack(const EndpointId& origin, const std::string& routi
   n->set_text(text);
   n->set_refused_origin_seq(refused_origin_seq);
   n->set_expected_origin_seq(expected);
-  core_->Send(OutboundFrame{Route::kSyncReply,
-                            routing_id.empty() ? RoutingIdOf(origin) : routing_id,
-                            EncodeEnvelope(e)});
+  core_->Send(OutboundFrame{
+      Route::kSyncReply, routing_id.empty() ? RoutingIdOf(origin) : routing_id, EncodeEnvelope(e)});
 }
 
 wire::SnapshotReply HostedDocument::SnapshotLocked() const {
@@ -165,9 +164,8 @@ void HostedDocument::OnCatchupRequest(const Message& msg) {
         const wire::Envelope& f = tail_[s - first];
         bytes += f.fragment().payload().size() + 64;
         if (reply->fragments_size() > 0 &&
-            (bytes > kCatchupReplyBytes ||
-             static_cast<size_t>(reply->fragments_size()) >=
-                 core_->options().limits.max_catchup_fragments)) {
+            (bytes > kCatchupReplyBytes || static_cast<size_t>(reply->fragments_size()) >=
+                                               core_->options().limits.max_catchup_fragments)) {
           break;
         }
         *reply->add_fragments() = f;

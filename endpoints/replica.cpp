@@ -106,6 +106,7 @@ void Replica::ApplySequencedLocked(const wire::Envelope& env, Changes* changes) 
       pending_edits_->PopFront();
     }
     pending_progress_micros_ = core_->clock().NowMicros();
+    stalls_ = 0;
     cv_.notify_all();
     if (lost) ResyncLocked("an own edit was refused");
     return;
@@ -165,9 +166,9 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   }
   const DocumentType* type = types_->Find(snap.type());
   if (!type) {
-    FailLocked(Status(StatusCode::kUnsupported,
-                      "document '" + name_ + "' has type '" + snap.type() +
-                          "', which this endpoint does not know"));
+    FailLocked(Status(StatusCode::kUnsupported, "document '" + name_ + "' has type '" +
+                                                    snap.type() +
+                                                    "', which this endpoint does not know"));
     return;
   }
   if (type_ && type != type_) {
@@ -291,14 +292,14 @@ void Replica::OnNack(const wire::Envelope& env) {
     // A refused request (snapshot of an unknown type, ...), not an edit.
     if (state_ == State::kOpening) {
       FailLocked(Status(nack.reason() == wire::NACK_TYPE_MISMATCH ? StatusCode::kTypeMismatch
-                                                                   : StatusCode::kUnavailable,
+                                                                  : StatusCode::kUnavailable,
                         nack.text()));
     }
     return;
   }
-  core_->logger().Warn("ZINC-EDIT-REFUSED", "doc=" + name_ + " origin_seq=" +
-                                                std::to_string(nack.refused_origin_seq()) + " " +
-                                                nack.text());
+  core_->logger().Warn("ZINC-EDIT-REFUSED",
+                       "doc=" + name_ + " origin_seq=" + std::to_string(nack.refused_origin_seq()) +
+                           " " + nack.text());
   for (size_t i = 0; i < pending_.size(); ++i) {
     if (pending_[i] == nack.refused_origin_seq()) {
       pending_.erase(pending_.begin() + static_cast<long>(i));
@@ -346,6 +347,15 @@ void Replica::OnTick(int64_t now_micros) {
     // No acknowledgement for a while: the first pending edit may have been lost (the host drops
     // it if it has it; if later ones were lost too, its out-of-order nack brings them), or its
     // echo was (so ask for everything after applied_seq_: the host caps the range at its head).
+    // A second stall in a row means the host has the edit but its fate never reached us (a nack
+    // sent before our DEALER was connected): a snapshot settles it, since its dedup table says
+    // which of our edits the host has, and the view is rebuilt from the host's state.
+    if (++stalls_ >= 2 && state_ == State::kSynced) {
+      stalls_ = 0;
+      pending_progress_micros_ = now_micros;
+      ResyncLocked("edits unacknowledged for " + std::to_string(8 * retry / 1000) + " ms");
+      return;
+    }
     SendPendingLocked(0, 1);
     if (state_ == State::kSynced) {
       catchup_sent_micros_ = 0;
@@ -409,8 +419,7 @@ Status Replica::WaitAcknowledged(std::chrono::milliseconds timeout) {
   if (!l.WaitUntil(&cv_, deadline, [&]() REQUIRES(mu_) {
         return state_ == State::kFailed || (state_ == State::kSynced && pending_.empty());
       })) {
-    return Status(StatusCode::kTimeout, std::to_string(pending_.size()) +
-                                            " edits of '" + name_ +
+    return Status(StatusCode::kTimeout, std::to_string(pending_.size()) + " edits of '" + name_ +
                                             "' not acknowledged in time");
   }
   return state_ == State::kFailed ? error_ : Status::Ok();
@@ -429,8 +438,8 @@ size_t Replica::pending() const {
 std::string Replica::ToJson() const {
   MutexLock l(&mu_);
   if (!type_) return "null";
-  return "{\"type\":\"" + std::string(type_->name()) + "\",\"seq\":" +
-         std::to_string(applied_seq_) + ",\"" + std::string(type_->json_field()) +
+  return "{\"type\":\"" + std::string(type_->name()) +
+         "\",\"seq\":" + std::to_string(applied_seq_) + ",\"" + std::string(type_->json_field()) +
          "\":" + doc_->ToJson() + "}";
 }
 

@@ -60,7 +60,6 @@ class Replica final : public DocumentHandle {
     kFailed,     // the open failed for good (error_ says why)
   };
 
-
   using Changes = std::vector<DocumentChange>;
 
   void HandleSequencedLocked(const wire::Envelope& env, Changes* changes) REQUIRES(mu_);
@@ -103,6 +102,8 @@ class Replica final : public DocumentHandle {
   uint64_t catchup_to_ GUARDED_BY(mu_) = 0;
   // When pending_ last made progress (an ack, a resend).
   int64_t pending_progress_micros_ GUARDED_BY(mu_) = 0;
+  // Times in a row pending_ made no progress for 4 x retry.
+  int stalls_ GUARDED_BY(mu_) = 0;
   std::shared_ptr<std::function<void(const DocumentChange&)>> listener_ GUARDED_BY(mu_);
 };
 

@@ -32,8 +32,7 @@ class HandlerPool {
   // Queues task on the strand of key. With block set, waits while max_queued tasks are queued
   // (back-pressure for the I/O thread); never set block from inside a task. Returns kClosed
   // after Stop (task is dropped).
-  Status Submit(std::string_view key, std::function<void()> task, bool block = false)
-      EXCLUDES(mu_);
+  Status Submit(std::string_view key, std::function<void()> task, bool block = false) EXCLUDES(mu_);
 
   // Stops accepting tasks, lets running tasks finish, drops queued ones and joins the workers.
   // Idempotent. Never call from a task.
@@ -54,8 +53,8 @@ class HandlerPool {
   const size_t max_queued_;
 
   mutable Mutex mu_;
-  std::condition_variable work_cv_;   // signalled when ready_ gains a strand or on stop
-  std::condition_variable room_cv_;   // signalled when queued_ drops
+  std::condition_variable work_cv_;  // signalled when ready_ gains a strand or on stop
+  std::condition_variable room_cv_;  // signalled when queued_ drops
   bool stopping_ GUARDED_BY(mu_) = false;
   size_t queued_ GUARDED_BY(mu_) = 0;
   // Strands with queued or running tasks. A strand is in ready_ or held by exactly one worker,

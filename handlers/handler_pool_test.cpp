@@ -136,16 +136,20 @@ TEST(HandlerPoolTest, TasksOfDifferentKeysRunInParallel) {
   std::atomic<int> finished{0};
 
   HandlerPool pool(2);
-  ASSERT_TRUE(pool.Submit("a", [&] {
-                    a_running.Set();
-                    a_saw_b = b_running.Wait();
-                    finished.fetch_add(1);
-                  }).ok());
-  ASSERT_TRUE(pool.Submit("b", [&] {
-                    b_running.Set();
-                    b_saw_a = a_running.Wait();
-                    finished.fetch_add(1);
-                  }).ok());
+  ASSERT_TRUE(pool.Submit("a",
+                          [&] {
+                            a_running.Set();
+                            a_saw_b = b_running.Wait();
+                            finished.fetch_add(1);
+                          })
+                  .ok());
+  ASSERT_TRUE(pool.Submit("b",
+                          [&] {
+                            b_running.Set();
+                            b_saw_a = a_running.Wait();
+                            finished.fetch_add(1);
+                          })
+                  .ok());
   ASSERT_TRUE(WaitFor([&] { return finished.load() == 2; }, kDeadline + 5s));
   EXPECT_TRUE(a_saw_b.load());
   EXPECT_TRUE(b_saw_a.load());
@@ -157,7 +161,8 @@ TEST(HandlerPoolTest, SubmitAfterStopIsClosed) {
   pool.Stop();
   const Status s = pool.Submit("k", [&] { ran.fetch_add(1); });
   EXPECT_EQ(s.code(), StatusCode::kClosed) << s.ToString();
-  const Status blocking = pool.Submit("k", [&] { ran.fetch_add(1); }, /*block=*/true);
+  const Status blocking = pool.Submit(
+      "k", [&] { ran.fetch_add(1); }, /*block=*/true);
   EXPECT_EQ(blocking.code(), StatusCode::kClosed) << blocking.ToString();
   EXPECT_EQ(pool.queued(), 0u);
   EXPECT_EQ(ran.load(), 0);
@@ -191,11 +196,13 @@ TEST(HandlerPoolTest, StopLetsTheRunningTaskFinishAndDropsQueuedOnes) {
   std::atomic<int> dropped_ran{0};
 
   HandlerPool pool(1);
-  ASSERT_TRUE(pool.Submit("k", [&] {
-                    started.Set();
-                    EXPECT_TRUE(release.Wait());
-                    running_finished = true;
-                  }).ok());
+  ASSERT_TRUE(pool.Submit("k",
+                          [&] {
+                            started.Set();
+                            EXPECT_TRUE(release.Wait());
+                            running_finished = true;
+                          })
+                  .ok());
   ASSERT_TRUE(started.Wait());
   // Queued behind the running task, on its key and another.
   for (int i = 0; i < 10; ++i) {
@@ -207,8 +214,10 @@ TEST(HandlerPoolTest, StopLetsTheRunningTaskFinishAndDropsQueuedOnes) {
   // Stop has begun once Submit is refused. Until then every probe queues one more task that
   // must be dropped as well.
   ASSERT_TRUE(WaitFor(
-      [&] { return pool.Submit("probe", [&] { dropped_ran.fetch_add(1); }).code() ==
-                   StatusCode::kClosed; },
+      [&] {
+        return pool.Submit("probe", [&] { dropped_ran.fetch_add(1); }).code() ==
+               StatusCode::kClosed;
+      },
       kDeadline));
   release.Set();
   stopper.join();
@@ -227,10 +236,12 @@ TEST(HandlerPoolTest, BlockingSubmitAppliesBackPressureAndCompletesAllTasks) {
 
   HandlerPool pool(1, kMaxQueued);
   // Occupy the only worker so that the queue fills up.
-  ASSERT_TRUE(pool.Submit("gate", [&] {
-                    gate_running.Set();
-                    EXPECT_TRUE(open_gate.Wait());
-                  }).ok());
+  ASSERT_TRUE(pool.Submit("gate",
+                          [&] {
+                            gate_running.Set();
+                            EXPECT_TRUE(open_gate.Wait());
+                          })
+                  .ok());
   ASSERT_TRUE(gate_running.Wait());
 
   std::thread submitter([&] {
@@ -252,9 +263,12 @@ TEST(HandlerPoolTest, BlockingSubmitAppliesBackPressureAndCompletesAllTasks) {
   });
 
   // The submitter fills the queue and then blocks in its fifth Submit.
-  EXPECT_TRUE(WaitFor([&] { return attempted.load() == static_cast<int>(kMaxQueued) + 1 &&
-                                   submitted.load() == static_cast<int>(kMaxQueued); },
-                      kDeadline))
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return attempted.load() == static_cast<int>(kMaxQueued) + 1 &&
+               submitted.load() == static_cast<int>(kMaxQueued);
+      },
+      kDeadline))
       << "attempted " << attempted.load() << ", submitted " << submitted.load();
   EXPECT_EQ(pool.queued(), kMaxQueued);
   EXPECT_EQ(ran.load(), 0);

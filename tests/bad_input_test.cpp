@@ -1,10 +1,10 @@
 // Garbage at the host's inbound and sync channels: refused, counted, and nobody else notices.
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <random>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "documents/map_document.h"
 #include "endpoints/endpoint.h"
@@ -56,10 +56,9 @@ TEST(BadInputTest, TenThousandGarbageFramesAreCountedWhileAGoodClientKeepsWorkin
   // Meanwhile the good client edits and is served.
   int edits = 0;
   while (!done || edits < 200) {
-    ASSERT_TRUE(
-        doc->Edit(EncodeMapOps({MapOp{MapOp::Kind::kSet, "k" + std::to_string(edits % 10),
-                                      std::to_string(edits)}}))
-            .ok());
+    ASSERT_TRUE(doc->Edit(EncodeMapOps({MapOp{MapOp::Kind::kSet, "k" + std::to_string(edits % 10),
+                                              std::to_string(edits)}}))
+                    .ok());
     ++edits;
     if (edits % 50 == 0) {
       ASSERT_TRUE(doc->WaitAcknowledged(kTimeout).ok());
@@ -70,9 +69,9 @@ TEST(BadInputTest, TenThousandGarbageFramesAreCountedWhileAGoodClientKeepsWorkin
 
   // Every garbage frame was refused and counted (a random frame may by chance parse as some
   // protobuf, but never as a valid envelope with a 16-byte origin and this version).
-  EXPECT_TRUE(WaitFor([&] {
-    return host->counters().SumPrefix("zinc_frames_rejected_total") >= 9900;
-  }, kTimeout)) << host->counters().RenderPrometheus();
+  EXPECT_TRUE(WaitFor(
+      [&] { return host->counters().SumPrefix("zinc_frames_rejected_total") >= 9900; }, kTimeout))
+      << host->counters().RenderPrometheus();
   OpenOptions read;
   DocumentHandle* at_host = *host->Open("d", read);
   EXPECT_EQ(at_host->seq(), static_cast<uint64_t>(edits));

@@ -1,7 +1,5 @@
 // Whole clusters over tcp loopback: concurrent editing, late joiners, forced drops.
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -9,6 +7,8 @@
 #include <set>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "documents/map_document.h"
 #include "endpoints/endpoint.h"
@@ -19,19 +19,12 @@
 namespace zinc {
 namespace {
 
+using testing::OpenMap;
 using testing::StartClient;
 using testing::StartHost;
 using testing::WaitFor;
 
 constexpr auto kTimeout = std::chrono::seconds(60);
-
-DocumentHandle* OpenMap(Endpoint* endpoint, const std::string& name) {
-  OpenOptions open;
-  open.type = "map";
-  Result<DocumentHandle*> doc = endpoint->Open(name, open);
-  EXPECT_TRUE(doc.ok()) << doc.status().ToString();
-  return doc.ok() ? *doc : nullptr;
-}
 
 std::string Snapshot(DocumentHandle* doc) {
   std::string s;
@@ -202,8 +195,7 @@ TEST(SyncTest, DocumentsAreIndependent) {
   }
   for (int d = 0; d < 6; ++d) {
     ASSERT_TRUE(WaitFor([&] { return at_a[d]->seq() == 2 && at_b[d]->seq() == 2; }, kTimeout));
-    EXPECT_EQ(at_a[d]->ToJson(),
-              R"({"type":"map","seq":2,"entries":{"from-a":1,"from-b":2}})");
+    EXPECT_EQ(at_a[d]->ToJson(), R"({"type":"map","seq":2,"entries":{"from-a":1,"from-b":2}})");
     EXPECT_EQ(at_b[d]->ToJson(), at_a[d]->ToJson());
   }
 }

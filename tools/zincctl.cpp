@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "endpoints/endpoint.h"
 #include "documents/map_document.h"
+#include "endpoints/endpoint.h"
 #include "examples/log/log_document.h"
 
 namespace {
@@ -145,8 +145,8 @@ class Tool {
     if (options_.listen.empty()) return Fail("host needs --listen ADDR");
     sigset_t stop = BlockStopSignals();
     auto endpoint = zinc::Endpoint::Start(options_);
-    if (!endpoint.ok()) return Fail("cannot host on " + options_.listen + ": " +
-                                    endpoint.status().ToString());
+    if (!endpoint.ok())
+      return Fail("cannot host on " + options_.listen + ": " + endpoint.status().ToString());
     std::cout << "{\"listen\":\"" << (*endpoint)->listen_address() << "\",\"id\":\""
               << (*endpoint)->id().ToString() << "\"}" << std::endl;
     int sig = 0;
@@ -195,13 +195,13 @@ class Tool {
     doc->OnChange([&, doc_type](const zinc::DocumentChange& c) {
       std::string line;
       if (c.reset) {
-        line = "{\"seq\":" + std::to_string(c.seq) + ",\"reset\":true,\"doc\":" + doc->ToJson() +
-               "}";
+        line =
+            "{\"seq\":" + std::to_string(c.seq) + ",\"reset\":true,\"doc\":" + doc->ToJson() + "}";
       } else {
         line = "{\"seq\":" + std::to_string(c.seq) + ",\"origin\":\"" +
-               (c.local ? self : c.origin.ToString()) + "\",\"local\":" +
-               (c.local ? "true" : "false") + ",\"op\":" + doc_type->FragmentToJson(c.payload) +
-               "}";
+               (c.local ? self : c.origin.ToString()) +
+               "\",\"local\":" + (c.local ? "true" : "false") +
+               ",\"op\":" + doc_type->FragmentToJson(c.payload) + "}";
       }
       std::lock_guard<std::mutex> l(out_mu);
       std::cout << line << "\n" << std::flush;

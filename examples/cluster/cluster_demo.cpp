@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
-#include <thread>
 #include <string>
+#include <thread>
 
 #include "endpoints/endpoint.h"
 
@@ -88,8 +88,9 @@ int main(int argc, char** argv) {
 
   // Both edit at once, including the same key: the host's order decides, and everyone agrees.
   for (int i = 0; i < edits; ++i) {
-    zinc::Status a = (*alice_doc)->EditJson(R"({"set":["alice-)" + std::to_string(i) +
-                                            R"(", {"n":)" + std::to_string(i) + "}]}");
+    zinc::Status a = (*alice_doc)
+                         ->EditJson(R"({"set":["alice-)" + std::to_string(i) + R"(", {"n":)" +
+                                    std::to_string(i) + "}]}");
     zinc::Status b = (*bob_doc)->EditJson(R"({"set":["bob-)" + std::to_string(i) + R"(", )" +
                                           std::to_string(i * i) + "]}");
     zinc::Status c = (*alice_doc)->EditJson(R"({"set":["color","red"]})");
@@ -114,10 +115,8 @@ int main(int argc, char** argv) {
   (*bob)->Stop();
   (*host)->Stop();
 
-  const std::string h = (*host_doc)->ToJson(), a = (*alice_doc)->ToJson(),
-                    b = (*bob_doc)->ToJson();
-  std::cout << "\nfinal host : " << h << "\nfinal alice: " << a << "\nfinal bob  : " << b
-            << "\n";
+  const std::string h = (*host_doc)->ToJson(), a = (*alice_doc)->ToJson(), b = (*bob_doc)->ToJson();
+  std::cout << "\nfinal host : " << h << "\nfinal alice: " << a << "\nfinal bob  : " << b << "\n";
   if (h != a || h != b) {
     std::cout << "replicas DIFFER\n";
     return 1;

@@ -1,8 +1,7 @@
 #include "examples/log/log_document.h"
 
-#include <nlohmann/json.hpp>
-
 #include "core/bytes.h"
+#include <nlohmann/json.hpp>
 
 namespace zinc {
 namespace examples {

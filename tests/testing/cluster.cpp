@@ -30,16 +30,33 @@ std::unique_ptr<Endpoint> StartClient(const Endpoint& host, EndpointOptions opti
 namespace zinc {
 namespace testing {
 
+DocumentHandle* OpenMap(Endpoint* endpoint, const std::string& name) {
+  OpenOptions open;
+  open.type = "map";
+  Result<DocumentHandle*> doc = endpoint->Open(name, open);
+  EXPECT_TRUE(doc.ok()) << doc.status().ToString();
+  return doc.ok() ? *doc : nullptr;
+}
+
 RawPeer::RawPeer(const Endpoint& host, EndpointId id) : id_(id) {
   ChannelOptions push_options;
   ChannelOptions dealer_options;
   dealer_options.routing_id = "Z" + std::string(id_.bytes());
   push_ = std::move(Channel::Create(&context_, SocketType::kPush, push_options)).value();
   dealer_ = std::move(Channel::Create(&context_, SocketType::kDealer, dealer_options)).value();
-  ChannelAddresses a =
-      DeriveChannelAddresses(ParseBaseAddress(host.listen_address()).value());
+  ChannelAddresses a = DeriveChannelAddresses(ParseBaseAddress(host.listen_address()).value());
   EXPECT_TRUE(push_->Connect(a.inbound).ok());
   EXPECT_TRUE(dealer_->Connect(a.sync).ok());
+  // Make sure the host's ROUTER knows this DEALER before anything is sent that draws a nack
+  // (a ROUTER drops what it sends to a peer it does not know yet): one request, one reply.
+  wire::Envelope probe;
+  probe.set_version(kProtocolVersion);
+  probe.set_origin(std::string(id_.bytes()));
+  probe.set_doc("raw-peer-probe");
+  probe.mutable_snapshot_request();
+  Request(EncodeEnvelope(probe));
+  wire::Envelope reply;
+  EXPECT_TRUE(ReceiveReply(&reply, std::chrono::seconds(20)));
 }
 
 wire::Envelope RawPeer::Fragment(const std::string& doc, const std::string& type,
