@@ -52,28 +52,19 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
     return Status(StatusCode::kOutOfRange, "base_seq is ahead of the head");
   }
   std::string payload = std::move(*env.mutable_fragment()->mutable_payload());
-  if (type_->host_transforms() && env.base_seq() < head_) {
-    const uint64_t first = head_ - tail_.size() + 1;
-    if (env.base_seq() + 1 < first) {
-      *reason = wire::NACK_STALE_BASE;
-      return Status(StatusCode::kOutOfRange, "base_seq is older than the history kept");
-    }
-    for (uint64_t s = env.base_seq() + 1; s <= head_; ++s) {
-      const wire::Envelope& prior = tail_[s - first];
-      if (prior.origin() == env.origin()) continue;  // The author had it when it edited.
-      Result<std::string> t = type_->Transform(payload, prior.fragment().payload(), true);
-      if (!t.ok()) {
-        *reason = wire::NACK_REJECTED;
-        return t.status();
-      }
-      payload = std::move(t).value();
-    }
+  Bridge* bridge = nullptr;
+  std::vector<std::string> bridged;
+  if (type_->host_transforms()) {
+    Status s = TransformLocked(origin, env.base_seq(), &payload, &bridge, &bridged, reason);
+    if (!s.ok()) return s;
   }
   Status applied = state_->Apply(payload);
   if (!applied.ok()) {
     *reason = wire::NACK_REJECTED;
     return applied;
   }
+  if (bridge) bridge->ops = std::move(bridged);
+  if (type_->host_transforms()) ExtendBridgesLocked(origin, payload);
   env.set_seq(++head_);
   env.set_epoch(core_->epoch());
   env.mutable_fragment()->set_payload(payload);
@@ -87,6 +78,62 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
   while (tail_.size() > core_->options().history_fragments) tail_.pop_front();
   sequenced_->Add();
   return Status::Ok();
+}
+
+Status HostedDocument::TransformLocked(const EndpointId& origin, uint64_t base_seq,
+                                       std::string* payload, Bridge** bridge_out,
+                                       std::vector<std::string>* bridged,
+                                       wire::NackReason* reason) {
+  Bridge& bridge = bridges_[origin];
+  if (!bridge.live || bridge.base != base_seq) {
+    // A new chain: the author had everything up to base_seq and none of its own edits since
+    // are in flight, so it must pass over exactly the others' fragments after base_seq.
+    const uint64_t first = head_ - tail_.size() + 1;
+    if (base_seq + 1 < first) {
+      *reason = wire::NACK_STALE_BASE;
+      return Status(StatusCode::kOutOfRange, "base_seq is older than the history kept");
+    }
+    bridge.base = base_seq;
+    bridge.overflowed = false;
+    bridge.ops.clear();
+    for (uint64_t s = base_seq + 1; s <= head_; ++s) {
+      const wire::Envelope& prior = tail_[s - first];
+      if (prior.origin() != origin.bytes()) bridge.ops.push_back(prior.fragment().payload());
+    }
+  } else if (bridge.overflowed) {
+    *reason = wire::NACK_STALE_BASE;
+    return Status(StatusCode::kOutOfRange, "too much happened while this edit was in flight");
+  }
+  bridge.live = true;
+  // The fragment passes over each of them, and they over it, so that the bridge stays in the
+  // context of the author's next fragment of this chain.
+  bridged->reserve(bridge.ops.size());
+  for (const std::string& other : bridge.ops) {
+    Result<std::string> mine = type_->Transform(*payload, other, true);
+    Result<std::string> theirs = type_->Transform(other, *payload, false);
+    if (!mine.ok() || !theirs.ok()) {
+      *reason = wire::NACK_REJECTED;
+      return mine.ok() ? theirs.status() : mine.status();
+    }
+    *payload = std::move(mine).value();
+    bridged->push_back(std::move(theirs).value());
+  }
+  *bridge_out = &bridge;
+  return Status::Ok();
+}
+
+void HostedDocument::ExtendBridgesLocked(const EndpointId& origin, const std::string& payload) {
+  const size_t cap = std::max<size_t>(1024, core_->options().history_fragments / 16);
+  for (auto& [other, bridge] : bridges_) {
+    if (other == origin || bridge.overflowed) continue;
+    if (bridge.ops.size() >= cap) {
+      // Its chain can no longer continue; a fragment that still tries is refused (STALE_BASE).
+      bridge.overflowed = true;
+      bridge.ops = std::vector<std::string>();
+      continue;
+    }
+    bridge.ops.push_back(payload);
+  }
 }
 
 void HostedDocument::OnFragment(const Message& msg) {

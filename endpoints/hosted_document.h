@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "core/message.h"
 #include "core/mutex.h"
@@ -49,6 +50,26 @@ class HostedDocument final : public DocumentHandle {
   // returns the refusal to nack with (its code picks the reason) and changes nothing.
   Status SequenceLocked(wire::Envelope env, const EndpointId& origin, DocumentChange* change,
                         wire::NackReason* reason, uint64_t* expected) REQUIRES(mu_);
+  // Per author, for types that transform (OT with any number of fragments in flight): the
+  // others' fragments sequenced since the author's chain began at base, each transformed past
+  // the author's fragments of that chain, i.e. in the context of its next fragment. A client
+  // sends a fragment with an older base only while no remote fragment has reached it since its
+  // oldest unacknowledged one (endpoints/replica.h), so a chain is a run of fragments that share
+  // one base_seq.
+  struct Bridge {
+    uint64_t base = 0;
+    bool live = false;        // a chain has started
+    bool overflowed = false;  // grew past the cap: the chain cannot continue
+    std::vector<std::string> ops;
+  };
+  // Transforms *payload (from origin, made on base_seq) to apply at the head. On success
+  // *bridge is the author's bridge and *bridged its ops transformed past the fragment, to be
+  // stored if the fragment applies.
+  Status TransformLocked(const EndpointId& origin, uint64_t base_seq, std::string* payload,
+                         Bridge** bridge, std::vector<std::string>* bridged,
+                         wire::NackReason* reason) REQUIRES(mu_);
+  // Adds a just-sequenced fragment of origin to every other author's bridge.
+  void ExtendBridgesLocked(const EndpointId& origin, const std::string& payload) REQUIRES(mu_);
   wire::SnapshotReply SnapshotLocked() const REQUIRES(mu_);
   void SendNack(const EndpointId& origin, const std::string& routing_id, wire::NackReason reason,
                 const std::string& text, uint64_t refused_origin_seq, uint64_t expected);
@@ -69,6 +90,7 @@ class HostedDocument final : public DocumentHandle {
   // The last origin_seq sequenced per origin (the dedup table).
   std::unordered_map<EndpointId, uint64_t, EndpointIdHash> applied_ GUARDED_BY(mu_);
   uint64_t next_origin_seq_ GUARDED_BY(mu_) = 1;
+  std::unordered_map<EndpointId, Bridge, EndpointIdHash> bridges_ GUARDED_BY(mu_);
   int64_t last_publish_micros_ GUARDED_BY(mu_) = 0;
   int64_t last_notice_micros_ GUARDED_BY(mu_) = 0;
   std::shared_ptr<std::function<void(const DocumentChange&)>> listener_ GUARDED_BY(mu_);

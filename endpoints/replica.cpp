@@ -95,15 +95,16 @@ void Replica::ApplySequencedLocked(const wire::Envelope& env, Changes* changes) 
     // The echo of our own fragment: its acknowledgement. It is already in doc_.
     const uint64_t origin_seq = env.origin_seq();
     bool lost = false;
-    while (!pending_.empty() && pending_.front() < origin_seq) {
-      // Sequenced past without an echo: the host refused it (a nack is on its way).
+    while (!pending_.empty() && pending_.front() <= origin_seq) {
+      // One sequenced past without an echo was refused by the host (a nack is on its way).
+      lost = lost || pending_.front() < origin_seq;
       pending_.pop_front();
       pending_edits_->PopFront();
-      lost = true;
+      if (sent_ > 0) --sent_;
     }
-    if (!pending_.empty() && pending_.front() == origin_seq) {
-      pending_.pop_front();
-      pending_edits_->PopFront();
+    if (sent_ == 0 && !pending_.empty()) {
+      // Every edit sent is acknowledged: the held ones go now, as a new chain.
+      SendPendingLocked(0, pending_.size());
     }
     pending_progress_micros_ = core_->clock().NowMicros();
     stalls_ = 0;
@@ -121,6 +122,7 @@ void Replica::ApplySequencedLocked(const wire::Envelope& env, Changes* changes) 
     return;
   }
   std::string payload = std::move(transformed).value();
+  if (sent_ > 0) remote_since_send_ = true;
   Status s = doc_->Apply(payload);
   if (!s.ok()) {
     core_->counters().Get("zinc_apply_errors_total")->Add();
@@ -193,6 +195,7 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   while (!pending_.empty() && pending_.front() <= mine) {
     pending_.pop_front();
     pending_edits_->PopFront();
+    if (sent_ > 0) --sent_;
   }
   for (size_t i = 0; i < pending_.size();) {
     // TODO(soon): rebase pending edits of types that transform (text) onto the snapshot.
@@ -201,6 +204,7 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
     } else {
       pending_.erase(pending_.begin() + static_cast<long>(i));
       pending_edits_->Erase(i);
+      if (i < sent_) --sent_;
       core_->counters().Get("zinc_edits_refused_total")->Add();
     }
   }
@@ -212,6 +216,9 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   catchup_to_ = 0;
   pending_progress_micros_ = core_->clock().NowMicros();
   core_->counters().Get("zinc_snapshots_applied_total")->Add();
+  // The pending edits now stand on the snapshot: send them all again from its seq (the host
+  // drops the ones it already has), which also sends any held ones.
+  if (!pending_.empty()) SendPendingLocked(0, pending_.size());
   DocumentChange c;
   c.seq = applied_seq_;
   c.reset = true;
@@ -273,13 +280,13 @@ void Replica::OnNack(const wire::Envelope& env) {
     case wire::NACK_OUT_OF_ORDER:
       // Some fragments were lost on the way (a reconnect): send again from the one expected.
       // Only once per retry interval: every fragment after the hole draws a nack.
-      for (size_t i = 0; i < pending_.size(); ++i) {
-        if (pending_[i] == nack.expected_origin_seq() &&
-            core_->clock().NowMicros() - pending_progress_micros_ >=
-                std::chrono::microseconds(core_->options().retry).count()) {
-          SendPendingLocked(i, pending_.size() - i);
-          break;
-        }
+      // Resent only from the oldest (a chain restarts from applied_seq_); if older ones are
+      // still unacknowledged, their echo or the stall timer comes first.
+      if (!pending_.empty() && pending_.front() == nack.expected_origin_seq() &&
+          core_->clock().NowMicros() - pending_progress_micros_ >=
+              std::chrono::microseconds(core_->options().retry).count()) {
+        core_->counters().Get("zinc_edits_resent_total")->Add(pending_.size());
+        SendPendingLocked(0, pending_.size());
       }
       return;
     case wire::NACK_VERSION_MISMATCH:
@@ -304,6 +311,7 @@ void Replica::OnNack(const wire::Envelope& env) {
     if (pending_[i] == nack.refused_origin_seq()) {
       pending_.erase(pending_.begin() + static_cast<long>(i));
       pending_edits_->Erase(i);
+      if (i < sent_) --sent_;
       core_->counters().Get("zinc_edits_refused_total")->Add();
       cv_.notify_all();
       // doc_ still holds the refused edit: rebuild it from the host's state.
@@ -314,14 +322,15 @@ void Replica::OnNack(const wire::Envelope& env) {
 }
 
 void Replica::SendPendingLocked(size_t from_index, size_t count) {
+  if (from_index == 0) remote_since_send_ = false;  // A new chain, from applied_seq_.
   for (size_t i = from_index; i < pending_.size() && i < from_index + count; ++i) {
+    sent_ = std::max(sent_, i + 1);
     wire::Envelope e = core_->NewEnvelope(name_);
     e.set_origin_seq(pending_[i]);
     e.set_base_seq(applied_seq_);
     e.mutable_fragment()->set_type(std::string(type_->name()));
     e.mutable_fragment()->set_payload(pending_edits_->at(i));
     core_->Send(OutboundFrame{Route::kUpstream, "", EncodeEnvelope(e)});
-    core_->counters().Get("zinc_edits_resent_total")->Add();
   }
   pending_progress_micros_ = core_->clock().NowMicros();
 }
@@ -356,6 +365,7 @@ void Replica::OnTick(int64_t now_micros) {
       ResyncLocked("edits unacknowledged for " + std::to_string(8 * retry / 1000) + " ms");
       return;
     }
+    core_->counters().Get("zinc_edits_resent_total")->Add();
     SendPendingLocked(0, 1);
     if (state_ == State::kSynced) {
       catchup_sent_micros_ = 0;
@@ -379,18 +389,17 @@ Status Replica::Edit(std::string payload) {
     }
     ZINC_RETURN_IF_ERROR(doc_->Apply(payload));
     const uint64_t origin_seq = next_origin_seq_++;
-    wire::Envelope e = core_->NewEnvelope(name_);
-    e.set_origin_seq(origin_seq);
-    e.set_base_seq(applied_seq_);
-    e.mutable_fragment()->set_type(std::string(type_->name()));
-    e.mutable_fragment()->set_payload(payload);
     if (pending_.empty()) pending_progress_micros_ = core_->clock().NowMicros();
-    core_->Send(OutboundFrame{Route::kUpstream, "", EncodeEnvelope(e)});
     c.local = true;
     c.origin = core_->id();
     c.payload = payload;
     pending_.push_back(origin_seq);
     pending_edits_->Push(std::move(payload));
+    // Held back while a chain is broken (see sent_); sent when its last edit is acknowledged.
+    if (sent_ == pending_.size() - 1 &&
+        (sent_ == 0 || !remote_since_send_ || !type_->host_transforms())) {
+      SendPendingLocked(sent_, 1);
+    }
   }
   core_->Post(name_, [this, c] { Notify({c}); });
   return Status::Ok();

@@ -102,6 +102,12 @@ class Replica final : public DocumentHandle {
   uint64_t catchup_to_ GUARDED_BY(mu_) = 0;
   // When pending_ last made progress (an ack, a resend).
   int64_t pending_progress_micros_ GUARDED_BY(mu_) = 0;
+  // pending_[0, sent_) have been sent. For types the host transforms, the sent edits form a
+  // chain that shares one base_seq (the host's Bridge): a new edit joins the chain only while
+  // no remote fragment has been applied since (remote_since_send_); otherwise it is held until
+  // every sent edit is acknowledged, then the held ones start a new chain from applied_seq_.
+  size_t sent_ GUARDED_BY(mu_) = 0;
+  bool remote_since_send_ GUARDED_BY(mu_) = false;
   // Times in a row pending_ made no progress for 4 x retry.
   int stalls_ GUARDED_BY(mu_) = 0;
   std::shared_ptr<std::function<void(const DocumentChange&)>> listener_ GUARDED_BY(mu_);
