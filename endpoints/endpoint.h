@@ -93,6 +93,9 @@ class DocumentHandle {
   virtual Status WaitSynced(std::chrono::milliseconds timeout) = 0;
   // Waits until every local edit made so far is acknowledged (sequenced by the root host).
   virtual Status WaitAcknowledged(std::chrono::milliseconds timeout) = 0;
+  // Waits until at most n local edits are unacknowledged: flow control for a bulk writer, which
+  // otherwise queues edits as fast as it makes them.
+  virtual Status WaitPendingAtMost(size_t n, std::chrono::milliseconds timeout) = 0;
 
   // The seq of the last fragment applied here.
   virtual uint64_t seq() const = 0;

@@ -39,6 +39,7 @@ class HostedDocument final : public DocumentHandle {
   Status EditJson(std::string_view json) override;
   Status WaitSynced(std::chrono::milliseconds) override { return Status::Ok(); }
   Status WaitAcknowledged(std::chrono::milliseconds) override { return Status::Ok(); }
+  Status WaitPendingAtMost(size_t, std::chrono::milliseconds) override { return Status::Ok(); }
   uint64_t seq() const override EXCLUDES(mu_);
   size_t pending() const override { return 0; }
   std::string ToJson() const override EXCLUDES(mu_);

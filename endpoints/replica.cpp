@@ -434,6 +434,18 @@ Status Replica::WaitAcknowledged(std::chrono::milliseconds timeout) {
   return state_ == State::kFailed ? error_ : Status::Ok();
 }
 
+Status Replica::WaitPendingAtMost(size_t n, std::chrono::milliseconds timeout) {
+  MutexLock l(&mu_);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  if (!l.WaitUntil(&cv_, deadline, [&]() REQUIRES(mu_) {
+        return state_ == State::kFailed || pending_.size() <= n;
+      })) {
+    return Status(StatusCode::kTimeout, std::to_string(pending_.size()) + " edits of '" + name_ +
+                                            "' not acknowledged in time");
+  }
+  return state_ == State::kFailed ? error_ : Status::Ok();
+}
+
 uint64_t Replica::seq() const {
   MutexLock l(&mu_);
   return applied_seq_;

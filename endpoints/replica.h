@@ -46,6 +46,7 @@ class Replica final : public DocumentHandle {
   Status EditJson(std::string_view json) override;
   Status WaitSynced(std::chrono::milliseconds timeout) override EXCLUDES(mu_);
   Status WaitAcknowledged(std::chrono::milliseconds timeout) override EXCLUDES(mu_);
+  Status WaitPendingAtMost(size_t n, std::chrono::milliseconds timeout) override EXCLUDES(mu_);
   uint64_t seq() const override EXCLUDES(mu_);
   size_t pending() const override EXCLUDES(mu_);
   std::string ToJson() const override EXCLUDES(mu_);
