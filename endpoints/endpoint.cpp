@@ -423,7 +423,7 @@ void EndpointImpl::HandleFragment(Message msg) {
         return;
       }
     }
-    doc->OnFragment(msg);
+    doc->OnFragment(std::move(msg));
     return;
   }
   if (msg.channel == ChannelKind::kSubscription) {

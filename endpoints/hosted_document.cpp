@@ -136,14 +136,15 @@ void HostedDocument::ExtendBridgesLocked(const EndpointId& origin, const std::st
   }
 }
 
-void HostedDocument::OnFragment(const Message& msg) {
+void HostedDocument::OnFragment(Message msg) {
   DocumentChange change;
   wire::NackReason reason = wire::NACK_UNSPECIFIED;
   uint64_t expected = 0;
   Status s;
+  const uint64_t origin_seq = msg.envelope.origin_seq();
   {
     MutexLock l(&mu_);
-    s = SequenceLocked(msg.envelope, msg.origin, &change, &reason, &expected);
+    s = SequenceLocked(std::move(msg.envelope), msg.origin, &change, &reason, &expected);
   }
   if (s.ok()) {
     if (reason == wire::NACK_UNSPECIFIED && change.seq != 0) Notify(change);
@@ -153,10 +154,10 @@ void HostedDocument::OnFragment(const Message& msg) {
       .Get(std::string("zinc_fragments_refused_total{reason=\"") + wire::NackReason_Name(reason) +
            "\"}")
       ->Add();
-  core_->logger().Warn("ZINC-REFUSED",
-                       "doc=" + name_ + " origin=" + msg.origin.ToString() + " origin_seq=" +
-                           std::to_string(msg.envelope.origin_seq()) + " " + s.ToString());
-  SendNack(msg.origin, "", reason, s.message(), msg.envelope.origin_seq(), expected);
+  core_->logger().Warn("ZINC-REFUSED", "doc=" + name_ + " origin=" + msg.origin.ToString() +
+                                           " origin_seq=" + std::to_string(origin_seq) + " " +
+                                           s.ToString());
+  SendNack(msg.origin, "", reason, s.message(), origin_seq, expected);
 }
 
 void HostedDocument::SendNack(const EndpointId& origin, const std::string& routing_id,

@@ -27,7 +27,7 @@ class HostedDocument final : public DocumentHandle {
   HostedDocument(EndpointCore* core, std::string name, const DocumentType* type);
 
   // Strand handlers.
-  void OnFragment(const Message& msg) EXCLUDES(mu_);
+  void OnFragment(Message msg) EXCLUDES(mu_);
   void OnSnapshotRequest(const Message& msg) EXCLUDES(mu_);
   void OnCatchupRequest(const Message& msg) EXCLUDES(mu_);
   void OnTick(int64_t now_micros) EXCLUDES(mu_);

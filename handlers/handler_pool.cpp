@@ -5,6 +5,8 @@ namespace zinc {
 namespace {
 // Tasks a worker takes from one strand at a time before it lets other strands go first.
 constexpr size_t kBatch = 32;
+// Strands kept before idle ones are swept away.
+constexpr size_t kMaxIdleStrands = 4096;
 }  // namespace
 
 HandlerPool::HandlerPool(size_t threads, size_t max_queued) : max_queued_(max_queued) {
@@ -21,13 +23,22 @@ Status HandlerPool::Submit(std::string_view key, std::function<void()> task, boo
     l.Wait(&room_cv_, [&]() REQUIRES(mu_) { return stopping_ || queued_ < max_queued_; });
   }
   if (stopping_) return Status(StatusCode::kClosed, "handler pool stopped");
-  auto [it, inserted] = strands_.try_emplace(std::string(key));
+  // C++17's unordered_map has no lookup by string_view; a reused buffer avoids an allocation.
+  thread_local std::string lookup;
+  lookup.assign(key.data(), key.size());
+  auto it = strands_.find(lookup);
+  if (it == strands_.end()) {
+    if (strands_.size() >= kMaxIdleStrands) SweepIdleStrands();
+    it = strands_.emplace(lookup, Strand()).first;
+    it->second.key = it->first;
+  }
   Strand& strand = it->second;
-  if (inserted) strand.key = it->first;
-  const bool idle = strand.tasks.empty() && inserted;
+  // An idle strand is in neither ready_ nor a worker's hands: schedule it.
+  const bool idle = strand.tasks.empty() && !strand.scheduled;
   strand.tasks.push_back(std::move(task));
   ++queued_;
   if (idle) {
+    strand.scheduled = true;
     ready_.push_back(&strand);
     work_cv_.notify_one();
   }
@@ -54,8 +65,10 @@ void HandlerPool::WorkerLoop() {
     batch.clear();
     mu_.Lock();
     // The strand stayed in strands_ while this worker held it, so the pointer is still good.
+    // An emptied strand stays in strands_ (idle), so that a busy document does not allocate a
+    // strand per message; SweepIdleStrands bounds how many stay.
     if (strand->tasks.empty()) {
-      strands_.erase(strand->key);
+      strand->scheduled = false;
     } else {
       ready_.push_back(strand);
       work_cv_.notify_one();
@@ -81,6 +94,16 @@ void HandlerPool::Stop() {
   ready_.clear();
   strands_.clear();
   queued_ = 0;
+}
+
+void HandlerPool::SweepIdleStrands() {
+  for (auto it = strands_.begin(); it != strands_.end();) {
+    if (!it->second.scheduled && it->second.tasks.empty()) {
+      it = strands_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 size_t HandlerPool::queued() const {

@@ -45,9 +45,13 @@ class HandlerPool {
   struct Strand {
     std::string key;
     std::deque<std::function<void()>> tasks;
+    // In ready_ or held by a worker.
+    bool scheduled = false;
   };
 
   void WorkerLoop() EXCLUDES(mu_);
+  // Erases every strand with no tasks that no worker holds.
+  void SweepIdleStrands() REQUIRES(mu_);
 
   // Constant after construction.
   const size_t max_queued_;
