@@ -60,6 +60,14 @@ class PendingEdits {
   // Transforms remote, sequenced by the host before every pending edit, so that it applies on
   // top of them; rebases the pending edits past it. Returns the payload to apply locally.
   virtual Result<std::string> TransformRemote(std::string remote) = 0;
+  // The host's side of the same exchange (its per-author bridge, endpoints/hosted_document.h):
+  // transforms `later`, which the host sequences after all of these edits, so that it applies on
+  // top of them (it wins ties), and rebases them past it. Only types that transform at the host
+  // need it; the default returns kUnsupported.
+  virtual Result<std::string> TransformLater(std::string later) {
+    (void)later;
+    return Status(StatusCode::kUnsupported, "this type does not transform at the host");
+  }
 };
 
 // The default PendingEdits: a list, transformed pairwise with type.Transform. Owner thread only.
@@ -73,9 +81,14 @@ class PairwisePendingEdits final : public PendingEdits {
   void Clear() override { edits_.clear(); }
   size_t size() const override { return edits_.size(); }
   const std::string& at(size_t i) const override { return edits_[i]; }
-  Result<std::string> TransformRemote(std::string remote) override;
+  Result<std::string> TransformRemote(std::string remote) override {
+    return Exchange(remote, false);
+  }
+  Result<std::string> TransformLater(std::string later) override { return Exchange(later, true); }
 
  private:
+  Result<std::string> Exchange(std::string incoming, bool incoming_wins);
+
   const DocumentType* const type_;
   std::deque<std::string> edits_;
 };
@@ -114,16 +127,17 @@ class DocumentType {
   virtual std::string FragmentToJson(std::string_view payload) const = 0;
 };
 
-inline Result<std::string> PairwisePendingEdits::TransformRemote(std::string remote) {
+inline Result<std::string> PairwisePendingEdits::Exchange(std::string incoming,
+                                                          bool incoming_wins) {
   for (std::string& p : edits_) {
-    Result<std::string> r = type_->Transform(remote, p, false);
+    Result<std::string> r = type_->Transform(incoming, p, incoming_wins);
     if (!r.ok()) return r.status();
-    Result<std::string> l = type_->Transform(p, remote, true);
+    Result<std::string> l = type_->Transform(p, incoming, !incoming_wins);
     if (!l.ok()) return l.status();
-    remote = std::move(r).value();
+    incoming = std::move(r).value();
     p = std::move(l).value();
   }
-  return remote;
+  return incoming;
 }
 
 }  // namespace zinc

@@ -1,13 +1,17 @@
 #include "documents/type_registry.h"
 
+#include "documents/canvas_document.h"
 #include "documents/map_document.h"
+#include "documents/text_document.h"
 
 namespace zinc {
 
 std::unique_ptr<TypeRegistry> TypeRegistry::WithBuiltins() {
   auto registry = std::make_unique<TypeRegistry>();
-  Status s = registry->Register(std::make_unique<MapType>());
-  (void)s;  // Cannot fail on an empty registry.
+  // Cannot fail: distinct names on an empty registry.
+  (void)registry->Register(std::make_unique<MapType>());
+  (void)registry->Register(std::make_unique<TextType>());
+  (void)registry->Register(std::make_unique<CanvasType>());
   return registry;
 }
 

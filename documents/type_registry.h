@@ -18,7 +18,7 @@ class TypeRegistry {
   TypeRegistry(const TypeRegistry&) = delete;
   TypeRegistry& operator=(const TypeRegistry&) = delete;
 
-  // A registry holding the built-in types (map).
+  // A registry holding the built-in types: map, text and canvas.
   static std::unique_ptr<TypeRegistry> WithBuiltins();
 
   // Adds type. Returns kInvalidArgument if its name is empty, too long or already taken.

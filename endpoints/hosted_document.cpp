@@ -53,17 +53,18 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
   }
   std::string payload = std::move(*env.mutable_fragment()->mutable_payload());
   Bridge* bridge = nullptr;
-  std::vector<std::string> bridged;
   if (type_->host_transforms()) {
-    Status s = TransformLocked(origin, env.base_seq(), &payload, &bridge, &bridged, reason);
+    Status s = TransformLocked(origin, env.base_seq(), &payload, &bridge, reason);
     if (!s.ok()) return s;
   }
   Status applied = state_->Apply(payload);
   if (!applied.ok()) {
+    // The bridge was passed over a fragment that never happened: end the chain (the author
+    // resyncs after this refusal and starts a new one).
+    if (bridge) bridge->overflowed = true;
     *reason = wire::NACK_REJECTED;
     return applied;
   }
-  if (bridge) bridge->ops = std::move(bridged);
   if (type_->host_transforms()) ExtendBridgesLocked(origin, payload);
   env.set_seq(++head_);
   env.set_epoch(core_->epoch());
@@ -82,7 +83,6 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
 
 Status HostedDocument::TransformLocked(const EndpointId& origin, uint64_t base_seq,
                                        std::string* payload, Bridge** bridge_out,
-                                       std::vector<std::string>* bridged,
                                        wire::NackReason* reason) {
   Bridge& bridge = bridges_[origin];
   if (!bridge.live || bridge.base != base_seq) {
@@ -95,44 +95,40 @@ Status HostedDocument::TransformLocked(const EndpointId& origin, uint64_t base_s
     }
     bridge.base = base_seq;
     bridge.overflowed = false;
-    bridge.ops.clear();
+    bridge.ops = type_->NewPendingEdits();
     for (uint64_t s = base_seq + 1; s <= head_; ++s) {
       const wire::Envelope& prior = tail_[s - first];
-      if (prior.origin() != origin.bytes()) bridge.ops.push_back(prior.fragment().payload());
+      if (prior.origin() != origin.bytes()) bridge.ops->Push(prior.fragment().payload());
     }
   } else if (bridge.overflowed) {
     *reason = wire::NACK_STALE_BASE;
     return Status(StatusCode::kOutOfRange, "too much happened while this edit was in flight");
   }
   bridge.live = true;
+  *bridge_out = &bridge;
   // The fragment passes over each of them, and they over it, so that the bridge stays in the
   // context of the author's next fragment of this chain.
-  bridged->reserve(bridge.ops.size());
-  for (const std::string& other : bridge.ops) {
-    Result<std::string> mine = type_->Transform(*payload, other, true);
-    Result<std::string> theirs = type_->Transform(other, *payload, false);
-    if (!mine.ok() || !theirs.ok()) {
-      *reason = wire::NACK_REJECTED;
-      return mine.ok() ? theirs.status() : mine.status();
-    }
-    *payload = std::move(mine).value();
-    bridged->push_back(std::move(theirs).value());
+  Result<std::string> transformed = bridge.ops->TransformLater(std::move(*payload));
+  if (!transformed.ok()) {
+    bridge.overflowed = true;
+    *reason = wire::NACK_REJECTED;
+    return transformed.status();
   }
-  *bridge_out = &bridge;
+  *payload = std::move(transformed).value();
   return Status::Ok();
 }
 
 void HostedDocument::ExtendBridgesLocked(const EndpointId& origin, const std::string& payload) {
   const size_t cap = std::max<size_t>(1024, core_->options().history_fragments / 16);
   for (auto& [other, bridge] : bridges_) {
-    if (other == origin || bridge.overflowed) continue;
-    if (bridge.ops.size() >= cap) {
+    if (other == origin || bridge.overflowed || !bridge.ops) continue;
+    if (bridge.ops->size() >= cap) {
       // Its chain can no longer continue; a fragment that still tries is refused (STALE_BASE).
       bridge.overflowed = true;
-      bridge.ops = std::vector<std::string>();
+      bridge.ops.reset();
       continue;
     }
-    bridge.ops.push_back(payload);
+    bridge.ops->Push(payload);
   }
 }
 

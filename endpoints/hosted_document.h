@@ -60,15 +60,14 @@ class HostedDocument final : public DocumentHandle {
   struct Bridge {
     uint64_t base = 0;
     bool live = false;        // a chain has started
-    bool overflowed = false;  // grew past the cap: the chain cannot continue
-    std::vector<std::string> ops;
+    bool overflowed = false;  // grew past the cap, or broken: the chain cannot continue
+    // The type's PendingEdits: TransformLater passes a fragment over them and them over it.
+    std::unique_ptr<PendingEdits> ops;
   };
-  // Transforms *payload (from origin, made on base_seq) to apply at the head. On success
-  // *bridge is the author's bridge and *bridged its ops transformed past the fragment, to be
-  // stored if the fragment applies.
+  // Transforms *payload (from origin, made on base_seq) to apply at the head, and the author's
+  // bridge past it. Sets *bridge to the bridge used.
   Status TransformLocked(const EndpointId& origin, uint64_t base_seq, std::string* payload,
-                         Bridge** bridge, std::vector<std::string>* bridged,
-                         wire::NackReason* reason) REQUIRES(mu_);
+                         Bridge** bridge, wire::NackReason* reason) REQUIRES(mu_);
   // Adds a just-sequenced fragment of origin to every other author's bridge.
   void ExtendBridgesLocked(const EndpointId& origin, const std::string& payload) REQUIRES(mu_);
   wire::SnapshotReply SnapshotLocked() const REQUIRES(mu_);

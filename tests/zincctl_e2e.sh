@@ -107,6 +107,52 @@ grep -q "line 2" "$WORK/bad.err" && pass "bad line: reported as line 2" ||
 grep -q '"entries":{"good1":1,"good2":2}' "$WORK/cat2" && pass "bad line: good lines applied" ||
   fail "bad line: cat gave $(cat "$WORK/cat2")"
 
+# --- text: JSON edits, cat, and replay of a real trace
+printf '{"insert":[0,"h\xc3\xa9llo \xf0\x9f\x98\x80!"]}\n{"delete":[0,1]}\n{"insert":[0,"H"]}\n' |
+  "$ZINCCTL" client --join "$ADDR" --doc notes --type text > "$WORK/text.out" 2> "$WORK/text.err"
+rc=$?
+[ $rc -eq 0 ] && pass "text client: exit 0" || fail "text client: exit $rc $(cat "$WORK/text.err")"
+"$ZINCCTL" cat --join "$ADDR" --doc notes > "$WORK/text.cat" 2>&1
+python3 - "$WORK/text.cat" <<'PY' || failures=$((failures + 1))
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert doc == {"type": "text", "seq": 3, "text": "H\u00e9llo \U0001F600!"}, doc
+print("ok:   cat text prints", json.dumps(doc))
+PY
+echo '{"insert":[99,"x"]}' | "$ZINCCTL" client --join "$ADDR" --doc notes --type text \
+  > /dev/null 2> "$WORK/range.err"
+rc=$?
+[ $rc -eq 2 ] && grep -q "line 1" "$WORK/range.err" && pass "text out of range: refused, exit 2" ||
+  fail "text out of range: exit $rc $(cat "$WORK/range.err")"
+TRACE=${ZINC_TRACES_DIR:-$(dirname "$0")/../../shared/traces/sequential}/sveltecomponent.json.gz
+if [ -f "$TRACE" ]; then
+  "$ZINCCTL" replay --join "$ADDR" --doc svelte "$TRACE" > "$WORK/replay.out" 2> "$WORK/replay.err"
+  rc=$?
+  [ $rc -eq 0 ] && pass "replay: exit 0" || fail "replay: exit $rc $(cat "$WORK/replay.err")"
+  python3 - "$WORK/replay.out" "$TRACE" <<'PY' || failures=$((failures + 1))
+import gzip, hashlib, json, sys
+line = open(sys.argv[1]).read().strip()
+out = json.loads(line)
+assert list(out) == ["patches", "seconds", "length", "sha256"], line
+trace = json.load(gzip.open(sys.argv[2]))
+want = trace["endContent"]
+n = sum(len(t["patches"]) for t in trace["txns"])
+assert out["patches"] == n, (out, n)
+assert out["length"] == len(want), (out, len(want))
+assert out["sha256"] == hashlib.sha256(want.encode()).hexdigest(), out
+print("ok:   replay prints", line)
+PY
+  "$ZINCCTL" cat --join "$ADDR" --doc svelte > "$WORK/svelte.cat" 2>&1
+  python3 - "$WORK/svelte.cat" "$TRACE" <<'PY' || failures=$((failures + 1))
+import gzip, json, sys
+doc = json.load(open(sys.argv[1]))
+assert doc["text"] == json.load(gzip.open(sys.argv[2]))["endContent"]
+print("ok:   cat after replay equals the trace's endContent")
+PY
+else
+  echo "skip: no trace at $TRACE"
+fi
+
 # --- unknown document: exit 1 with a clear message
 "$ZINCCTL" cat --join "$ADDR" --doc nosuchdoc > /dev/null 2> "$WORK/unknown.err"
 rc=$?

@@ -12,9 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "core/sha256.h"
+#include "documents/canvas_document.h"
 #include "documents/map_document.h"
+#include "documents/text_document.h"
 #include "endpoints/endpoint.h"
 #include "examples/log/log_document.h"
+#include "tools/trace.h"
 
 namespace {
 
@@ -22,9 +26,10 @@ constexpr const char* kUsage = R"(usage:
   zincctl host   --listen ADDR [options]
   zincctl client --join ADDR --doc NAME --type TYPE [options]   (JSON edits on stdin)
   zincctl cat    --join ADDR --doc NAME [options]
+  zincctl replay --join ADDR --doc NAME FILE.json.gz [--window N] [options]
 
 ADDR is tcp://HOST:PORT (PORT, PORT+1 and PORT+2 are used; PORT 0 picks free ports),
-ipc://PATH or inproc://NAME. TYPE is map or log.
+ipc://PATH or inproc://NAME. TYPE is map, text, canvas or log.
 
 options:
   --timeout-ms N     how long to wait for the host (sync, acknowledgements); default 10000
@@ -39,6 +44,7 @@ exit status: 0 ok; 1 error (bad arguments, host unreachable, unknown document);
 struct Args {
   std::string command;
   std::map<std::string, std::string> flags;
+  std::vector<std::string> positional;
 };
 
 bool ParseArgs(int argc, char** argv, Args* args, std::string* error) {
@@ -50,8 +56,8 @@ bool ParseArgs(int argc, char** argv, Args* args, std::string* error) {
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--", 0) != 0) {
-      *error = "unexpected argument '" + a + "'";
-      return false;
+      args->positional.push_back(a);
+      continue;
     }
     const size_t eq = a.find('=');
     if (eq != std::string::npos) {
@@ -112,6 +118,7 @@ class Tool {
         {"host", {"listen", "timeout-ms", "heartbeat-ms", "threads", "log-level"}},
         {"client", {"join", "doc", "type", "timeout-ms", "heartbeat-ms", "threads", "log-level"}},
         {"cat", {"join", "doc", "timeout-ms", "heartbeat-ms", "threads", "log-level"}},
+        {"replay", {"join", "doc", "window", "timeout-ms", "heartbeat-ms", "threads", "log-level"}},
     };
     auto allowed = kAllowed.find(args.command);
     if (allowed == kAllowed.end()) return Fail("unknown command '" + args.command + "'\n" + kUsage);
@@ -128,14 +135,23 @@ class Tool {
       return Fail(error);
     }
     types_.Register(std::make_unique<zinc::MapType>()).ok();
+    types_.Register(std::make_unique<zinc::TextType>()).ok();
+    types_.Register(std::make_unique<zinc::CanvasType>()).ok();
     types_.Register(std::make_unique<zinc::examples::LogType>()).ok();
     options_.types = &types_;
     options_.heartbeat = std::chrono::milliseconds(heartbeat_ms);
     options_.retry = std::chrono::milliseconds(std::max(5 * heartbeat_ms, 50L));
     options_.handler_threads = static_cast<size_t>(threads);
     options_.log_level = zinc::ParseLogLevel(Flag(args, "log-level"));
+    const size_t want_positional = args.command == "replay" ? 1 : 0;
+    if (args.positional.size() != want_positional) {
+      return Fail(args.positional.size() > want_positional
+                      ? "unexpected argument '" + args.positional.back() + "'"
+                      : "replay needs a trace file");
+    }
     if (args.command == "host") return Host(args);
     if (args.command == "client") return Client(args);
+    if (args.command == "replay") return Replay(args);
     return Cat(args);
   }
 
@@ -184,7 +200,7 @@ class Tool {
 
   int Client(const Args& args) {
     const std::string type = Flag(args, "type");
-    if (type.empty()) return Fail("client needs --type TYPE (map or log)");
+    if (type.empty()) return Fail("client needs --type TYPE (map, text, canvas or log)");
     if (!types_.Find(type)) return Fail("unknown document type '" + type + "'");
     std::unique_ptr<zinc::Endpoint> endpoint;
     zinc::DocumentHandle* doc = nullptr;
@@ -251,6 +267,58 @@ class Tool {
     }
     endpoint->Stop();
     std::cout << doc->ToJson() << std::endl;
+    return 0;
+  }
+
+  // Replays an editing trace: each patch one fragment, pipelined with at most --window
+  // unacknowledged, then waits for every acknowledgement and prints one line.
+  int Replay(const Args& args) {
+    std::string error;
+    long window;
+    if (!IntFlag(args, "window", 4096, 1, 10000000, &window, &error)) return Fail(error);
+    zinc::Result<zinc::Trace> trace = zinc::ReadTrace(args.positional[0]);
+    if (!trace.ok()) return Fail(trace.status().message());
+    std::unique_ptr<zinc::Endpoint> endpoint;
+    zinc::DocumentHandle* doc = nullptr;
+    if (!Join(args, "text", /*create=*/true, &endpoint, &doc)) return 1;
+    const auto timeout = std::chrono::milliseconds(timeout_ms_);
+    zinc::Status synced = doc->WaitSynced(timeout);
+    if (!synced.ok()) {
+      return Fail(synced.code() == zinc::StatusCode::kTimeout
+                      ? "host " + options_.join + " unreachable: no reply within " +
+                            std::to_string(timeout_ms_) + " ms"
+                      : synced.message());
+    }
+    size_t length = 0;
+    doc->Read([&](const zinc::Document& d) {
+      length = static_cast<const zinc::TextDocument&>(d).text().size();
+    });
+    if (length != 0) return Fail("document '" + Flag(args, "doc") + "' is not empty");
+    const auto start = std::chrono::steady_clock::now();
+    size_t sent = 0;
+    for (const zinc::TracePatch& p : trace->patches) {
+      zinc::Status s = doc->Edit(zinc::EncodeTextOp(zinc::TextSplice(p.pos, p.del, p.ins)));
+      if (!s.ok()) return Fail("patch " + std::to_string(sent + 1) + ": " + s.message());
+      if (++sent % 256 == 0) {
+        zinc::Status room = doc->WaitPendingAtMost(static_cast<size_t>(window), timeout);
+        if (!room.ok()) return Fail(room.message());
+      }
+    }
+    zinc::Status acked = doc->WaitAcknowledged(timeout);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    endpoint->Stop();
+    if (!acked.ok()) return Fail(acked.message());
+    std::string text;
+    doc->Read([&](const zinc::Document& d) {
+      const auto& t = static_cast<const zinc::TextDocument&>(d);
+      text = t.text().ToString();
+      length = t.text().size();
+    });
+    char secs[32];
+    std::snprintf(secs, sizeof(secs), "%.3f", seconds);
+    std::cout << "{\"patches\":" << sent << ",\"seconds\":" << secs << ",\"length\":" << length
+              << ",\"sha256\":\"" << zinc::Sha256::Hex(text) << "\"}" << std::endl;
     return 0;
   }
 

@@ -1,0 +1,182 @@
+// Text documents through a host over tcp: every real editing trace replays to its exact final
+// text, and concurrent writers converge.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "core/sha256.h"
+#include "documents/text_document.h"
+#include "endpoints/endpoint.h"
+#include "tests/testing/cluster.h"
+#include "tests/testing/wait.h"
+#include "tools/trace.h"
+
+namespace zinc {
+namespace {
+
+using testing::StartClient;
+using testing::StartHost;
+using testing::WaitFor;
+
+constexpr auto kTimeout = std::chrono::seconds(120);
+
+// ../shared/traces/sequential, set by CMake (ZINC_TRACES_DIR); may be overridden by the
+// environment variable of the same name.
+std::string TracesDir() {
+  if (const char* env = std::getenv("ZINC_TRACES_DIR")) return env;
+  return ZINC_TRACES_DIR;
+}
+
+std::vector<std::string> TraceFiles() {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(TracesDir(), ec)) {
+    if (e.path().extension() == ".gz") files.push_back(e.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+DocumentHandle* OpenText(Endpoint* endpoint, const std::string& name) {
+  OpenOptions open;
+  open.type = "text";
+  Result<DocumentHandle*> doc = endpoint->Open(name, open);
+  EXPECT_TRUE(doc.ok()) << doc.status().ToString();
+  return doc.ok() ? *doc : nullptr;
+}
+
+std::string Text(DocumentHandle* doc) {
+  std::string text;
+  doc->Read([&](const Document& d) { text = d.Snapshot(); });
+  return text;
+}
+
+size_t Length(DocumentHandle* doc) {
+  size_t n = 0;
+  doc->Read([&](const Document& d) { n = static_cast<const TextDocument&>(d).text().size(); });
+  return n;
+}
+
+// Sends every patch as one fragment, at most `window` unacknowledged.
+void Replay(DocumentHandle* doc, const std::vector<TracePatch>& patches, size_t window) {
+  size_t n = 0;
+  for (const TracePatch& p : patches) {
+    ASSERT_TRUE(doc->Edit(EncodeTextOp(TextSplice(p.pos, p.del, p.ins))).ok()) << n;
+    if (++n % 256 == 0) {
+      ASSERT_TRUE(doc->WaitPendingAtMost(window, kTimeout).ok());
+    }
+  }
+  ASSERT_TRUE(doc->WaitAcknowledged(kTimeout).ok());
+}
+
+class TraceReplayTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TraceReplayTest, ReplayThroughAHostEndsWithTheTracesFinalText) {
+  Result<Trace> trace = ReadTrace(GetParam());
+  ASSERT_TRUE(trace.ok()) << trace.status().ToString();
+  auto host = StartHost();
+  auto writer = StartClient(*host);
+  auto reader = StartClient(*host);
+  DocumentHandle* doc = OpenText(writer.get(), "trace");
+  DocumentHandle* watched = OpenText(reader.get(), "trace");
+  ASSERT_TRUE(doc->WaitSynced(kTimeout).ok());
+  ASSERT_TRUE(watched->WaitSynced(kTimeout).ok());
+  Replay(doc, trace->patches, 4096);
+  OpenOptions existing;
+  DocumentHandle* at_host = *host->Open("trace", existing);
+  EXPECT_EQ(at_host->seq(), trace->patches.size());
+  ASSERT_TRUE(WaitFor([&] { return watched->seq() == at_host->seq(); }, kTimeout));
+  // Byte-identical everywhere (compared by digest to keep failure output short).
+  const std::string want = Sha256::Hex(trace->end_content);
+  EXPECT_EQ(Sha256::Hex(Text(doc)), want);
+  EXPECT_EQ(Sha256::Hex(Text(at_host)), want);
+  EXPECT_EQ(Sha256::Hex(Text(watched)), want);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    SharedTraces, TraceReplayTest, ::testing::ValuesIn(TraceFiles()),
+    [](const ::testing::TestParamInfo<std::string>& param) {
+      std::string name = std::filesystem::path(param.param).stem().stem().string();
+      for (char& c : name) {
+        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+      }
+      return name;
+    });
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(TraceReplayTest);
+
+TEST(TextSyncTest, TracesAreThere) {
+  if (TraceFiles().empty()) GTEST_SKIP() << "no traces in " << TracesDir();
+  EXPECT_EQ(TraceFiles().size(), 8u);
+}
+
+// Six writers each replay a disjoint slice of a trace into one document at the same time
+// (positions clamped to the writer's current text), so every fragment is concurrent with
+// others': every replica, and a late joiner, must end identical.
+TEST(TextSyncTest, SixConcurrentWritersAndALateJoinerConverge) {
+  std::vector<TracePatch> patches;
+  const std::vector<std::string> files = TraceFiles();
+  if (!files.empty()) {
+    Result<Trace> trace = ReadTrace(files.back());  // sveltecomponent
+    ASSERT_TRUE(trace.ok());
+    patches = trace->patches;
+  } else {
+    std::mt19937 rng(5);  // No traces here: synthetic typing.
+    for (int i = 0; i < 6000; ++i) {
+      patches.push_back(TracePatch{rng() % 1000, rng() % 3 == 0 ? 1u : 0u, "abc\xC3\xA9"});
+    }
+  }
+  patches.resize(std::min<size_t>(patches.size(), 12000));
+  constexpr int kWriters = 6;
+  auto host = StartHost();
+  std::vector<std::unique_ptr<Endpoint>> clients;
+  std::vector<DocumentHandle*> docs;
+  for (int i = 0; i < kWriters; ++i) {
+    clients.push_back(StartClient(*host));
+    docs.push_back(OpenText(clients.back().get(), "shared"));
+    ASSERT_TRUE(docs.back()->WaitSynced(kTimeout).ok());
+  }
+  const size_t slice = patches.size() / kWriters;
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      for (size_t i = w * slice; i < (w + 1) * slice; ++i) {
+        const TracePatch& p = patches[i];
+        // Clamp to the text as this writer sees it now (it lacks the others' slices).
+        const size_t len = Length(docs[w]);
+        const size_t pos = std::min<size_t>(p.pos, len);
+        const size_t del = std::min<size_t>(p.del, len - pos);
+        if (del == 0 && p.ins.empty()) continue;
+        ASSERT_TRUE(docs[w]->Edit(EncodeTextOp(TextSplice(pos, del, p.ins))).ok());
+        if (i % 16 == 0) {
+          ASSERT_TRUE(docs[w]->WaitPendingAtMost(64, kTimeout).ok());
+        }
+      }
+    });
+  }
+  // Join half way through.
+  OpenOptions existing;
+  DocumentHandle* at_host = *host->Open("shared", existing);
+  ASSERT_TRUE(WaitFor([&] { return at_host->seq() > slice * kWriters / 2; }, kTimeout));
+  auto late = StartClient(*host);
+  DocumentHandle* late_doc = OpenText(late.get(), "shared");
+  for (auto& t : writers) t.join();
+  for (DocumentHandle* d : docs) ASSERT_TRUE(d->WaitAcknowledged(kTimeout).ok());
+  const uint64_t head = at_host->seq();
+  docs.push_back(late_doc);
+  for (DocumentHandle* d : docs) {
+    ASSERT_TRUE(WaitFor([&] { return d->seq() == head; }, kTimeout)) << d->seq() << " " << head;
+  }
+  const std::string want = Text(at_host);
+  EXPECT_GT(want.size(), 1000u);
+  for (DocumentHandle* d : docs) EXPECT_EQ(Text(d), want);
+}
+
+}  // namespace
+}  // namespace zinc
