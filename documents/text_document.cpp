@@ -1,11 +1,10 @@
 #include "documents/text_document.h"
 
+#include <deque>
 #include <limits>
 #include <utility>
 
 #include "core/bytes.h"
-#include <deque>
-
 #include <nlohmann/json.hpp>
 
 namespace zinc {

@@ -1,10 +1,10 @@
 // Canvas documents through a host over tcp: concurrent drawing converges.
 
-#include <gtest/gtest.h>
-
 #include <random>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "documents/canvas_document.h"
 #include "endpoints/endpoint.h"
@@ -46,19 +46,19 @@ std::vector<CanvasOp> RandomEdit(DocumentHandle* doc, int w, int n, std::mt19937
   const std::string own = "c" + std::to_string(w) + "-" + std::to_string(n);
   if (ids.empty() || roll < 3) {
     if (roll % 2 == 0) {
-      return {CanvasOp::Add(own, CanvasKind::kStroke,
-                            {CanvasString(CanvasProp::kColor, "#ff0000"),
-                             CanvasNumber(CanvasProp::kWidth, 3)},
-                            {{coord(), coord()}, {coord(), coord()}})};
+      return {CanvasOp::Add(
+          own, CanvasKind::kStroke,
+          {CanvasString(CanvasProp::kColor, "#ff0000"), CanvasNumber(CanvasProp::kWidth, 3)},
+          {{coord(), coord()}, {coord(), coord()}})};
     }
-    return {CanvasOp::Add(own, CanvasKind::kRect,
-                          {CanvasNumber(CanvasProp::kX, coord()),
-                           CanvasNumber(CanvasProp::kY, coord()), CanvasNumber(CanvasProp::kW, 40),
-                           CanvasNumber(CanvasProp::kH, 30)})};
+    return {
+        CanvasOp::Add(own, CanvasKind::kRect,
+                      {CanvasNumber(CanvasProp::kX, coord()), CanvasNumber(CanvasProp::kY, coord()),
+                       CanvasNumber(CanvasProp::kW, 40), CanvasNumber(CanvasProp::kH, 30)})};
   }
   if (roll < 6) {  // Move someone's shape.
-    return {CanvasOp::Update(pick(ids), {CanvasNumber(CanvasProp::kX, coord()),
-                                         CanvasNumber(CanvasProp::kY, coord())})};
+    return {CanvasOp::Update(
+        pick(ids), {CanvasNumber(CanvasProp::kX, coord()), CanvasNumber(CanvasProp::kY, coord())})};
   }
   if (roll < 8 && !strokes.empty()) {  // Keep drawing a stroke.
     return {CanvasOp::Append(pick(strokes), {{coord(), coord()}, {coord(), coord()}})};

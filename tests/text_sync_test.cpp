@@ -1,8 +1,6 @@
 // Text documents through a host over tcp: every real editing trace replays to its exact final
 // text, and concurrent writers converge.
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -10,6 +8,8 @@
 #include <random>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "core/sha256.h"
 #include "documents/text_document.h"
@@ -100,15 +100,15 @@ TEST_P(TraceReplayTest, ReplayThroughAHostEndsWithTheTracesFinalText) {
   EXPECT_EQ(Sha256::Hex(Text(watched)), want);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    SharedTraces, TraceReplayTest, ::testing::ValuesIn(TraceFiles()),
-    [](const ::testing::TestParamInfo<std::string>& param) {
-      std::string name = std::filesystem::path(param.param).stem().stem().string();
-      for (char& c : name) {
-        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-      }
-      return name;
-    });
+INSTANTIATE_TEST_SUITE_P(SharedTraces, TraceReplayTest, ::testing::ValuesIn(TraceFiles()),
+                         [](const ::testing::TestParamInfo<std::string>& param) {
+                           std::string name =
+                               std::filesystem::path(param.param).stem().stem().string();
+                           for (char& c : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return name;
+                         });
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(TraceReplayTest);
 
 TEST(TextSyncTest, TracesAreThere) {
