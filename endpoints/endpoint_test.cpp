@@ -1,12 +1,16 @@
 #include "endpoints/endpoint.h"
 
 #include <atomic>
+#include <limits>
 #include <mutex>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "core/bytes.h"
+#include "documents/canvas_document.h"
 #include "documents/map_document.h"
+#include "documents/text_document.h"
 #include "tests/testing/cluster.h"
 #include "tests/testing/wait.h"
 
@@ -197,6 +201,67 @@ TEST(EndpointTest, ListenAddressInUseIsUnavailable) {
   EndpointOptions options;
   options.listen = host->listen_address();
   EXPECT_EQ(Endpoint::Start(options).status().code(), StatusCode::kUnavailable);
+}
+
+TEST(EndpointTest, OutOfRangeTextEditFromTheNetworkIsNackedAndChangesNothing) {
+  auto host = StartHost();
+  OpenOptions open;
+  open.type = "text";
+  DocumentHandle* at_host = *host->Open("t", open);
+  ASSERT_TRUE(at_host->EditJson(R"({"insert":[0,"hello"]})").ok());
+  RawPeer peer(*host);
+  // Each made on seq 1 ("hello"), as a client that has synced would.
+  uint64_t origin_seq = 0;
+  for (const std::string& payload : {EncodeTextOp(TextInsert(6, "x")),            // past the end
+                                     EncodeTextOp(TextDelete(2, 10)),             // too long
+                                     EncodeTextOp(TextInsert(0, "\xC0\xAF"))}) {  // bad UTF-8
+    wire::Envelope e = peer.Fragment("t", "text", ++origin_seq, payload);
+    e.set_base_seq(1);
+    peer.Push(e);
+    wire::Envelope reply;
+    ASSERT_TRUE(peer.ReceiveReply(&reply, kTimeout));
+    ASSERT_TRUE(reply.has_nack());
+    EXPECT_EQ(reply.nack().reason(), wire::NACK_REJECTED) << reply.nack().text();
+  }
+  EXPECT_EQ(at_host->ToJson(), R"({"type":"text","seq":1,"text":"hello"})");
+}
+
+TEST(EndpointTest, AbsurdCanvasEditsFromTheNetworkAreNackedAndChangeNothing) {
+  auto host = StartHost();
+  OpenOptions open;
+  open.type = "canvas";
+  DocumentHandle* at_host = *host->Open("c", open);
+  ASSERT_TRUE(at_host->EditJson(R"({"add":{"id":"s1","kind":"stroke","points":[[0,0]]}})").ok());
+  const std::string before = at_host->ToJson();
+  RawPeer peer(*host);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  uint64_t origin_seq = 0;
+  for (const std::vector<CanvasOp>& ops : std::vector<std::vector<CanvasOp>>{
+           {CanvasOp::Update("s1", {CanvasNumber(CanvasProp::kX, nan)})},
+           {CanvasOp::Append("s1", {{inf, 0}})},
+           {CanvasOp::Update("nobody", {CanvasNumber(CanvasProp::kX, 1)})},
+       }) {
+    peer.Push(peer.Fragment("c", "canvas", ++origin_seq, EncodeCanvasOps(ops)));
+    wire::Envelope reply;
+    ASSERT_TRUE(peer.ReceiveReply(&reply, kTimeout));
+    ASSERT_TRUE(reply.has_nack());
+    EXPECT_EQ(reply.nack().reason(), wire::NACK_REJECTED) << reply.nack().text();
+  }
+  // A 10-million-point stroke: refused from its count, before anything is allocated for it.
+  ByteWriter w;
+  w.PutVarint(1);
+  w.PutByte(static_cast<uint8_t>(CanvasOp::Kind::kAppend));
+  w.PutString("s1");
+  w.PutVarint(0);
+  w.PutVarint(10000000);
+  std::string huge = w.Release() + std::string(64, '\0');
+  peer.Push(peer.Fragment("c", "canvas", ++origin_seq, huge));
+  wire::Envelope reply;
+  ASSERT_TRUE(peer.ReceiveReply(&reply, kTimeout));
+  ASSERT_TRUE(reply.has_nack());
+  EXPECT_EQ(reply.nack().reason(), wire::NACK_REJECTED) << reply.nack().text();
+  EXPECT_EQ(at_host->ToJson(), before);
 }
 
 }  // namespace

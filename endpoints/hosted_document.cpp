@@ -59,9 +59,11 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
   }
   Status applied = state_->Apply(payload);
   if (!applied.ok()) {
-    // The bridge was passed over a fragment that never happened: end the chain (the author
-    // resyncs after this refusal and starts a new one).
-    if (bridge) bridge->overflowed = true;
+    // The bridge was passed over a fragment that never happened: forget it, so that the
+    // author's next fragment starts a new chain. (After the nack the author resyncs and sends
+    // its other pending edits again on the same base, since a refusal does not move the head:
+    // ending the chain for good would refuse them forever.)
+    if (bridge) bridge->live = false;
     *reason = wire::NACK_REJECTED;
     return applied;
   }
@@ -110,7 +112,7 @@ Status HostedDocument::TransformLocked(const EndpointId& origin, uint64_t base_s
   // context of the author's next fragment of this chain.
   Result<std::string> transformed = bridge.ops->TransformLater(std::move(*payload));
   if (!transformed.ok()) {
-    bridge.overflowed = true;
+    bridge.live = false;
     *reason = wire::NACK_REJECTED;
     return transformed.status();
   }

@@ -116,5 +116,46 @@ TEST(CanvasSyncTest, FourClientsDrawingMovingAndDeletingEachOthersShapesConverge
   EXPECT_EQ(Snapshot(late_doc), want);
 }
 
+TEST(CanvasSyncTest, ConcurrentAddsOfOneIdLeaveOneShapeAndTheLoserResyncs) {
+  auto host = StartHost();
+  auto a = StartClient(*host);
+  auto b = StartClient(*host);
+  OpenOptions open;
+  open.type = "canvas";
+  DocumentHandle* at_a = *a->Open("board", open);
+  DocumentHandle* at_b = *b->Open("board", open);
+  ASSERT_TRUE(at_a->WaitSynced(kTimeout).ok());
+  ASSERT_TRUE(at_b->WaitSynced(kTimeout).ok());
+  int refused_locally = 0;
+  for (int round = 0; round < 20; ++round) {
+    const std::string id = "dup" + std::to_string(round);
+    const std::string add_a = EncodeCanvasOps(
+        {CanvasOp::Add(id, CanvasKind::kRect, {CanvasString(CanvasProp::kColor, "#aa0000")})});
+    const std::string add_b = EncodeCanvasOps(
+        {CanvasOp::Add(id, CanvasKind::kRect, {CanvasString(CanvasProp::kColor, "#0000bb")})});
+    // Usually both are in flight at once and the host refuses the second; if one client
+    // already saw the other's add, its own is refused locally instead.
+    Status sa = at_a->Edit(add_a);
+    Status sb = at_b->Edit(add_b);
+    refused_locally += !sa.ok() + !sb.ok();
+    ASSERT_TRUE(at_a->WaitAcknowledged(kTimeout).ok());
+    ASSERT_TRUE(at_b->WaitAcknowledged(kTimeout).ok());
+  }
+  OpenOptions existing;
+  DocumentHandle* at_host = *host->Open("board", existing);
+  ASSERT_TRUE(WaitFor(
+      [&] { return at_a->seq() == at_host->seq() && at_b->seq() == at_host->seq(); }, kTimeout));
+  // Each id exists once, everywhere, with one author's colour.
+  EXPECT_EQ(Snapshot(at_a), Snapshot(at_host));
+  EXPECT_EQ(Snapshot(at_b), Snapshot(at_host));
+  at_host->Read([](const Document& d) {
+    EXPECT_EQ(static_cast<const CanvasDocument&>(d).shapes().size(), 20u);
+  });
+  const uint64_t refused_by_host = a->counters().Value("zinc_edits_refused_total") +
+                                   b->counters().Value("zinc_edits_refused_total");
+  EXPECT_EQ(refused_by_host + refused_locally, 20u);
+  EXPECT_EQ(host->counters().SumPrefix("zinc_fragments_refused_total"), refused_by_host);
+}
+
 }  // namespace
 }  // namespace zinc
