@@ -26,6 +26,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
 }

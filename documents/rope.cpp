@@ -325,6 +325,16 @@ size_t Utf8ByteOffset(std::string_view s, size_t n) {
   return s.size();
 }
 
+namespace {
+
+// The byte offset of code point n in a chunk: an all-ASCII chunk (as many code points as
+// bytes) needs no scan, which is most chunks of most texts.
+size_t ChunkByteOffset(const std::string& text, size_t cps, size_t n) {
+  return cps == text.size() ? n : Utf8ByteOffset(text, n);
+}
+
+}  // namespace
+
 Rope::Rope() : rng_state_(RandomSeed()) {}
 
 Rope::~Rope() { Destroy(std::move(root_)); }
@@ -369,7 +379,7 @@ Status Rope::Insert(size_t pos, std::string_view utf8) {
   }
   size_t offset;
   Node* chunk = FindForInsert(root_.get(), pos, &offset, [](Node*) {});
-  const size_t byte_offset = Utf8ByteOffset(chunk->text, offset);
+  const size_t byte_offset = ChunkByteOffset(chunk->text, chunk->cps, offset);
   if (chunk->text.size() + utf8.size() <= kMaxChunkBytes) {
     // The common case, typing: the chunk has room. Walk the same path again to fix the totals.
     FindForInsert(root_.get(), pos, &offset, [&](Node* t) {
@@ -406,9 +416,9 @@ Status Rope::Erase(size_t pos, size_t count) {
   size_t offset_a;
   Node* a = FindForErase(root_.get(), pos, &offset_a, [](Node*) {});
   const size_t start_a = pos - offset_a;
-  const size_t byte_a = Utf8ByteOffset(a->text, offset_a);
+  const size_t byte_a = ChunkByteOffset(a->text, a->cps, offset_a);
   if (offset_a + count <= a->cps) {
-    const size_t byte_end = Utf8ByteOffset(a->text, offset_a + count);
+    const size_t byte_end = ChunkByteOffset(a->text, a->cps, offset_a + count);
     const size_t bytes = byte_end - byte_a;
     const size_t left_bytes = a->text.size() - bytes;
     if (left_bytes > 0 && (left_bytes >= kMinChunkBytes || SubNodes(root_) == 1)) {
@@ -428,7 +438,7 @@ Status Rope::Erase(size_t pos, size_t count) {
   Node* b = FindForErase(root_.get(), pos + count - 1, &offset_b, [](Node*) {});
   const size_t end_b = pos + count - 1 - offset_b + b->cps;
   std::string text(a->text, 0, byte_a);
-  text.append(b->text, Utf8ByteOffset(b->text, offset_b + 1), std::string::npos);
+  text.append(b->text, ChunkByteOffset(b->text, b->cps, offset_b + 1), std::string::npos);
   NodePtr left, rest, mid, right;
   SplitAtBoundary(std::move(root_), start_a, &left, &rest);
   SplitAtBoundary(std::move(rest), end_b - start_a, &mid, &right);
