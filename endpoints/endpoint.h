@@ -87,6 +87,11 @@ class DocumentHandle {
   virtual Status Edit(std::string payload) = 0;
   // Parses one JSON edit with the type's FragmentFromJson, then Edit.
   virtual Status EditJson(std::string_view json) = 0;
+  // Builds an edit from the current state and applies it, atomically: make runs under the
+  // document's lock, so no remote fragment lands between what it reads and the edit it returns
+  // (an editor computing a position from the text needs this; Read then Edit can race). make
+  // must not call into zinc. Returns make's error, or Edit's.
+  virtual Status EditWith(const std::function<Result<std::string>(const Document&)>& make) = 0;
 
   // Waits until the document has its first snapshot. Returns kTimeout, or the error that ended
   // the open (kNotFound for a missing document opened without create, kTypeMismatch, ...).

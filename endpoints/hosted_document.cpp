@@ -239,24 +239,39 @@ void HostedDocument::OnTick(int64_t now_micros) {
   core_->Send(OutboundFrame{Route::kPublish, name_, EncodeEnvelope(e)});
 }
 
-Status HostedDocument::Edit(std::string payload) {
-  DocumentChange change;
+Status HostedDocument::EditLocked(std::string payload, DocumentChange* change) {
   wire::NackReason reason = wire::NACK_UNSPECIFIED;
   uint64_t expected = 0;
-  Status s;
+  wire::Envelope env = core_->NewEnvelope(name_);
+  env.set_origin_seq(next_origin_seq_);
+  env.set_base_seq(head_);
+  env.mutable_fragment()->set_type(std::string(type_->name()));
+  env.mutable_fragment()->set_payload(std::move(payload));
+  Status s = SequenceLocked(std::move(env), core_->id(), change, &reason, &expected);
+  // A refused local edit still consumed its origin_seq.
+  ++next_origin_seq_;
+  return s;
+}
+
+Status HostedDocument::Edit(std::string payload) {
+  DocumentChange change;
   {
     MutexLock l(&mu_);
-    wire::Envelope env = core_->NewEnvelope(name_);
-    env.set_origin_seq(next_origin_seq_);
-    env.set_base_seq(head_);
-    env.mutable_fragment()->set_type(std::string(type_->name()));
-    env.mutable_fragment()->set_payload(std::move(payload));
-    s = SequenceLocked(std::move(env), core_->id(), &change, &reason, &expected);
-    // A refused local edit still consumed its origin_seq.
-    ++next_origin_seq_;
+    ZINC_RETURN_IF_ERROR(EditLocked(std::move(payload), &change));
   }
-  if (!s.ok()) return s;
   // Local changes, like remote ones, reach the listener on the strand.
+  core_->Post(name_, [this, change] { Notify(change); });
+  return Status::Ok();
+}
+
+Status HostedDocument::EditWith(const std::function<Result<std::string>(const Document&)>& make) {
+  DocumentChange change;
+  {
+    MutexLock l(&mu_);
+    Result<std::string> payload = make(*state_);
+    if (!payload.ok()) return payload.status();
+    ZINC_RETURN_IF_ERROR(EditLocked(std::move(payload).value(), &change));
+  }
   core_->Post(name_, [this, change] { Notify(change); });
   return Status::Ok();
 }

@@ -37,6 +37,8 @@ class HostedDocument final : public DocumentHandle {
   const DocumentType* type() const override { return type_; }
   Status Edit(std::string payload) override EXCLUDES(mu_);
   Status EditJson(std::string_view json) override;
+  Status EditWith(const std::function<Result<std::string>(const Document&)>& make) override
+      EXCLUDES(mu_);
   Status WaitSynced(std::chrono::milliseconds) override { return Status::Ok(); }
   Status WaitAcknowledged(std::chrono::milliseconds) override { return Status::Ok(); }
   Status WaitPendingAtMost(size_t, std::chrono::milliseconds) override { return Status::Ok(); }
@@ -71,6 +73,8 @@ class HostedDocument final : public DocumentHandle {
   // Adds a just-sequenced fragment of origin to every other author's bridge.
   void ExtendBridgesLocked(const EndpointId& origin, const std::string& payload) REQUIRES(mu_);
   wire::SnapshotReply SnapshotLocked() const REQUIRES(mu_);
+  // Sequences payload as this host's own edit; fills *change.
+  Status EditLocked(std::string payload, DocumentChange* change) REQUIRES(mu_);
   void SendNack(const EndpointId& origin, const std::string& routing_id, wire::NackReason reason,
                 const std::string& text, uint64_t refused_origin_seq, uint64_t expected);
   void Notify(const DocumentChange& change) EXCLUDES(mu_);

@@ -379,27 +379,43 @@ const DocumentType* Replica::type() const {
   return type_;
 }
 
+Status Replica::EditLocked(std::string payload, DocumentChange* c) {
+  if (state_ == State::kFailed) return error_;
+  if (!type_) return Status(StatusCode::kUnavailable, "document '" + name_ + "' has no type yet");
+  ZINC_RETURN_IF_ERROR(doc_->Apply(payload));
+  const uint64_t origin_seq = next_origin_seq_++;
+  if (pending_.empty()) pending_progress_micros_ = core_->clock().NowMicros();
+  c->local = true;
+  c->origin = core_->id();
+  c->payload = payload;
+  pending_.push_back(origin_seq);
+  pending_edits_->Push(std::move(payload));
+  // Held back while a chain is broken (see sent_); sent when its last edit is acknowledged.
+  if (sent_ == pending_.size() - 1 &&
+      (sent_ == 0 || !remote_since_send_ || !type_->host_transforms())) {
+    SendPendingLocked(sent_, 1);
+  }
+  return Status::Ok();
+}
+
 Status Replica::Edit(std::string payload) {
   DocumentChange c;
   {
     MutexLock l(&mu_);
-    if (state_ == State::kFailed) return error_;
-    if (!type_) {
-      return Status(StatusCode::kUnavailable, "document '" + name_ + "' has no type yet");
-    }
-    ZINC_RETURN_IF_ERROR(doc_->Apply(payload));
-    const uint64_t origin_seq = next_origin_seq_++;
-    if (pending_.empty()) pending_progress_micros_ = core_->clock().NowMicros();
-    c.local = true;
-    c.origin = core_->id();
-    c.payload = payload;
-    pending_.push_back(origin_seq);
-    pending_edits_->Push(std::move(payload));
-    // Held back while a chain is broken (see sent_); sent when its last edit is acknowledged.
-    if (sent_ == pending_.size() - 1 &&
-        (sent_ == 0 || !remote_since_send_ || !type_->host_transforms())) {
-      SendPendingLocked(sent_, 1);
-    }
+    ZINC_RETURN_IF_ERROR(EditLocked(std::move(payload), &c));
+  }
+  core_->Post(name_, [this, c] { Notify({c}); });
+  return Status::Ok();
+}
+
+Status Replica::EditWith(const std::function<Result<std::string>(const Document&)>& make) {
+  DocumentChange c;
+  {
+    MutexLock l(&mu_);
+    if (!doc_) return Status(StatusCode::kUnavailable, "document '" + name_ + "' has no type yet");
+    Result<std::string> payload = make(*doc_);
+    if (!payload.ok()) return payload.status();
+    ZINC_RETURN_IF_ERROR(EditLocked(std::move(payload).value(), &c));
   }
   core_->Post(name_, [this, c] { Notify({c}); });
   return Status::Ok();

@@ -44,6 +44,8 @@ class Replica final : public DocumentHandle {
   const DocumentType* type() const override EXCLUDES(mu_);
   Status Edit(std::string payload) override EXCLUDES(mu_);
   Status EditJson(std::string_view json) override;
+  Status EditWith(const std::function<Result<std::string>(const Document&)>& make) override
+      EXCLUDES(mu_);
   Status WaitSynced(std::chrono::milliseconds timeout) override EXCLUDES(mu_);
   Status WaitAcknowledged(std::chrono::milliseconds timeout) override EXCLUDES(mu_);
   Status WaitPendingAtMost(size_t n, std::chrono::milliseconds timeout) override EXCLUDES(mu_);
@@ -74,6 +76,8 @@ class Replica final : public DocumentHandle {
   void ResyncLocked(const std::string& why) REQUIRES(mu_);
   void FailLocked(Status why) REQUIRES(mu_);
   void SendPendingLocked(size_t from_index, size_t count) REQUIRES(mu_);
+  // Applies payload as a local edit and sends or holds it; fills *change.
+  Status EditLocked(std::string payload, DocumentChange* change) REQUIRES(mu_);
   void Notify(const Changes& changes) EXCLUDES(mu_);
 
   // Constant after construction.

@@ -58,12 +58,6 @@ std::string Text(DocumentHandle* doc) {
   return text;
 }
 
-size_t Length(DocumentHandle* doc) {
-  size_t n = 0;
-  doc->Read([&](const Document& d) { n = static_cast<const TextDocument&>(d).text().size(); });
-  return n;
-}
-
 // Sends every patch as one fragment, at most `window` unacknowledged.
 void Replay(DocumentHandle* doc, const std::vector<TracePatch>& patches, size_t window) {
   size_t n = 0;
@@ -148,12 +142,15 @@ TEST(TextSyncTest, SixConcurrentWritersAndALateJoinerConverge) {
     writers.emplace_back([&, w] {
       for (size_t i = w * slice; i < (w + 1) * slice; ++i) {
         const TracePatch& p = patches[i];
-        // Clamp to the text as this writer sees it now (it lacks the others' slices).
-        const size_t len = Length(docs[w]);
-        const size_t pos = std::min<size_t>(p.pos, len);
-        const size_t del = std::min<size_t>(p.del, len - pos);
-        if (del == 0 && p.ins.empty()) continue;
-        ASSERT_TRUE(docs[w]->Edit(EncodeTextOp(TextSplice(pos, del, p.ins))).ok());
+        // Clamp to the text as this writer sees it now (it lacks the others' slices), under
+        // the document's lock: a remote delete may land at any moment.
+        Status s = docs[w]->EditWith([&](const Document& d) -> Result<std::string> {
+          const size_t len = static_cast<const TextDocument&>(d).text().size();
+          const size_t pos = std::min<size_t>(p.pos, len);
+          const size_t del = std::min<size_t>(p.del, len - pos);
+          return EncodeTextOp(TextSplice(pos, del, del == 0 && p.ins.empty() ? "x" : p.ins));
+        });
+        ASSERT_TRUE(s.ok()) << s.ToString();
         if (i % 16 == 0) {
           ASSERT_TRUE(docs[w]->WaitPendingAtMost(64, kTimeout).ok());
         }
