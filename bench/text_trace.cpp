@@ -51,10 +51,13 @@ double Replay(const std::vector<std::string>& payloads, const std::string& want,
   *ok = false;
   zinc::EndpointOptions host_options;
   host_options.listen = "tcp://127.0.0.1:0";
+  if (const char* t = std::getenv("ZINC_BENCH_THREADS"))
+    host_options.handler_threads = std::atoi(t);
   auto host = zinc::Endpoint::Start(host_options);
   if (!host.ok()) return 0;
   zinc::EndpointOptions client_options;
   client_options.join = (*host)->listen_address();
+  client_options.handler_threads = host_options.handler_threads;
   auto client = zinc::Endpoint::Start(client_options);
   if (!client.ok()) return 0;
   zinc::OpenOptions open;

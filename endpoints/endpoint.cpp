@@ -1,6 +1,8 @@
 #include "endpoints/endpoint.h"
 
+#include <algorithm>
 #include <array>
+#include <thread>
 #include <unordered_map>
 
 #include "core/channel.h"
@@ -210,7 +212,9 @@ Status EndpointImpl::Init() {
     channels.sync_client = std::move(dealer).value();
   }
   RegisterHandlers();
-  pool_ = std::make_unique<HandlerPool>(options_.handler_threads, options_.max_queued_messages);
+  size_t threads = options_.handler_threads;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency() / 2);
+  pool_ = std::make_unique<HandlerPool>(threads, options_.max_queued_messages);
   listener_ = std::make_unique<ChannelListener>(std::move(channels), this, options_.limits,
                                                 options_.heartbeat);
   return listener_->Start();

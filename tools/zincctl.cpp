@@ -34,7 +34,7 @@ ipc://PATH or inproc://NAME. TYPE is map, text, canvas or log.
 options:
   --timeout-ms N     how long to wait for the host (sync, acknowledgements); default 10000
   --heartbeat-ms N   heartbeat and retry tick; default 100
-  --threads N        handler threads; default 2
+  --threads N        handler threads; default 0: half the hardware threads, at least 1
   --log-level L      debug, info, warn (default), error or off
 
 exit status: 0 ok; 1 error (bad arguments, host unreachable, unknown document);
@@ -131,7 +131,7 @@ class Tool {
     long heartbeat_ms, threads;
     if (!IntFlag(args, "timeout-ms", 10000, 1, 86400000, &timeout_ms_, &error) ||
         !IntFlag(args, "heartbeat-ms", 100, 1, 60000, &heartbeat_ms, &error) ||
-        !IntFlag(args, "threads", 2, 1, 256, &threads, &error)) {
+        !IntFlag(args, "threads", 0, 0, 256, &threads, &error)) {
       return Fail(error);
     }
     types_.Register(std::make_unique<zinc::MapType>()).ok();
