@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/bytes.h"
+#include "documents/json_internal.h"
 #include <nlohmann/json.hpp>
 
 namespace zinc {
@@ -918,27 +919,7 @@ namespace {
 // much deeper is refused before nlohmann parses (and later destroys) it recursively.
 constexpr int kMaxJsonDepth = 16;
 
-bool TooDeep(std::string_view text) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxJsonDepth) return true;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
-}
+bool TooDeep(std::string_view text) { return internal::JsonNestsDeeperThan(text, kMaxJsonDepth); }
 
 Status BadEdit(const std::string& what) {
   return Status(StatusCode::kInvalidArgument, "canvas edit: " + what);

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "core/bytes.h"
+#include "documents/json_internal.h"
 #include <nlohmann/json.hpp>
 
 namespace zinc {
@@ -26,28 +27,7 @@ Status CheckKey(std::string_view key) {
 // 100,000 nested arrays (which any peer can store: values are bytes) would overflow the stack.
 constexpr int kMaxJsonDepth = 64;
 
-// Whether text nests arrays and objects deeper than kMaxJsonDepth (strings are skipped).
-bool TooDeep(std::string_view text) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxJsonDepth) return true;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
-}
+bool TooDeep(std::string_view text) { return internal::JsonNestsDeeperThan(text, kMaxJsonDepth); }
 
 // Renders value as JSON: itself when it is valid JSON (and not absurdly deep), otherwise as a
 // JSON string.

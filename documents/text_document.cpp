@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/bytes.h"
+#include "documents/json_internal.h"
 #include <nlohmann/json.hpp>
 
 namespace zinc {
@@ -20,28 +21,7 @@ Status Malformed(const std::string& what) {
 // The deepest JSON nesting FragmentFromJson parses (nlohmann's destructor recurses).
 constexpr int kMaxJsonDepth = 64;
 
-// Whether text nests arrays and objects deeper than kMaxJsonDepth (strings are skipped).
-bool TooDeep(std::string_view text) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxJsonDepth) return true;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
-}
+bool TooDeep(std::string_view text) { return internal::JsonNestsDeeperThan(text, kMaxJsonDepth); }
 
 std::string Dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
