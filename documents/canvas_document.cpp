@@ -815,27 +815,8 @@ namespace {
 // A pending canvas edit always wins over a remote one (it is sequenced later), so pending
 // edits never change, and a remote fragment loses exactly what counts of the pending edits'
 // effects per shape say: O(size of the remote fragment).
-class CanvasPendingEdits final : public PendingEdits {
+class CanvasPendingEdits final : public StablePendingEdits {
  public:
-  void Push(std::string payload) override {
-    Count(payload, 1);
-    edits_.push_back(std::move(payload));
-  }
-  void PopFront() override {
-    Count(edits_.front(), -1);
-    edits_.pop_front();
-  }
-  void Erase(size_t i) override {
-    Count(edits_[i], -1);
-    edits_.erase(edits_.begin() + static_cast<long>(i));
-  }
-  void Clear() override {
-    edits_.clear();
-    touched_.clear();
-  }
-  size_t size() const override { return edits_.size(); }
-  const std::string& at(size_t i) const override { return edits_[i]; }
-
   Result<std::string> TransformRemote(std::string remote) override {
     // Nothing pending: Apply decodes and checks the fragment anyway.
     if (touched_.empty()) return remote;
@@ -882,7 +863,7 @@ class CanvasPendingEdits final : public PendingEdits {
     }
   };
 
-  void Count(const std::string& payload, int sign) {
+  void Counted(const std::string& payload, int sign) override {
     std::vector<CanvasOp> ops;
     if (!DecodeCanvasOps(payload, &ops).ok()) return;  // Never pushed: local edits applied.
     for (const CanvasOp& op : ops) {
@@ -901,7 +882,6 @@ class CanvasPendingEdits final : public PendingEdits {
     }
   }
 
-  std::deque<std::string> edits_;
   std::unordered_map<std::string, Touch> touched_;
 };
 

@@ -93,6 +93,38 @@ class PairwisePendingEdits final : public PendingEdits {
   std::deque<std::string> edits_;
 };
 
+// PendingEdits for types whose pending edits always win and so never change (map, canvas,
+// log): keeps the payloads in order and tells the subclass, through Counted, what enters (+1)
+// and leaves (-1), so that it can keep whatever index makes TransformRemote cheap.
+// Owner thread only.
+class StablePendingEdits : public PendingEdits {
+ public:
+  void Push(std::string payload) final {
+    Counted(payload, 1);
+    edits_.push_back(std::move(payload));
+  }
+  void PopFront() final {
+    Counted(edits_.front(), -1);
+    edits_.pop_front();
+  }
+  void Erase(size_t i) final {
+    Counted(edits_[i], -1);
+    edits_.erase(edits_.begin() + static_cast<long>(i));
+  }
+  void Clear() final {
+    while (!edits_.empty()) PopFront();
+  }
+  size_t size() const final { return edits_.size(); }
+  const std::string& at(size_t i) const final { return edits_[i]; }
+
+ protected:
+  // payload entered (+1) or left (-1) the pending edits.
+  virtual void Counted(const std::string& payload, int delta) = 0;
+
+ private:
+  std::deque<std::string> edits_;
+};
+
 // An application-defined or built-in document type: a factory plus the operations on fragments
 // that do not need a document. Implementations are stateless. Thread-safe.
 class DocumentType {

@@ -156,26 +156,8 @@ namespace {
 // A pending map edit always wins over a remote one (it will be sequenced later), so pending
 // edits never change, and a remote fragment loses exactly the keys some pending edit touches:
 // a count per key makes that O(size of the remote fragment).
-class MapPendingEdits final : public PendingEdits {
+class MapPendingEdits final : public StablePendingEdits {
  public:
-  void Push(std::string payload) override {
-    Count(payload, 1);
-    edits_.push_back(std::move(payload));
-  }
-  void PopFront() override {
-    Count(edits_.front(), -1);
-    edits_.pop_front();
-  }
-  void Erase(size_t i) override {
-    Count(edits_[i], -1);
-    edits_.erase(edits_.begin() + static_cast<long>(i));
-  }
-  void Clear() override {
-    edits_.clear();
-    keys_.clear();
-  }
-  size_t size() const override { return edits_.size(); }
-  const std::string& at(size_t i) const override { return edits_[i]; }
   Result<std::string> TransformRemote(std::string remote) override {
     std::vector<MapOp> ops;
     ZINC_RETURN_IF_ERROR(DecodeMapOps(remote, &ops));
@@ -189,7 +171,7 @@ class MapPendingEdits final : public PendingEdits {
   }
 
  private:
-  void Count(const std::string& payload, int delta) {
+  void Counted(const std::string& payload, int delta) override {
     std::vector<MapOp> ops;
     if (!DecodeMapOps(payload, &ops).ok()) return;  // Never pushed: local edits are validated.
     for (const MapOp& op : ops) {
@@ -199,7 +181,6 @@ class MapPendingEdits final : public PendingEdits {
     }
   }
 
-  std::deque<std::string> edits_;
   std::unordered_map<std::string, int> keys_;
 };
 

@@ -42,23 +42,17 @@ std::string EncodeLogAppend(std::string_view entry) { return EncodeLog(0, entry)
 
 namespace {
 
-class LogPendingEdits final : public PendingEdits {
+class LogPendingEdits final : public StablePendingEdits {
  public:
-  void Push(std::string payload) override { edits_.push_back(std::move(payload)); }
-  void PopFront() override { edits_.pop_front(); }
-  void Erase(size_t i) override { edits_.erase(edits_.begin() + static_cast<long>(i)); }
-  void Clear() override { edits_.clear(); }
-  size_t size() const override { return edits_.size(); }
-  const std::string& at(size_t i) const override { return edits_[i]; }
   Result<std::string> TransformRemote(std::string remote) override {
-    if (edits_.empty()) return remote;
+    if (size() == 0) return remote;
     LogAppend op;
     ZINC_RETURN_IF_ERROR(DecodeLogAppend(remote, &op));
-    return EncodeLog(op.before_last + edits_.size(), op.entry);
+    return EncodeLog(op.before_last + size(), op.entry);
   }
 
  private:
-  std::deque<std::string> edits_;
+  void Counted(const std::string&, int) override {}
 };
 
 }  // namespace
