@@ -8,30 +8,12 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/testing/utf8.h"
+
 namespace zinc {
 namespace {
 
-std::string ToUtf8(std::u32string_view s) {
-  std::string out;
-  for (char32_t c : s) {
-    if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
-    } else if (c < 0x800) {
-      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    } else if (c < 0x10000) {
-      out.push_back(static_cast<char>(0xE0 | (c >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    } else {
-      out.push_back(static_cast<char>(0xF0 | (c >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    }
-  }
-  return out;
-}
+using testing::ToUtf8;
 
 // Code points of every UTF-8 length, emoji included.
 constexpr char32_t kAlphabet[] = {U'a',          U'b',          U'z',          U' ',
@@ -91,7 +73,7 @@ TEST(Utf8Test, InvalidSequencesAreRejected) {
       "a\xc3(",            // bad continuation after ASCII
   };
   for (const std::string& s : bad) {
-    SCOPED_TRACE(testing::PrintToString(s));
+    SCOPED_TRACE(::testing::PrintToString(s));
     EXPECT_FALSE(IsValidUtf8(s));
     EXPECT_FALSE(IsValidUtf8("ok " + s + " ok"));
   }

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "core/bytes.h"
+#include "tests/testing/utf8.h"
 #include <nlohmann/json.hpp>
 
 namespace zinc {
@@ -21,27 +22,7 @@ using Kind = TextComponent::Kind;
 
 // ---- Helpers ----------------------------------------------------------------------------------
 
-std::string ToUtf8(std::u32string_view s) {
-  std::string out;
-  for (char32_t c : s) {
-    if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
-    } else if (c < 0x800) {
-      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    } else if (c < 0x10000) {
-      out.push_back(static_cast<char>(0xE0 | (c >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    } else {
-      out.push_back(static_cast<char>(0xF0 | (c >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    }
-  }
-  return out;
-}
+using testing::ToUtf8;
 
 // REQUIRES: s is valid UTF-8.
 std::u32string FromUtf8(std::string_view s) {
@@ -304,7 +285,7 @@ TEST_F(TextDocumentTest, InvalidUtf8InsertIsRefusedAndChangesNothing) {
         Bytes({0xed, 0xa0, 0x80}), Bytes({0xed, 0xbf, 0xbf}), Bytes({0xf4, 0x90, 0x80, 0x80}),
         Bytes({0xf8, 0x88, 0x80, 0x80, 0x80}), Bytes({'a', 0xe2, 0x82}), Bytes({0x80}),
         Bytes({0xff})}) {
-    SCOPED_TRACE(testing::PrintToString(bad));
+    SCOPED_TRACE(::testing::PrintToString(bad));
     ExpectRejected(EncodeTextOp(TextInsert(1, bad)));
     ExpectRejected(EncodeTextOp(TextSplice(0, 1, bad)));
   }
