@@ -20,6 +20,27 @@ std::string EncodeEnvelope(const wire::Envelope& envelope) {
   return out;
 }
 
+std::string EncodeBatch(std::string_view origin, std::string_view doc,
+                        std::vector<std::string>* envelopes) {
+  wire::Envelope e;
+  e.set_version(kProtocolVersion);
+  e.set_origin(std::string(origin));
+  e.set_doc(std::string(doc));
+  wire::Batch* b = e.mutable_batch();
+  b->mutable_envelopes()->Reserve(static_cast<int>(envelopes->size()));
+  for (std::string& element : *envelopes) b->add_envelopes(std::move(element));
+  return EncodeEnvelope(e);
+}
+
+Status DecodeBatchElement(std::string_view bytes, std::string_view doc, size_t max_bytes,
+                          const CodecLimits& limits, wire::Envelope* out) {
+  ZINC_RETURN_IF_ERROR(DecodeEnvelope(bytes, max_bytes, limits, out));
+  if (!out->has_fragment() || out->doc() != doc) {
+    return Status(StatusCode::kMalformed, "a batch element that is not a fragment of its document");
+  }
+  return Status::Ok();
+}
+
 namespace {
 
 Status CheckSnapshotReply(const wire::SnapshotReply& r, const CodecLimits& limits) {
@@ -107,6 +128,12 @@ Status DecodeEnvelope(std::string_view bytes, size_t max_bytes, const CodecLimit
       return Status::Ok();
     }
     case wire::Envelope::kNack:
+      return Status::Ok();
+    case wire::Envelope::kBatch:
+      if (!has_doc) return Status(StatusCode::kMalformed, "batch without a document id");
+      if (static_cast<size_t>(out->batch().envelopes_size()) > limits.max_batch_envelopes) {
+        return Status(StatusCode::kResourceExhausted, "batch with too many envelopes");
+      }
       return Status::Ok();
     case wire::Envelope::BODY_NOT_SET:
       break;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 #include "proto/zinc.pb.h"
@@ -34,6 +35,8 @@ struct CodecLimits {
   size_t max_type_bytes = 64;
   // Most fragments in one catch-up reply. Default: 100000.
   size_t max_catchup_fragments = 100000;
+  // Most envelopes in one Batch. Default: 65536.
+  size_t max_batch_envelopes = 65536;
 };
 
 // Checks that id is usable as a document id: non-empty, at most limits.max_doc_id_bytes, and not
@@ -42,6 +45,16 @@ Status ValidateDocId(std::string_view id, const CodecLimits& limits);
 
 // Serialises envelope. Never fails for an envelope built by this process.
 std::string EncodeEnvelope(const wire::Envelope& envelope);
+
+// Encodes envelopes (each a complete encoded Envelope with a fragment of doc) as one Batch
+// envelope from origin (16 bytes). Moves the strings out of *envelopes.
+std::string EncodeBatch(std::string_view origin, std::string_view doc,
+                        std::vector<std::string>* envelopes);
+
+// Parses one element of a Batch whose envelope's document is doc: DecodeEnvelope, and then
+// kMalformed unless it is a fragment of doc.
+Status DecodeBatchElement(std::string_view bytes, std::string_view doc, size_t max_bytes,
+                          const CodecLimits& limits, wire::Envelope* out);
 
 // Parses bytes into *out strictly. Returns:
 //   kResourceExhausted  bytes is larger than max_bytes (*out holds what parsed, if anything);

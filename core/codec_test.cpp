@@ -181,6 +181,9 @@ bool IsValidEnvelope(std::string_view bytes, size_t max_bytes, const CodecLimits
       }
       return !r.has_snapshot() || IsValidSnapshotReply(r.snapshot(), limits);
     }
+    case wire::Envelope::kBatch:
+      return has_doc &&
+             static_cast<size_t>(e.batch().envelopes_size()) <= limits.max_batch_envelopes;
     case wire::Envelope::BODY_NOT_SET:
       return false;
   }

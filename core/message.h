@@ -53,9 +53,13 @@ enum class Route {
 // One encoded frame on its way to a socket. Value type.
 struct OutboundFrame {
   Route route = Route::kPublish;
-  // The topic (kPublish) or routing id (kSyncReply); unused otherwise.
+  // The topic (kPublish), routing id (kSyncReply) or, for a batchable kUpstream frame, the
+  // document id; unused otherwise.
   std::string address;
   std::string payload;
+  // payload is one Envelope holding a fragment of document `address`, and may travel in a
+  // wire::Batch with the frames queued next to it (kPublish and kUpstream only).
+  bool batchable = false;
 };
 
 }  // namespace zinc

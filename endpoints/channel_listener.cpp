@@ -3,18 +3,33 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace zinc {
 
 namespace {
-// Messages read from one socket before the loop looks at the others, for fairness.
+// Frames read from one socket before the loop looks at the others, for fairness.
 constexpr int kReadBurst = 256;
+// Most messages handed to the sink at once.
+constexpr size_t kMaxRun = 1024;
+
+// The strand a message belongs to: its document, or "" for control traffic.
+const std::string& StrandOf(const Message& m) { return m.envelope.doc(); }
 }  // namespace
 
 ChannelListener::ChannelListener(Channels channels, Sink* sink, const CodecLimits& limits,
-                                 std::chrono::milliseconds tick)
-    : sink_(sink), limits_(limits), tick_(tick), channels_(std::move(channels)) {}
+                                 std::chrono::milliseconds tick, std::string origin)
+    : sink_(sink),
+      limits_(limits),
+      tick_(tick),
+      origin_(std::move(origin)),
+      channels_(std::move(channels)) {}
 
-ChannelListener::~ChannelListener() { Stop(); }
+ChannelListener::~ChannelListener() {
+  Stop();
+  fprintf(stderr, "DEBUG listener frames_sent=%lu\n", (unsigned long)frames_sent_.load());
+}
 
 Status ChannelListener::Start() {
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -108,7 +123,8 @@ void ChannelListener::DrainOutbox() {
                            : channels_.subscription->Unsubscribe(c.topic);
     (void)s;  // Cannot fail on a live SUB socket; ETERM means we are stopping.
   }
-  for (OutboundFrame& f : frames) {
+  for (size_t i = 0; i < frames.size();) {
+    OutboundFrame f = Coalesce(&frames, &i);
     switch (f.route) {
       case Route::kPublish: {
         if (!channels_.outbound) break;
@@ -136,7 +152,42 @@ void ChannelListener::DrainOutbox() {
   if (channels_.sync_client) Flush(channels_.sync_client.get(), &blocked_sync_client_);
 }
 
-void ChannelListener::Decode(ChannelKind kind, std::vector<std::string>* parts) {
+OutboundFrame ChannelListener::Coalesce(std::vector<OutboundFrame>* frames, size_t* i) const {
+  OutboundFrame& first = (*frames)[*i];
+  size_t end = *i + 1;
+  if (first.batchable) {
+    size_t bytes = first.payload.size();
+    while (end < frames->size()) {
+      const OutboundFrame& next = (*frames)[end];
+      if (!next.batchable || next.route != first.route || next.address != first.address ||
+          bytes + next.payload.size() > kBatchBytes) {
+        break;
+      }
+      bytes += next.payload.size();
+      ++end;
+    }
+  }
+  const size_t begin = *i;
+  *i = end;
+  if (end == begin + 1) return std::move(first);
+  std::vector<std::string> envelopes;
+  envelopes.reserve(end - begin);
+  for (size_t k = begin; k < end; ++k) envelopes.push_back(std::move((*frames)[k].payload));
+  OutboundFrame batch;
+  batch.route = first.route;
+  batch.address = first.address;
+  batch.payload = EncodeBatch(origin_, first.address, &envelopes);
+  return batch;
+}
+
+void ChannelListener::Deliver(std::vector<Message>* run) {
+  if (run->empty()) return;
+  sink_->OnMessages(std::move(*run));
+  run->clear();
+}
+
+void ChannelListener::Decode(ChannelKind kind, std::vector<std::string>* parts,
+                             std::vector<Message>* run) {
   // Expected shapes: SUB [topic][envelope], ROUTER [id][envelope], PULL and DEALER [envelope].
   const bool two_parts = kind == ChannelKind::kSubscription || kind == ChannelKind::kSyncServer;
   const size_t want = two_parts ? 2 : 1;
@@ -158,28 +209,54 @@ void ChannelListener::Decode(ChannelKind kind, std::vector<std::string>* parts) 
       s = Status(StatusCode::kMalformed, "topic does not match the envelope's document");
     }
   }
+  if (s.ok() && msg.envelope.has_batch() && kind != ChannelKind::kInbound &&
+      kind != ChannelKind::kSubscription) {
+    s = Status(StatusCode::kUnsupported, "a batch on the sync channel");
+  }
   if (!s.ok()) {
     const bool named = msg.envelope.origin().size() == 16;
     sink_->OnBadFrame(kind, s, named ? &msg.envelope : nullptr, routing_id);
     return;
   }
-  EndpointId::FromBytes(msg.envelope.origin(), &msg.origin);
-  msg.routing_id = std::move(routing_id);
-  sink_->OnMessage(std::move(msg));
+  if (!run->empty() && StrandOf(run->back()) != msg.envelope.doc()) Deliver(run);
+  if (!msg.envelope.has_batch()) {
+    EndpointId::FromBytes(msg.envelope.origin(), &msg.origin);
+    msg.routing_id = std::move(routing_id);
+    run->push_back(std::move(msg));
+    if (run->size() >= kMaxRun) Deliver(run);
+    return;
+  }
+  // A batch: each element stands alone, as if it had come in a frame of its own.
+  const std::string& doc = msg.envelope.doc();
+  for (const std::string& bytes : msg.envelope.batch().envelopes()) {
+    Message element;
+    element.channel = kind;
+    Status es = DecodeBatchElement(bytes, doc, max_bytes, limits_, &element.envelope);
+    if (!es.ok()) {
+      const bool named = element.envelope.origin().size() == 16;
+      sink_->OnBadFrame(kind, es, named ? &element.envelope : nullptr, routing_id);
+      continue;
+    }
+    EndpointId::FromBytes(element.envelope.origin(), &element.origin);
+    run->push_back(std::move(element));
+    if (run->size() >= kMaxRun) Deliver(run);
+  }
 }
 
 void ChannelListener::ReadChannel(Channel* channel, ChannelKind kind) {
   std::vector<std::string> parts;
+  std::vector<Message> run;
   for (int i = 0; i < kReadBurst && !stop_.load(std::memory_order_relaxed); ++i) {
     Result<bool> got = channel->Receive(&parts);
     if (!got.ok()) {
-      if (got.status().code() == StatusCode::kClosed) return;
+      if (got.status().code() == StatusCode::kClosed) break;
       sink_->OnBadFrame(kind, got.status(), nullptr, "");
       continue;
     }
-    if (!*got) return;
-    Decode(kind, &parts);
+    if (!*got) break;
+    Decode(kind, &parts, &run);
   }
+  Deliver(&run);
 }
 
 void ChannelListener::Run() {

@@ -25,8 +25,10 @@ class ChannelListener {
   class Sink {
    public:
     virtual ~Sink() = default;
-    // A frame decoded into msg.
-    virtual void OnMessage(Message msg) = 0;
+    // Messages decoded from one or more frames of one channel, in arrival order, all for one
+    // strand (the same document id, or all control traffic): one frame, the elements of a
+    // wire::Batch, or consecutive frames for the same document.
+    virtual void OnMessages(std::vector<Message> msgs) = 0;
     // A frame that was refused. envelope is set when the frame parsed far enough to name an
     // origin (e.g. a version mismatch), else nullptr. routing_id is set for kSyncServer.
     virtual void OnBadFrame(ChannelKind channel, const Status& why, const wire::Envelope* envelope,
@@ -46,9 +48,10 @@ class ChannelListener {
     std::unique_ptr<Channel> sync_client;
   };
 
-  // sink must outlive this object. limits bound every decoded envelope.
+  // sink must outlive this object. limits bound every decoded envelope. origin (16 bytes, the
+  // endpoint's id) is the origin of the wire::Batch envelopes this listener makes.
   ChannelListener(Channels channels, Sink* sink, const CodecLimits& limits,
-                  std::chrono::milliseconds tick);
+                  std::chrono::milliseconds tick, std::string origin);
   // Stops and joins. Never call from the I/O thread.
   ~ChannelListener();
   ChannelListener(const ChannelListener&) = delete;
@@ -59,9 +62,11 @@ class ChannelListener {
   // Stops the I/O thread and closes the channels. Idempotent; never call from the I/O thread.
   void Stop();
 
-  // Queues frame for its socket; never blocks. Frames to PUSH and DEALER wait (in order) while
-  // the socket is full; frames to PUB are dropped by libzmq for a subscriber at its high-water
-  // mark (zinc turns that into a catch-up); a ROUTER reply to a vanished peer is dropped.
+  // Queues frame for its socket; never blocks. Batchable frames queued next to each other for
+  // the same document go as one wire::Batch frame (up to kBatchBytes). Frames to PUSH and
+  // DEALER wait (in order) while the socket is full; frames to PUB are dropped by libzmq for a
+  // subscriber at its high-water mark (zinc turns that into a catch-up); a ROUTER reply to a
+  // vanished peer is dropped.
   void Send(OutboundFrame frame) EXCLUDES(mu_);
   void Send(std::vector<OutboundFrame> frames) EXCLUDES(mu_);
   // SUB only: adds or removes a topic.
@@ -71,6 +76,9 @@ class ChannelListener {
   // Frames sent, and frames dropped because a socket refused them.
   uint64_t frames_sent() const { return frames_sent_.load(std::memory_order_relaxed); }
   uint64_t frames_dropped() const { return frames_dropped_.load(std::memory_order_relaxed); }
+
+  // Most bytes of envelopes the listener puts in one wire::Batch.
+  static constexpr size_t kBatchBytes = 16 << 10;
 
  private:
   struct Command {
@@ -83,13 +91,21 @@ class ChannelListener {
   void DrainOutbox();
   // Sends what it can of queue to channel; returns true if all went.
   bool Flush(Channel* channel, std::deque<OutboundFrame>* queue);
+  // Moves frames[*i] and the batchable frames after it for the same route and document (up to
+  // kBatchBytes) into one frame; advances *i past them.
+  OutboundFrame Coalesce(std::vector<OutboundFrame>* frames, size_t* i) const;
   void ReadChannel(Channel* channel, ChannelKind kind);
-  void Decode(ChannelKind kind, std::vector<std::string>* parts);
+  // Decodes one frame and appends its messages to *run, handing *run to the sink first when
+  // they belong to another strand.
+  void Decode(ChannelKind kind, std::vector<std::string>* parts, std::vector<Message>* run);
+  // Hands *run to the sink (if not empty) and clears it.
+  void Deliver(std::vector<Message>* run);
 
   // Constant after construction.
   Sink* const sink_;
   const CodecLimits limits_;
   const std::chrono::milliseconds tick_;
+  const std::string origin_;
 
   Mutex mu_;
   std::vector<OutboundFrame> outbox_ GUARDED_BY(mu_);

@@ -22,11 +22,21 @@ namespace {
 // A MessageHandler made of a function, for handlers that only route to a document.
 class FunctionHandler final : public MessageHandler {
  public:
-  explicit FunctionHandler(std::function<void(Message)> fn) : fn_(std::move(fn)) {}
+  using BatchFn = std::function<void(Message*, size_t)>;
+  FunctionHandler(std::function<void(Message)> fn, BatchFn batch)
+      : fn_(std::move(fn)), batch_(std::move(batch)) {}
   void Handle(Message msg) override { fn_(std::move(msg)); }
+  void HandleBatch(Message* msgs, size_t n) override {
+    if (batch_) {
+      batch_(msgs, n);
+    } else {
+      MessageHandler::HandleBatch(msgs, n);
+    }
+  }
 
  private:
   std::function<void(Message)> fn_;
+  BatchFn batch_;
 };
 
 // Tries to bind the three channels of base, picking consecutive free ports when base.port is 0.
@@ -96,13 +106,14 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   Logger& logger() override { return logger_; }
   uint64_t epoch() const override { return 1; }
   void Send(OutboundFrame frame) override { listener_->Send(std::move(frame)); }
+  void Send(std::vector<OutboundFrame> frames) override { listener_->Send(std::move(frames)); }
   void Post(const std::string& doc, std::function<void()> task) override {
     Status s = pool_->Submit(doc, std::move(task));
     (void)s;  // kClosed while stopping: the task is moot.
   }
 
   // ChannelListener::Sink.
-  void OnMessage(Message msg) override;
+  void OnMessages(std::vector<Message> msgs) override;
   void OnBadFrame(ChannelKind channel, const Status& why, const wire::Envelope* envelope,
                   const std::string& routing_id) override;
   void OnTick() override;
@@ -117,6 +128,8 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   Replica* FindReplica(const std::string& name) EXCLUDES(mu_);
 
   void HandleFragment(Message msg);
+  // A run of fragments of one document from one channel: one lock and one send for the lot.
+  void HandleFragments(Message* msgs, size_t n);
   void HandleHeartbeat(Message msg);
   void HandleSnapshotRequest(Message msg);
   void HandleCatchupRequest(Message msg);
@@ -216,7 +229,7 @@ Status EndpointImpl::Init() {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency() / 2);
   pool_ = std::make_unique<HandlerPool>(threads, options_.max_queued_messages);
   listener_ = std::make_unique<ChannelListener>(std::move(channels), this, options_.limits,
-                                                options_.heartbeat);
+                                                options_.heartbeat, std::string(id_.bytes()));
   return listener_->Start();
 }
 
@@ -233,12 +246,14 @@ void EndpointImpl::Stop() {
 }
 
 void EndpointImpl::RegisterHandlers() {
-  auto add = [this](MessageKind kind, void (EndpointImpl::*fn)(Message)) {
-    handler_storage_.push_back(
-        std::make_unique<FunctionHandler>([this, fn](Message m) { (this->*fn)(std::move(m)); }));
+  auto add = [this](MessageKind kind, void (EndpointImpl::*fn)(Message),
+                    FunctionHandler::BatchFn batch = nullptr) {
+    handler_storage_.push_back(std::make_unique<FunctionHandler>(
+        [this, fn](Message m) { (this->*fn)(std::move(m)); }, std::move(batch)));
     handlers_.Register(kind, handler_storage_.back().get());
   };
-  add(MessageKind::kFragment, &EndpointImpl::HandleFragment);
+  add(MessageKind::kFragment, &EndpointImpl::HandleFragment,
+      [this](Message* msgs, size_t n) { HandleFragments(msgs, n); });
   add(MessageKind::kHeartbeat, &EndpointImpl::HandleHeartbeat);
   add(MessageKind::kSnapshotRequest, &EndpointImpl::HandleSnapshotRequest);
   add(MessageKind::kCatchupRequest, &EndpointImpl::HandleCatchupRequest);
@@ -335,18 +350,37 @@ Replica* EndpointImpl::FindReplica(const std::string& name) {
   return it == replicas_.end() ? nullptr : it->second.get();
 }
 
-void EndpointImpl::OnMessage(Message msg) {
-  MessageHandler* handler = handlers_.Find(msg.kind());
-  if (!handler) {
-    Refuse(msg, wire::NACK_UNSUPPORTED, "message kind not served here");
-    return;
+void EndpointImpl::OnMessages(std::vector<Message> msgs) {
+  // One task for the lot: they share a strand, and a hand-off per message would cost more than
+  // handling most of them.
+  size_t kept = 0;
+  for (Message& m : msgs) {
+    if (!handlers_.Find(m.kind())) {
+      Refuse(m, wire::NACK_UNSUPPORTED, "message kind not served here");
+      continue;
+    }
+    received_[static_cast<size_t>(m.channel)]->Add();
+    if (&msgs[kept] != &m) msgs[kept] = std::move(m);
+    ++kept;
   }
-  received_[static_cast<size_t>(msg.channel)]->Add();
+  msgs.resize(kept);
+  if (msgs.empty()) return;
   // Each document is a strand; control traffic has a strand of its own.
-  std::string key = msg.envelope.doc().empty() ? std::string(kControlTopic) : msg.envelope.doc();
-  Status s = pool_->Submit(
-      key, [handler, m = std::move(msg)]() mutable { handler->Handle(std::move(m)); },
-      /*block=*/true);
+  const std::string& doc = msgs[0].envelope.doc();
+  const std::string key = doc.empty() ? std::string(kControlTopic) : doc;
+  const size_t weight = msgs.size();
+  auto task = [this, ms = std::move(msgs)]() mutable {
+    // Runs of one kind from one channel go to their handler together.
+    for (size_t i = 0; i < ms.size();) {
+      size_t j = i + 1;
+      while (j < ms.size() && ms[j].kind() == ms[i].kind() && ms[j].channel == ms[i].channel) {
+        ++j;
+      }
+      handlers_.Find(ms[i].kind())->HandleBatch(&ms[i], j - i);
+      i = j;
+    }
+  };
+  Status s = pool_->Submit(key, std::move(task), /*block=*/true, weight);
   (void)s;  // kClosed while stopping.
 }
 
@@ -435,6 +469,24 @@ void EndpointImpl::HandleFragment(Message msg) {
     return;
   }
   Refuse(msg, wire::NACK_UNSUPPORTED, "fragment on the wrong channel");
+}
+
+void EndpointImpl::HandleFragments(Message* msgs, size_t n) {
+  const std::string& name = msgs[0].envelope.doc();
+  if (msgs[0].channel == ChannelKind::kSubscription) {
+    if (Replica* r = FindReplica(name)) r->OnFragments(msgs, n);
+    return;
+  }
+  if (msgs[0].channel == ChannelKind::kInbound && is_root()) {
+    wire::NackReason reason = wire::NACK_UNSPECIFIED;
+    std::string why;
+    // The document checks each fragment's type itself.
+    if (HostedDocument* doc = FindHosted(name, "", false, &reason, &why)) {
+      doc->OnFragments(msgs, n);
+      return;
+    }
+  }
+  for (size_t i = 0; i < n; ++i) HandleFragment(std::move(msgs[i]));
 }
 
 void EndpointImpl::HandleHeartbeat(Message msg) {

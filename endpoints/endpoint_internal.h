@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/counters.h"
 #include "core/log.h"
@@ -27,6 +28,8 @@ class EndpointCore {
 
   // Queues frame on the I/O thread.
   virtual void Send(OutboundFrame frame) = 0;
+  // Queues frames, in order, on the I/O thread.
+  virtual void Send(std::vector<OutboundFrame> frames) = 0;
   // Runs task on the strand of document doc. Never blocks.
   virtual void Post(const std::string& doc, std::function<void()> task) = 0;
 

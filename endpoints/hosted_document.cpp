@@ -22,7 +22,7 @@ HostedDocument::HostedDocument(EndpointCore* core, std::string name, const Docum
 
 Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& origin,
                                       DocumentChange* change, wire::NackReason* reason,
-                                      uint64_t* expected) {
+                                      uint64_t* expected, std::vector<OutboundFrame>* out) {
   const uint64_t origin_seq = env.origin_seq();
   uint64_t& last = applied_[origin];
   if (origin_seq <= last) {
@@ -71,12 +71,12 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
   env.set_seq(++head_);
   env.set_epoch(core_->epoch());
   env.mutable_fragment()->set_payload(payload);
-  core_->Send(OutboundFrame{Route::kPublish, name_, EncodeEnvelope(env)});
+  out->push_back(OutboundFrame{Route::kPublish, name_, EncodeEnvelope(env), /*batchable=*/true});
   last_publish_micros_ = core_->clock().NowMicros();
   change->seq = head_;
   change->local = origin == core_->id();
   change->origin = origin;
-  change->payload = std::move(payload);
+  if (has_listener_) change->payload = std::move(payload);
   tail_.push_back(std::move(env));
   while (tail_.size() > core_->options().history_fragments) tail_.pop_front();
   sequenced_->Add();
@@ -134,41 +134,62 @@ void HostedDocument::ExtendBridgesLocked(const EndpointId& origin, const std::st
   }
 }
 
-void HostedDocument::OnFragment(Message msg) {
+void HostedDocument::SequenceReceivedLocked(Message* msg, std::vector<DocumentChange>* changes,
+                                            std::vector<OutboundFrame>* out) {
   DocumentChange change;
   wire::NackReason reason = wire::NACK_UNSPECIFIED;
   uint64_t expected = 0;
-  Status s;
-  const uint64_t origin_seq = msg.envelope.origin_seq();
-  {
-    MutexLock l(&mu_);
-    s = SequenceLocked(std::move(msg.envelope), msg.origin, &change, &reason, &expected);
-  }
+  const uint64_t origin_seq = msg->envelope.origin_seq();
+  Status s =
+      SequenceLocked(std::move(msg->envelope), msg->origin, &change, &reason, &expected, out);
   if (s.ok()) {
-    if (reason == wire::NACK_UNSPECIFIED && change.seq != 0) Notify(change);
+    if (reason == wire::NACK_UNSPECIFIED && change.seq != 0 && has_listener_) {
+      changes->push_back(std::move(change));
+    }
     return;
   }
   core_->counters()
       .Get(std::string("zinc_fragments_refused_total{reason=\"") + wire::NackReason_Name(reason) +
            "\"}")
       ->Add();
-  core_->logger().Warn("ZINC-REFUSED", "doc=" + name_ + " origin=" + msg.origin.ToString() +
+  core_->logger().Warn("ZINC-REFUSED", "doc=" + name_ + " origin=" + msg->origin.ToString() +
                                            " origin_seq=" + std::to_string(origin_seq) + " " +
                                            s.ToString());
-  SendNack(msg.origin, "", reason, s.message(), origin_seq, expected);
+  out->push_back(NackFrame(msg->origin, "", reason, s.message(), origin_seq, expected));
 }
 
-void HostedDocument::SendNack(const EndpointId& origin, const std::string& routing_id,
-                              wire::NackReason reason, const std::string& text,
-                              uint64_t refused_origin_seq, uint64_t expected) {
+void HostedDocument::OnFragment(Message msg) { OnFragments(&msg, 1); }
+
+void HostedDocument::OnFragments(Message* msgs, size_t n) {
+  std::vector<DocumentChange> changes;
+  std::vector<OutboundFrame> out;
+  out.reserve(n);
+  {
+    MutexLock l(&mu_);
+    for (size_t i = 0; i < n; ++i) SequenceReceivedLocked(&msgs[i], &changes, &out);
+    // Under the lock, so that fragments are published in seq order whoever sequenced them.
+    core_->Send(std::move(out));
+  }
+  Notify(changes);
+}
+
+OutboundFrame HostedDocument::NackFrame(const EndpointId& origin, const std::string& routing_id,
+                                        wire::NackReason reason, const std::string& text,
+                                        uint64_t refused_origin_seq, uint64_t expected) const {
   wire::Envelope e = core_->NewEnvelope(name_);
   wire::Nack* n = e.mutable_nack();
   n->set_reason(reason);
   n->set_text(text);
   n->set_refused_origin_seq(refused_origin_seq);
   n->set_expected_origin_seq(expected);
-  core_->Send(OutboundFrame{
-      Route::kSyncReply, routing_id.empty() ? RoutingIdOf(origin) : routing_id, EncodeEnvelope(e)});
+  return OutboundFrame{Route::kSyncReply, routing_id.empty() ? RoutingIdOf(origin) : routing_id,
+                       EncodeEnvelope(e)};
+}
+
+void HostedDocument::SendNack(const EndpointId& origin, const std::string& routing_id,
+                              wire::NackReason reason, const std::string& text,
+                              uint64_t refused_origin_seq, uint64_t expected) {
+  core_->Send(NackFrame(origin, routing_id, reason, text, refused_origin_seq, expected));
 }
 
 wire::SnapshotReply HostedDocument::SnapshotLocked() const {
@@ -247,32 +268,39 @@ Status HostedDocument::EditLocked(std::string payload, DocumentChange* change) {
   env.set_base_seq(head_);
   env.mutable_fragment()->set_type(std::string(type_->name()));
   env.mutable_fragment()->set_payload(std::move(payload));
-  Status s = SequenceLocked(std::move(env), core_->id(), change, &reason, &expected);
+  std::vector<OutboundFrame> out;
+  Status s = SequenceLocked(std::move(env), core_->id(), change, &reason, &expected, &out);
   // A refused local edit still consumed its origin_seq.
   ++next_origin_seq_;
+  // Sent under the lock, so that the host's own fragments are published in seq order.
+  if (!out.empty()) core_->Send(std::move(out));
   return s;
 }
 
 Status HostedDocument::Edit(std::string payload) {
   DocumentChange change;
+  bool notify;
   {
     MutexLock l(&mu_);
     ZINC_RETURN_IF_ERROR(EditLocked(std::move(payload), &change));
+    notify = has_listener_;
   }
   // Local changes, like remote ones, reach the listener on the strand.
-  core_->Post(name_, [this, change] { Notify(change); });
+  if (notify) core_->Post(name_, [this, change] { Notify({change}); });
   return Status::Ok();
 }
 
 Status HostedDocument::EditWith(const std::function<Result<std::string>(const Document&)>& make) {
   DocumentChange change;
+  bool notify;
   {
     MutexLock l(&mu_);
     Result<std::string> payload = make(*state_);
     if (!payload.ok()) return payload.status();
     ZINC_RETURN_IF_ERROR(EditLocked(std::move(payload).value(), &change));
+    notify = has_listener_;
   }
-  core_->Post(name_, [this, change] { Notify(change); });
+  if (notify) core_->Post(name_, [this, change] { Notify({change}); });
   return Status::Ok();
 }
 
@@ -300,16 +328,19 @@ void HostedDocument::Read(const std::function<void(const Document&)>& fn) const 
 
 void HostedDocument::OnChange(std::function<void(const DocumentChange&)> listener) {
   MutexLock l(&mu_);
+  has_listener_ = static_cast<bool>(listener);
   listener_ = std::make_shared<std::function<void(const DocumentChange&)>>(std::move(listener));
 }
 
-void HostedDocument::Notify(const DocumentChange& change) {
+void HostedDocument::Notify(const std::vector<DocumentChange>& changes) {
+  if (changes.empty()) return;
   std::shared_ptr<std::function<void(const DocumentChange&)>> listener;
   {
     MutexLock l(&mu_);
     listener = listener_;
   }
-  if (listener && *listener) (*listener)(change);
+  if (!listener || !*listener) return;
+  for (const DocumentChange& c : changes) (*listener)(c);
 }
 
 }  // namespace internal

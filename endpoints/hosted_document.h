@@ -28,6 +28,8 @@ class HostedDocument final : public DocumentHandle {
 
   // Strand handlers.
   void OnFragment(Message msg) EXCLUDES(mu_);
+  // Fragments that arrived together: one lock, one send.
+  void OnFragments(Message* msgs, size_t n) EXCLUDES(mu_);
   void OnSnapshotRequest(const Message& msg) EXCLUDES(mu_);
   void OnCatchupRequest(const Message& msg) EXCLUDES(mu_);
   void OnTick(int64_t now_micros) EXCLUDES(mu_);
@@ -49,10 +51,15 @@ class HostedDocument final : public DocumentHandle {
   void OnChange(std::function<void(const DocumentChange&)> listener) override EXCLUDES(mu_);
 
  private:
-  // Sequences env (a fragment from origin). On success fills *change and returns Ok; otherwise
-  // returns the refusal to nack with (its code picks the reason) and changes nothing.
+  // Sequences env (a fragment from origin) and appends the frame that publishes it to *out. On
+  // success fills *change and returns Ok; otherwise returns the refusal to nack with (its code
+  // picks the reason) and changes nothing.
   Status SequenceLocked(wire::Envelope env, const EndpointId& origin, DocumentChange* change,
-                        wire::NackReason* reason, uint64_t* expected) REQUIRES(mu_);
+                        wire::NackReason* reason, uint64_t* expected,
+                        std::vector<OutboundFrame>* out) REQUIRES(mu_);
+  // Sequences one fragment received from the network; a refusal is counted, logged and nacked.
+  void SequenceReceivedLocked(Message* msg, std::vector<DocumentChange>* changes,
+                              std::vector<OutboundFrame>* out) REQUIRES(mu_);
   // Per author, for types that transform (OT with any number of fragments in flight): the
   // others' fragments sequenced since the author's chain began at base, each transformed past
   // the author's fragments of that chain, i.e. in the context of its next fragment. A client
@@ -75,9 +82,13 @@ class HostedDocument final : public DocumentHandle {
   wire::SnapshotReply SnapshotLocked() const REQUIRES(mu_);
   // Sequences payload as this host's own edit; fills *change.
   Status EditLocked(std::string payload, DocumentChange* change) REQUIRES(mu_);
+  // The nack frame for a refused fragment.
+  OutboundFrame NackFrame(const EndpointId& origin, const std::string& routing_id,
+                          wire::NackReason reason, const std::string& text,
+                          uint64_t refused_origin_seq, uint64_t expected) const;
   void SendNack(const EndpointId& origin, const std::string& routing_id, wire::NackReason reason,
                 const std::string& text, uint64_t refused_origin_seq, uint64_t expected);
-  void Notify(const DocumentChange& change) EXCLUDES(mu_);
+  void Notify(const std::vector<DocumentChange>& changes) EXCLUDES(mu_);
 
   // Constant after construction.
   EndpointCore* const core_;
@@ -98,6 +109,8 @@ class HostedDocument final : public DocumentHandle {
   int64_t last_publish_micros_ GUARDED_BY(mu_) = 0;
   int64_t last_notice_micros_ GUARDED_BY(mu_) = 0;
   std::shared_ptr<std::function<void(const DocumentChange&)>> listener_ GUARDED_BY(mu_);
+  // listener_ is set: only then are changes collected and posted.
+  bool has_listener_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace internal

@@ -73,6 +73,30 @@ void Replica::OnFragment(const wire::Envelope& env) {
   Notify(changes);
 }
 
+void Replica::OnFragments(const Message* msgs, size_t n) {
+  Changes changes;
+  {
+    MutexLock l(&mu_);
+    for (size_t i = 0; i < n; ++i) HandleSequencedLocked(msgs[i].envelope, &changes);
+  }
+  Notify(changes);
+}
+
+void Replica::WakePendingWaitersLocked() {
+  if (!pending_waits_.empty() && pending_.size() <= *pending_waits_.rbegin()) cv_.notify_all();
+}
+
+bool Replica::WaitPendingLocked(MutexLock* l, size_t n, bool synced,
+                                std::chrono::steady_clock::time_point deadline) {
+  auto it = pending_waits_.insert(n);
+  const bool done = l->WaitUntil(&cv_, deadline, [&]() REQUIRES(mu_) {
+    return state_ == State::kFailed ||
+           ((!synced || state_ == State::kSynced) && pending_.size() <= n);
+  });
+  pending_waits_.erase(it);
+  return done;
+}
+
 void Replica::HandleSequencedLocked(const wire::Envelope& env, Changes* changes) {
   if (state_ == State::kFailed) return;
   if (state_ != State::kSynced) {
@@ -108,7 +132,7 @@ void Replica::ApplySequencedLocked(const wire::Envelope& env, Changes* changes) 
     }
     pending_progress_micros_ = core_->clock().NowMicros();
     stalls_ = 0;
-    cv_.notify_all();
+    WakePendingWaitersLocked();
     if (lost) ResyncLocked("an own edit was refused");
     return;
   }
@@ -129,6 +153,7 @@ void Replica::ApplySequencedLocked(const wire::Envelope& env, Changes* changes) 
     ResyncLocked("sequenced fragment did not apply: " + s.ToString());
     return;
   }
+  if (!has_listener_) return;
   DocumentChange c;
   c.seq = env.seq();
   c.local = false;
@@ -330,7 +355,7 @@ void Replica::SendPendingLocked(size_t from_index, size_t count) {
     e.set_base_seq(applied_seq_);
     e.mutable_fragment()->set_type(std::string(type_->name()));
     e.mutable_fragment()->set_payload(pending_edits_->at(i));
-    core_->Send(OutboundFrame{Route::kUpstream, "", EncodeEnvelope(e)});
+    core_->Send(OutboundFrame{Route::kUpstream, name_, EncodeEnvelope(e), /*batchable=*/true});
   }
   pending_progress_micros_ = core_->clock().NowMicros();
 }
@@ -387,7 +412,7 @@ Status Replica::EditLocked(std::string payload, DocumentChange* c) {
   if (pending_.empty()) pending_progress_micros_ = core_->clock().NowMicros();
   c->local = true;
   c->origin = core_->id();
-  c->payload = payload;
+  if (has_listener_) c->payload = payload;
   pending_.push_back(origin_seq);
   pending_edits_->Push(std::move(payload));
   // Held back while a chain is broken (see sent_); sent when its last edit is acknowledged.
@@ -400,24 +425,28 @@ Status Replica::EditLocked(std::string payload, DocumentChange* c) {
 
 Status Replica::Edit(std::string payload) {
   DocumentChange c;
+  bool notify;
   {
     MutexLock l(&mu_);
     ZINC_RETURN_IF_ERROR(EditLocked(std::move(payload), &c));
+    notify = has_listener_;
   }
-  core_->Post(name_, [this, c] { Notify({c}); });
+  if (notify) core_->Post(name_, [this, c] { Notify({c}); });
   return Status::Ok();
 }
 
 Status Replica::EditWith(const std::function<Result<std::string>(const Document&)>& make) {
   DocumentChange c;
+  bool notify;
   {
     MutexLock l(&mu_);
     if (!doc_) return Status(StatusCode::kUnavailable, "document '" + name_ + "' has no type yet");
     Result<std::string> payload = make(*doc_);
     if (!payload.ok()) return payload.status();
     ZINC_RETURN_IF_ERROR(EditLocked(std::move(payload).value(), &c));
+    notify = has_listener_;
   }
-  core_->Post(name_, [this, c] { Notify({c}); });
+  if (notify) core_->Post(name_, [this, c] { Notify({c}); });
   return Status::Ok();
 }
 
@@ -441,9 +470,7 @@ Status Replica::WaitSynced(std::chrono::milliseconds timeout) {
 Status Replica::WaitAcknowledged(std::chrono::milliseconds timeout) {
   MutexLock l(&mu_);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  if (!l.WaitUntil(&cv_, deadline, [&]() REQUIRES(mu_) {
-        return state_ == State::kFailed || (state_ == State::kSynced && pending_.empty());
-      })) {
+  if (!WaitPendingLocked(&l, 0, /*synced=*/true, deadline)) {
     return Status(StatusCode::kTimeout, std::to_string(pending_.size()) + " edits of '" + name_ +
                                             "' not acknowledged in time");
   }
@@ -453,9 +480,7 @@ Status Replica::WaitAcknowledged(std::chrono::milliseconds timeout) {
 Status Replica::WaitPendingAtMost(size_t n, std::chrono::milliseconds timeout) {
   MutexLock l(&mu_);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  if (!l.WaitUntil(&cv_, deadline, [&]() REQUIRES(mu_) {
-        return state_ == State::kFailed || pending_.size() <= n;
-      })) {
+  if (!WaitPendingLocked(&l, n, /*synced=*/false, deadline)) {
     return Status(StatusCode::kTimeout, std::to_string(pending_.size()) + " edits of '" + name_ +
                                             "' not acknowledged in time");
   }
@@ -487,6 +512,7 @@ void Replica::Read(const std::function<void(const Document&)>& fn) const {
 
 void Replica::OnChange(std::function<void(const DocumentChange&)> listener) {
   MutexLock l(&mu_);
+  has_listener_ = static_cast<bool>(listener);
   listener_ = std::make_shared<std::function<void(const DocumentChange&)>>(std::move(listener));
 }
 

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,8 @@ class Replica final : public DocumentHandle {
 
   // Strand handlers.
   void OnFragment(const wire::Envelope& env) EXCLUDES(mu_);
+  // Fragments that arrived together: one lock, one notification.
+  void OnFragments(const Message* msgs, size_t n) EXCLUDES(mu_);
   void OnHeartbeat(const wire::Envelope& env) EXCLUDES(mu_);
   void OnSnapshotReply(const wire::Envelope& env) EXCLUDES(mu_);
   void OnCatchupReply(const wire::Envelope& env) EXCLUDES(mu_);
@@ -79,6 +82,12 @@ class Replica final : public DocumentHandle {
   // Applies payload as a local edit and sends or holds it; fills *change.
   Status EditLocked(std::string payload, DocumentChange* change) REQUIRES(mu_);
   void Notify(const Changes& changes) EXCLUDES(mu_);
+  // Wakes the Wait* callers once pending_ is down to what one of them waits for.
+  void WakePendingWaitersLocked() REQUIRES(mu_);
+  // Waits on cv_ until pending_.size() <= n (and, with synced, the document is synced), the open
+  // failed, or deadline; registered in pending_waits_ meanwhile.
+  bool WaitPendingLocked(MutexLock* l, size_t n, bool synced,
+                         std::chrono::steady_clock::time_point deadline) REQUIRES(mu_);
 
   // Constant after construction.
   EndpointCore* const core_;
@@ -116,6 +125,11 @@ class Replica final : public DocumentHandle {
   // Times in a row pending_ made no progress for 4 x retry.
   int stalls_ GUARDED_BY(mu_) = 0;
   std::shared_ptr<std::function<void(const DocumentChange&)>> listener_ GUARDED_BY(mu_);
+  // listener_ is set: only then are changes collected and posted.
+  bool has_listener_ GUARDED_BY(mu_) = false;
+  // The n of every WaitPendingAtMost / WaitAcknowledged (0) call waiting now: an acknowledgement
+  // wakes them only when pending_ is down to the largest, not once per echo.
+  std::multiset<size_t> pending_waits_ GUARDED_BY(mu_);
 };
 
 }  // namespace internal

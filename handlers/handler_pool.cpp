@@ -17,7 +17,8 @@ HandlerPool::HandlerPool(size_t threads, size_t max_queued) : max_queued_(max_qu
 
 HandlerPool::~HandlerPool() { Stop(); }
 
-Status HandlerPool::Submit(std::string_view key, std::function<void()> task, bool block) {
+Status HandlerPool::Submit(std::string_view key, std::function<void()> task, bool block,
+                           size_t weight) {
   MutexLock l(&mu_);
   if (block) {
     l.Wait(&room_cv_, [&]() REQUIRES(mu_) { return stopping_ || queued_ < max_queued_; });
@@ -35,8 +36,8 @@ Status HandlerPool::Submit(std::string_view key, std::function<void()> task, boo
   Strand& strand = it->second;
   // An idle strand is in neither ready_ nor a worker's hands: schedule it.
   const bool idle = strand.tasks.empty() && !strand.scheduled;
-  strand.tasks.push_back(std::move(task));
-  ++queued_;
+  strand.tasks.push_back(Task{std::move(task), weight});
+  queued_ += weight;
   if (idle) {
     strand.scheduled = true;
     ready_.push_back(&strand);
@@ -55,10 +56,10 @@ void HandlerPool::WorkerLoop() {
     Strand* strand = ready_.front();
     ready_.pop_front();
     while (!strand->tasks.empty() && batch.size() < kBatch) {
-      batch.push_back(std::move(strand->tasks.front()));
+      batch.push_back(std::move(strand->tasks.front().fn));
+      queued_ -= strand->tasks.front().weight;
       strand->tasks.pop_front();
     }
-    queued_ -= batch.size();
     room_cv_.notify_all();
     mu_.Unlock();
     for (auto& task : batch) task();

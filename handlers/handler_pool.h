@@ -21,30 +21,36 @@ namespace zinc {
 // arrival order and different documents in parallel. Resource type; thread-safe.
 class HandlerPool {
  public:
-  // threads >= 1. max_queued bounds the tasks waiting across all strands for Submit with block
-  // set (Default: 65536).
+  // threads >= 1. max_queued bounds the weight of the tasks waiting across all strands for
+  // Submit with block set (Default: 65536).
   explicit HandlerPool(size_t threads, size_t max_queued = 65536);
   // Stops and joins; never call from a task.
   ~HandlerPool();
   HandlerPool(const HandlerPool&) = delete;
   HandlerPool& operator=(const HandlerPool&) = delete;
 
-  // Queues task on the strand of key. With block set, waits while max_queued tasks are queued
-  // (back-pressure for the I/O thread); never set block from inside a task. Returns kClosed
-  // after Stop (task is dropped).
-  Status Submit(std::string_view key, std::function<void()> task, bool block = false) EXCLUDES(mu_);
+  // Queues task on the strand of key. With block set, waits while tasks of max_queued weight
+  // are queued (back-pressure for the I/O thread); never set block from inside a task. weight
+  // is what the task counts for (zinc: the messages it handles). Returns kClosed after Stop
+  // (task is dropped).
+  Status Submit(std::string_view key, std::function<void()> task, bool block = false,
+                size_t weight = 1) EXCLUDES(mu_);
 
   // Stops accepting tasks, lets running tasks finish, drops queued ones and joins the workers.
   // Idempotent. Never call from a task.
   void Stop() EXCLUDES(mu_);
 
-  // Tasks queued and not yet started.
+  // The weight of the tasks queued and not yet started.
   size_t queued() const EXCLUDES(mu_);
 
  private:
+  struct Task {
+    std::function<void()> fn;
+    size_t weight;
+  };
   struct Strand {
     std::string key;
-    std::deque<std::function<void()>> tasks;
+    std::deque<Task> tasks;
     // In ready_ or held by a worker.
     bool scheduled = false;
   };

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
+#include <utility>
 
 #include "core/message.h"
 
@@ -15,6 +17,12 @@ class MessageHandler {
   virtual ~MessageHandler() = default;
   // Consumes msg. Errors are the handler's to report (nack, counter, log).
   virtual void Handle(Message msg) = 0;
+  // Consumes msgs[0, n), which arrived together and in this order, all of this handler's kind,
+  // one channel and one strand. A handler may override it to take one lock and send one batch
+  // for the lot; the default handles them one by one.
+  virtual void HandleBatch(Message* msgs, size_t n) {
+    for (size_t i = 0; i < n; ++i) Handle(std::move(msgs[i]));
+  }
 };
 
 // MessageHandlers by MessageKind. Filled before the ChannelListener starts, then only read.

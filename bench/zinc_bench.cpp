@@ -1,0 +1,853 @@
+// The benchmark suite's measuring program: zinc beside raw ZeroMQ, in the same run, over tcp
+// loopback, with the relay (raw) or the root host (zinc) in a separate process. bench/run drives
+// it; see docs/benchmarks.md for the method.
+//
+//   zinc_bench blast  --size B --counts C1,C2,... --rounds R [--window W]
+//   zinc_bench rtt    --size B --count N --rounds R
+//   zinc_bench fanout --subs S --size B --count N --rounds R [--window W]
+//   zinc_bench text   --count N --rounds R [--window W]
+//
+// Scenarios:
+//   blast   one producer sends C messages of B bytes as fast as it may, one consumer receives
+//           them through the relay/host: sender and receiver rate, and the latency (receive time
+//           minus send time) of every message: mean, p50, p99, max. Raw: PUSH -> PULL->PUB relay
+//           -> SUB, no processing, unbounded high-water marks (lossless, unbounded memory).
+//           zinc: a client's fragments of a `log` document (opaque payload of B bytes) through
+//           the root host to a second client; the producer keeps at most W unacknowledged.
+//   rtt     one message in flight: raw PUSH -> relay -> SUB back to the sender; zinc Edit ->
+//           echo (WaitAcknowledged).
+//   fanout  one writer, S subscribers, B-byte messages; deliveries/s over all subscribers.
+//   text    one-character inserts from one client, received by another (zinc only).
+//
+// Output: CSV rows on stdout, no header (bench/run adds it):
+//   scenario,system,size,count,metric,value,unit,lost,rounds
+// values are medians over rounds; lost sums the messages lost over rounds, and a figure with
+// any loss has an empty value (it is not a speed). Progress goes to stderr.
+//
+// Internal roles (the separate server process): zinc_bench serve-raw | serve-zinc. They print
+// "ready ADDR..." and run until their stdin closes, then print "peak_rss_kb=N".
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "documents/text_document.h"
+#include "documents/type_registry.h"
+#include "endpoints/endpoint.h"
+#include "examples/log/log_document.h"
+
+extern char** environ;
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// CLOCK_MONOTONIC is system-wide, so a timestamp taken in one process can be compared in another.
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch())
+      .count();
+}
+
+// Every message starts with its send time and index; the rest is filler.
+constexpr size_t kStampBytes = 12;
+
+void Stamp(char* p, int64_t ns, uint32_t index) {
+  std::memcpy(p, &ns, 8);
+  std::memcpy(p + 8, &index, 4);
+}
+
+void Unstamp(const char* p, int64_t* ns, uint32_t* index) {
+  std::memcpy(ns, p, 8);
+  std::memcpy(index, p + 8, 4);
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// What one consumer saw: every message's latency by index, and when the last one arrived.
+class Receipts {
+ public:
+  explicit Receipts(size_t count) : latency_ns_(count, -1) {}
+
+  // Records message index, sent at sent_ns; ignores duplicates and strangers.
+  void Add(uint32_t index, int64_t sent_ns) {
+    const int64_t now = NowNs();
+    if (index >= latency_ns_.size() || latency_ns_[index] >= 0) return;
+    latency_ns_[index] = now - sent_ns;
+    last_ns_.store(now, std::memory_order_relaxed);
+    received_.fetch_add(1, std::memory_order_release);
+  }
+  size_t received() const { return received_.load(std::memory_order_acquire); }
+  int64_t last_ns() const { return last_ns_.load(std::memory_order_relaxed); }
+  // Waits until all arrived or nothing arrived for stall; returns whether all did.
+  bool Wait(std::chrono::seconds stall) const {
+    size_t seen = received();
+    auto progress = SteadyClock::now();
+    while (seen < latency_ns_.size()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      const size_t now = received();
+      if (now != seen) {
+        seen = now;
+        progress = SteadyClock::now();
+      } else if (SteadyClock::now() - progress > stall) {
+        return false;
+      }
+    }
+    return true;
+  }
+  // Sorted latencies in microseconds of the messages that arrived.
+  std::vector<double> LatenciesMicros() const {
+    std::vector<double> v;
+    v.reserve(latency_ns_.size());
+    for (int64_t ns : latency_ns_) {
+      if (ns >= 0) v.push_back(ns / 1000.0);
+    }
+    std::sort(v.begin(), v.end());
+    return v;
+  }
+
+ private:
+  std::vector<int64_t> latency_ns_;  // Written by the one receiving thread.
+  std::atomic<size_t> received_{0};
+  std::atomic<int64_t> last_ns_{0};
+};
+
+struct LatencyStats {
+  double mean = 0, p50 = 0, p99 = 0, max = 0;
+};
+
+LatencyStats Stats(const std::vector<double>& sorted) {
+  LatencyStats s;
+  if (sorted.empty()) return s;
+  double sum = 0;
+  for (double v : sorted) sum += v;
+  s.mean = sum / sorted.size();
+  s.p50 = sorted[sorted.size() / 2];
+  s.p99 = sorted[std::min(sorted.size() - 1, sorted.size() * 99 / 100)];
+  s.max = sorted.back();
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server process.
+
+// A relay or host in a child process of this program.
+class Server {
+ public:
+  // role: "serve-raw" or "serve-zinc". Returns nullptr (and says why) on failure.
+  static std::unique_ptr<Server> Spawn(const char* role) {
+    int in[2], out[2];
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) return nullptr;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    char exe[] = "/proc/self/exe";
+    std::string r = role;
+    char* argv[] = {exe, r.data(), nullptr};
+    pid_t pid;
+    const int rc = posix_spawn(&pid, exe, &fa, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(in[0]);
+    close(out[1]);
+    if (rc != 0) {
+      close(in[1]);
+      close(out[0]);
+      std::fprintf(stderr, "zinc_bench: cannot spawn %s\n", role);
+      return nullptr;
+    }
+    auto s = std::unique_ptr<Server>(new Server(pid, in[1], fdopen(out[0], "r")));
+    char line[512];
+    if (!std::fgets(line, sizeof(line), s->out_) || std::strncmp(line, "ready ", 6) != 0) {
+      std::fprintf(stderr, "zinc_bench: %s did not start\n", role);
+      return nullptr;
+    }
+    std::istringstream words(line + 6);
+    std::string w;
+    while (words >> w) s->addresses_.push_back(w);
+    return s;
+  }
+
+  ~Server() { Finish(); }
+
+  const std::vector<std::string>& addresses() const { return addresses_; }
+
+  // Stops the server; returns its peak RSS in kB (0 if unknown).
+  long Finish() {
+    if (pid_ < 0) return peak_rss_kb_;
+    close(in_);
+    char line[512];
+    while (std::fgets(line, sizeof(line), out_)) {
+      std::sscanf(line, "peak_rss_kb=%ld", &peak_rss_kb_);
+    }
+    std::fclose(out_);
+    int status;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return peak_rss_kb_;
+  }
+
+ private:
+  Server(pid_t pid, int in, FILE* out) : pid_(pid), in_(in), out_(out) {}
+
+  pid_t pid_;
+  int in_;
+  FILE* out_;
+  long peak_rss_kb_ = 0;
+  std::vector<std::string> addresses_;
+};
+
+long PeakRssKb() {
+  rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+bool StdinClosed(int timeout_ms) {
+  pollfd p{0, POLLIN, 0};
+  if (poll(&p, 1, timeout_ms) <= 0) return false;
+  char buf[64];
+  return read(0, buf, sizeof(buf)) <= 0;
+}
+
+// PULL -> PUB with no processing and no limits: each message goes out under the topic "bench",
+// moved, not copied.
+int ServeRaw() {
+  zmq::context_t ctx;
+  zmq::socket_t pull(ctx, zmq::socket_type::pull);
+  zmq::socket_t pub(ctx, zmq::socket_type::pub);
+  pull.set(zmq::sockopt::rcvhwm, 0);
+  pub.set(zmq::sockopt::sndhwm, 0);
+  pull.bind("tcp://127.0.0.1:*");
+  pub.bind("tcp://127.0.0.1:*");
+  std::printf("ready %s %s\n", pull.get(zmq::sockopt::last_endpoint).c_str(),
+              pub.get(zmq::sockopt::last_endpoint).c_str());
+  std::fflush(stdout);
+  zmq::pollitem_t items[] = {{pull.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, 0, ZMQ_POLLIN, 0}};
+  zmq::message_t msg;
+  while (true) {
+    zmq::poll(items, 2, std::chrono::milliseconds(-1));
+    if (items[0].revents & ZMQ_POLLIN) {
+      while (pull.recv(msg, zmq::recv_flags::dontwait)) {
+        pub.send(zmq::str_buffer("bench"), zmq::send_flags::sndmore);
+        pub.send(msg, zmq::send_flags::none);
+      }
+    }
+    // A closed pipe reports POLLHUP, which zmq_poll passes on as ZMQ_POLLERR.
+    if ((items[1].revents & (ZMQ_POLLIN | ZMQ_POLLERR)) && StdinClosed(0)) break;
+  }
+  std::printf("peak_rss_kb=%ld\n", PeakRssKb());
+  return 0;
+}
+
+const zinc::TypeRegistry* BenchTypes() {
+  static zinc::TypeRegistry* types = [] {
+    auto t = zinc::TypeRegistry::WithBuiltins();
+    (void)t->Register(std::make_unique<zinc::examples::LogType>());
+    return t.release();
+  }();
+  return types;
+}
+
+int ServeZinc() {
+  zinc::EndpointOptions o;
+  o.listen = "tcp://127.0.0.1:0";
+  o.types = BenchTypes();
+  auto host = zinc::Endpoint::Start(o);
+  if (!host.ok()) {
+    std::fprintf(stderr, "zinc_bench: host: %s\n", host.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("ready %s\n", (*host)->listen_address().c_str());
+  std::fflush(stdout);
+  while (!StdinClosed(-1)) {
+  }
+  (*host)->Stop();
+  std::printf("peak_rss_kb=%ld\n", PeakRssKb());
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw ZeroMQ clients.
+
+// Connects a SUB to out and a PUSH to in, and waits until the subscription is through (probes
+// of one byte, which receivers ignore, until one comes back).
+struct RawClient {
+  zmq::context_t ctx;
+  zmq::socket_t push{ctx, zmq::socket_type::push};
+  std::vector<std::unique_ptr<zmq::socket_t>> subs;
+
+  RawClient(const Server& server, size_t subscribers) {
+    push.set(zmq::sockopt::sndhwm, 0);
+    push.connect(server.addresses()[0]);
+    for (size_t i = 0; i < subscribers; ++i) {
+      auto s = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::sub);
+      s->set(zmq::sockopt::rcvhwm, 0);
+      s->set(zmq::sockopt::subscribe, "");
+      s->connect(server.addresses()[1]);
+      subs.push_back(std::move(s));
+    }
+    std::vector<bool> through(subscribers, false);
+    size_t left = subscribers;
+    zmq::message_t m;
+    while (left > 0) {
+      push.send(zmq::str_buffer("p"), zmq::send_flags::none);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      for (size_t i = 0; i < subscribers; ++i) {
+        while (subs[i]->recv(m, zmq::recv_flags::dontwait)) {
+          if (!through[i]) {
+            through[i] = true;
+            --left;
+          }
+        }
+      }
+    }
+  }
+};
+
+// Receives on every sub until each has all count messages of size bytes or stop is set.
+void RawReceive(std::vector<std::unique_ptr<zmq::socket_t>>* subs, size_t size,
+                std::vector<std::unique_ptr<Receipts>>* receipts, const std::atomic<bool>* stop) {
+  std::vector<zmq::pollitem_t> items;
+  for (auto& s : *subs) items.push_back({s->handle(), 0, ZMQ_POLLIN, 0});
+  zmq::message_t topic, body;
+  while (!stop->load(std::memory_order_relaxed)) {
+    zmq::poll(items.data(), items.size(), std::chrono::milliseconds(20));
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (!(items[i].revents & ZMQ_POLLIN)) continue;
+      for (int burst = 0; burst < 1024 && (*subs)[i]->recv(topic, zmq::recv_flags::dontwait);
+           ++burst) {
+        if (!topic.more()) continue;
+        (void)(*subs)[i]->recv(body, zmq::recv_flags::none);
+        if (body.size() != size) continue;
+        int64_t ns;
+        uint32_t index;
+        Unstamp(static_cast<const char*>(body.data()), &ns, &index);
+        (*receipts)[i]->Add(index, ns);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// zinc clients.
+
+std::unique_ptr<zinc::Endpoint> Join(const Server& server) {
+  zinc::EndpointOptions o;
+  o.join = server.addresses()[0];
+  o.types = BenchTypes();
+  auto e = zinc::Endpoint::Start(o);
+  if (!e.ok()) {
+    std::fprintf(stderr, "zinc_bench: join: %s\n", e.status().ToString().c_str());
+    return nullptr;
+  }
+  return std::move(e).value();
+}
+
+zinc::DocumentHandle* OpenSynced(zinc::Endpoint* e, const std::string& name,
+                                 const std::string& type) {
+  zinc::OpenOptions open;
+  open.type = type;
+  auto doc = e->Open(name, open);
+  if (!doc.ok() || !(*doc)->WaitSynced(std::chrono::seconds(20)).ok()) {
+    std::fprintf(stderr, "zinc_bench: cannot open %s\n", name.c_str());
+    return nullptr;
+  }
+  return *doc;
+}
+
+// A log append's entry: the payload is [varint before_last][entry].
+const char* LogEntry(const std::string& payload) {
+  size_t i = 0;
+  while (i < payload.size() && (static_cast<uint8_t>(payload[i]) & 0x80)) ++i;
+  ++i;
+  return payload.size() >= i + kStampBytes ? payload.data() + i : nullptr;
+}
+
+// Feeds every remote, non-snapshot change of doc into receipts.
+void ListenLog(zinc::DocumentHandle* doc, Receipts* receipts, std::atomic<int>* resets) {
+  doc->OnChange([receipts, resets](const zinc::DocumentChange& c) {
+    if (c.reset) {
+      if (c.seq > 0) resets->fetch_add(1);
+      return;
+    }
+    if (c.local) return;
+    const char* e = LogEntry(c.payload);
+    if (!e) return;
+    int64_t ns;
+    uint32_t index;
+    Unstamp(e, &ns, &index);
+    receipts->Add(index, ns);
+  });
+}
+
+// Sends count appends of size bytes; keeps at most window unacknowledged.
+bool SendLog(zinc::DocumentHandle* doc, size_t size, size_t count, size_t window) {
+  std::string entry(size - 1, 'm');  // The varint before_last (0) takes one byte.
+  for (size_t i = 0; i < count; ++i) {
+    if ((i & 63) == 0 && doc->pending() > window &&
+        !doc->WaitPendingAtMost(window / 2, std::chrono::seconds(60)).ok()) {
+      std::fprintf(stderr, "zinc_bench: acknowledgements stalled\n");
+      return false;
+    }
+    Stamp(entry.data(), NowNs(), static_cast<uint32_t>(i));
+    if (!doc->Edit(zinc::examples::EncodeLogAppend(entry)).ok()) return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios.
+
+struct Options {
+  size_t size = 1024;
+  std::vector<size_t> counts = {100000};
+  size_t rounds = 3;
+  size_t subs = 10;
+  size_t window = 4096;
+  // "raw", "zinc" or both (empty): for profiling one side.
+  std::string only;
+};
+
+bool Runs(const Options& o, const char* system) { return o.only.empty() || o.only == system; }
+
+// One figure's samples over rounds.
+struct Figure {
+  std::vector<double> samples;
+  size_t lost = 0;
+};
+
+// Rows in insertion order: (scenario, system, size, count, metric, unit) -> figure.
+class Table {
+ public:
+  Figure& At(const std::string& scenario, const std::string& system, size_t size, size_t count,
+             const std::string& metric, const std::string& unit) {
+    std::ostringstream key;
+    key << scenario << ',' << system << ',' << size << ',' << count << ',' << metric << ',' << unit;
+    auto it = index_.find(key.str());
+    if (it != index_.end()) return rows_[it->second].second;
+    index_[key.str()] = rows_.size();
+    rows_.push_back({key.str(), Figure()});
+    return rows_.back().second;
+  }
+  void Print(size_t rounds) const {
+    for (const auto& [key, f] : rows_) {
+      const size_t comma = key.rfind(',');
+      std::string value;
+      if (f.lost == 0 && !f.samples.empty()) {
+        char buf[64];
+        std::snprintf(buf, sizeof(buf), "%.1f", Median(f.samples));
+        value = buf;
+      }
+      std::printf("%s,%s,%s,%zu,%zu\n", key.substr(0, comma).c_str(), value.c_str(),
+                  key.substr(comma + 1).c_str(), f.lost, rounds);
+    }
+    std::fflush(stdout);
+  }
+
+ private:
+  std::vector<std::pair<std::string, Figure>> rows_;
+  std::map<std::string, size_t> index_;
+};
+
+// What one blast measured.
+struct BlastResult {
+  bool ok = false;
+  double sender_rate = 0, receiver_rate = 0;
+  LatencyStats latency;
+  size_t lost = 0;
+  long server_rss_kb = 0;
+};
+
+BlastResult BlastRaw(size_t size, size_t count) {
+  BlastResult r;
+  auto server = Server::Spawn("serve-raw");
+  if (!server) return r;
+  RawClient client(*server, 1);
+  std::vector<std::unique_ptr<Receipts>> receipts;
+  receipts.push_back(std::make_unique<Receipts>(count));
+  std::atomic<bool> stop{false};
+  std::thread receiver(RawReceive, &client.subs, size, &receipts, &stop);
+  std::string msg(size, 'm');
+  const int64_t start = NowNs();
+  for (size_t i = 0; i < count; ++i) {
+    Stamp(msg.data(), NowNs(), static_cast<uint32_t>(i));
+    client.push.send(zmq::buffer(msg), zmq::send_flags::none);
+  }
+  const int64_t sent = NowNs();
+  const bool all = receipts[0]->Wait(std::chrono::seconds(15));
+  stop = true;
+  receiver.join();
+  r.ok = true;
+  r.lost = all ? 0 : count - receipts[0]->received();
+  r.sender_rate = count / ((sent - start) / 1e9);
+  r.receiver_rate = count / ((receipts[0]->last_ns() - start) / 1e9);
+  r.latency = Stats(receipts[0]->LatenciesMicros());
+  r.server_rss_kb = server->Finish();
+  return r;
+}
+
+BlastResult BlastZinc(size_t size, size_t count, size_t window) {
+  BlastResult r;
+  auto server = Server::Spawn("serve-zinc");
+  if (!server) return r;
+  auto producer = Join(*server);
+  auto consumer = Join(*server);
+  if (!producer || !consumer) return r;
+  const std::string name = "blast";
+  zinc::DocumentHandle* out = OpenSynced(producer.get(), name, "log");
+  zinc::DocumentHandle* in = out ? OpenSynced(consumer.get(), name, "log") : nullptr;
+  if (!in) return r;
+  Receipts receipts(count);
+  std::atomic<int> resets{0};
+  ListenLog(in, &receipts, &resets);
+  const int64_t start = NowNs();
+  if (!SendLog(out, size, count, window)) return r;
+  const int64_t sent = NowNs();
+  const bool all = receipts.Wait(std::chrono::seconds(15));
+  r.ok = out->WaitAcknowledged(std::chrono::seconds(30)).ok();
+  r.lost = all ? 0 : count - receipts.received();
+  if (resets.load() > 0)
+    std::fprintf(stderr, "zinc_bench: consumer resynced %d times\n", resets.load());
+  r.sender_rate = count / ((sent - start) / 1e9);
+  r.receiver_rate = count / ((receipts.last_ns() - start) / 1e9);
+  r.latency = Stats(receipts.LatenciesMicros());
+  consumer->Stop();
+  producer->Stop();
+  r.server_rss_kb = server->Finish();
+  return r;
+}
+
+int Blast(const Options& o) {
+  if (o.size < kStampBytes + 1) {
+    std::fprintf(stderr, "zinc_bench: --size must be at least %zu\n", kStampBytes + 1);
+    return 2;
+  }
+  Table table;
+  for (size_t count : o.counts) {
+    for (size_t round = 0; round < o.rounds; ++round) {
+      for (const char* system : {"raw", "zinc"}) {
+        if (!Runs(o, system)) continue;
+        const bool raw = std::strcmp(system, "raw") == 0;
+        BlastResult r = raw ? BlastRaw(o.size, count) : BlastZinc(o.size, count, o.window);
+        if (!r.ok) {
+          std::fprintf(stderr, "zinc_bench: blast %s failed\n", system);
+          return 1;
+        }
+        std::fprintf(stderr,
+                     "blast %s size=%zu count=%zu round=%zu: sender %.0f/s receiver %.0f/s "
+                     "latency mean %.0f p99 %.0f us, lost %zu, server rss %ld kB\n",
+                     system, o.size, count, round + 1, r.sender_rate, r.receiver_rate,
+                     r.latency.mean, r.latency.p99, r.lost, r.server_rss_kb);
+        auto add = [&](const char* metric, const char* unit, double v, bool speed) {
+          Figure& f = table.At("blast", system, o.size, count, metric, unit);
+          f.samples.push_back(v);
+          if (speed) f.lost += r.lost;
+        };
+        add("sender_rate", "msgs/s", r.sender_rate, true);
+        add("receiver_rate", "msgs/s", r.receiver_rate, true);
+        add("latency_mean_us", "us", r.latency.mean, true);
+        add("latency_p50_us", "us", r.latency.p50, true);
+        add("latency_p99_us", "us", r.latency.p99, true);
+        add("latency_max_us", "us", r.latency.max, true);
+        add("server_peak_rss_kb", "kB", static_cast<double>(r.server_rss_kb), false);
+      }
+    }
+  }
+  table.Print(o.rounds);
+  return 0;
+}
+
+// Round trips with one message in flight; returns sorted microseconds, empty on failure.
+std::vector<double> RttRaw(size_t size, size_t count) {
+  auto server = Server::Spawn("serve-raw");
+  if (!server) return {};
+  RawClient client(*server, 1);
+  std::string msg(size, 'm');
+  zmq::message_t topic, body;
+  std::vector<double> v;
+  const size_t warmup = std::min<size_t>(100, count);
+  for (size_t i = 0; i < count + warmup; ++i) {
+    const int64_t t0 = NowNs();
+    Stamp(msg.data(), t0, static_cast<uint32_t>(i));
+    client.push.send(zmq::buffer(msg), zmq::send_flags::none);
+    while (true) {
+      (void)client.subs[0]->recv(topic, zmq::recv_flags::none);
+      (void)client.subs[0]->recv(body, zmq::recv_flags::none);
+      if (body.size() == size) break;
+    }
+    if (i >= warmup) v.push_back((NowNs() - t0) / 1000.0);
+  }
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+std::vector<double> RttZinc(size_t size, size_t count) {
+  auto server = Server::Spawn("serve-zinc");
+  if (!server) return {};
+  auto client = Join(*server);
+  if (!client) return {};
+  zinc::DocumentHandle* doc = OpenSynced(client.get(), "rtt", "log");
+  if (!doc) return {};
+  std::string entry(size - 1, 'm');
+  std::vector<double> v;
+  const size_t warmup = std::min<size_t>(100, count);
+  for (size_t i = 0; i < count + warmup; ++i) {
+    const int64_t t0 = NowNs();
+    Stamp(entry.data(), t0, static_cast<uint32_t>(i));
+    if (!doc->Edit(zinc::examples::EncodeLogAppend(entry)).ok() ||
+        !doc->WaitAcknowledged(std::chrono::seconds(10)).ok()) {
+      return {};
+    }
+    if (i >= warmup) v.push_back((NowNs() - t0) / 1000.0);
+  }
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+int Rtt(const Options& o) {
+  Table table;
+  const size_t count = o.counts[0];
+  for (size_t round = 0; round < o.rounds; ++round) {
+    for (const char* system : {"raw", "zinc"}) {
+      if (!Runs(o, system)) continue;
+      const bool raw = std::strcmp(system, "raw") == 0;
+      std::vector<double> v = raw ? RttRaw(o.size, count) : RttZinc(o.size, count);
+      if (v.empty()) {
+        std::fprintf(stderr, "zinc_bench: rtt %s failed\n", system);
+        return 1;
+      }
+      LatencyStats s = Stats(v);
+      std::fprintf(stderr, "rtt %s size=%zu round=%zu: p50 %.0f p99 %.0f us\n", system, o.size,
+                   round + 1, s.p50, s.p99);
+      table.At("rtt", system, o.size, count, "rtt_p50_us", "us").samples.push_back(s.p50);
+      table.At("rtt", system, o.size, count, "rtt_p99_us", "us").samples.push_back(s.p99);
+      table.At("rtt", system, o.size, count, "rtt_mean_us", "us").samples.push_back(s.mean);
+      table.At("rtt", system, o.size, count, "rtt_max_us", "us").samples.push_back(s.max);
+    }
+  }
+  table.Print(o.rounds);
+  return 0;
+}
+
+// Deliveries/s to subs subscribers, or -1 on failure; *lost gets the deliveries missing.
+double FanoutRaw(size_t subs, size_t size, size_t count, size_t* lost) {
+  auto server = Server::Spawn("serve-raw");
+  if (!server) return -1;
+  RawClient client(*server, subs);
+  std::vector<std::unique_ptr<Receipts>> receipts;
+  for (size_t i = 0; i < subs; ++i) receipts.push_back(std::make_unique<Receipts>(count));
+  std::atomic<bool> stop{false};
+  std::thread receiver(RawReceive, &client.subs, size, &receipts, &stop);
+  std::string msg(size, 'm');
+  const int64_t start = NowNs();
+  for (size_t i = 0; i < count; ++i) {
+    Stamp(msg.data(), NowNs(), static_cast<uint32_t>(i));
+    client.push.send(zmq::buffer(msg), zmq::send_flags::none);
+  }
+  int64_t last = start;
+  *lost = 0;
+  for (auto& r : receipts) {
+    if (!r->Wait(std::chrono::seconds(15))) *lost += count - r->received();
+    last = std::max(last, r->last_ns());
+  }
+  stop = true;
+  receiver.join();
+  return subs * count / ((last - start) / 1e9);
+}
+
+double FanoutZinc(size_t subs, size_t size, size_t count, size_t window, size_t* lost) {
+  auto server = Server::Spawn("serve-zinc");
+  if (!server) return -1;
+  auto writer = Join(*server);
+  if (!writer) return -1;
+  zinc::DocumentHandle* out = OpenSynced(writer.get(), "fanout", "log");
+  if (!out) return -1;
+  std::vector<std::unique_ptr<zinc::Endpoint>> readers;
+  std::vector<std::unique_ptr<Receipts>> receipts;
+  std::atomic<int> resets{0};
+  for (size_t i = 0; i < subs; ++i) {
+    readers.push_back(Join(*server));
+    if (!readers.back()) return -1;
+    zinc::DocumentHandle* in = OpenSynced(readers.back().get(), "fanout", "log");
+    if (!in) return -1;
+    receipts.push_back(std::make_unique<Receipts>(count));
+    ListenLog(in, receipts.back().get(), &resets);
+  }
+  const int64_t start = NowNs();
+  if (!SendLog(out, size, count, window)) return -1;
+  int64_t last = start;
+  *lost = 0;
+  for (auto& r : receipts) {
+    if (!r->Wait(std::chrono::seconds(15))) *lost += count - r->received();
+    last = std::max(last, r->last_ns());
+  }
+  if (resets.load() > 0)
+    std::fprintf(stderr, "zinc_bench: readers resynced %d times\n", resets.load());
+  for (auto& r : readers) r->Stop();
+  writer->Stop();
+  return subs * count / ((last - start) / 1e9);
+}
+
+int Fanout(const Options& o) {
+  Table table;
+  const size_t count = o.counts[0];
+  const std::string scenario = "fanout_" + std::to_string(o.subs);
+  for (size_t round = 0; round < o.rounds; ++round) {
+    for (const char* system : {"raw", "zinc"}) {
+      if (!Runs(o, system)) continue;
+      const bool raw = std::strcmp(system, "raw") == 0;
+      size_t lost = 0;
+      double rate = raw ? FanoutRaw(o.subs, o.size, count, &lost)
+                        : FanoutZinc(o.subs, o.size, count, o.window, &lost);
+      if (rate < 0) {
+        std::fprintf(stderr, "zinc_bench: fanout %s failed\n", system);
+        return 1;
+      }
+      std::fprintf(stderr, "%s %s size=%zu count=%zu round=%zu: %.0f deliveries/s, lost %zu\n",
+                   scenario.c_str(), system, o.size, count, round + 1, rate, lost);
+      Figure& f = table.At(scenario, system, o.size, count, "deliveries_rate", "deliveries/s");
+      f.samples.push_back(rate);
+      f.lost += lost;
+    }
+  }
+  table.Print(o.rounds);
+  return 0;
+}
+
+// One-character inserts at the end of a text, from one client to another; edits/s received.
+double TextZinc(size_t count, size_t window, size_t* lost) {
+  auto server = Server::Spawn("serve-zinc");
+  if (!server) return -1;
+  auto writer = Join(*server);
+  auto reader = Join(*server);
+  if (!writer || !reader) return -1;
+  zinc::DocumentHandle* out = OpenSynced(writer.get(), "text", "text");
+  zinc::DocumentHandle* in = out ? OpenSynced(reader.get(), "text", "text") : nullptr;
+  if (!in) return -1;
+  std::atomic<size_t> received{0};
+  std::atomic<int64_t> last{0};
+  in->OnChange([&](const zinc::DocumentChange& c) {
+    if (c.local || c.reset) return;
+    last.store(NowNs(), std::memory_order_relaxed);
+    received.fetch_add(1, std::memory_order_release);
+  });
+  const int64_t start = NowNs();
+  for (size_t i = 0; i < count; ++i) {
+    if ((i & 63) == 0 && out->pending() > window &&
+        !out->WaitPendingAtMost(window / 2, std::chrono::seconds(60)).ok()) {
+      return -1;
+    }
+    if (!out->Edit(zinc::EncodeTextOp(zinc::TextSplice(i, 0, "x"))).ok()) return -1;
+  }
+  size_t seen = 0;
+  auto progress = SteadyClock::now();
+  while (received.load() < count && SteadyClock::now() - progress < std::chrono::seconds(15)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (received.load() != seen) {
+      seen = received.load();
+      progress = SteadyClock::now();
+    }
+  }
+  *lost = count - received.load();
+  // Every edit must have landed, in order: the reader's text is count x's.
+  bool same = false;
+  in->Read([&](const zinc::Document& d) { same = d.Snapshot() == std::string(count, 'x'); });
+  if (!same && *lost == 0) *lost = 1;
+  reader->Stop();
+  writer->Stop();
+  return count / ((last.load() - start) / 1e9);
+}
+
+int Text(const Options& o) {
+  Table table;
+  const size_t count = o.counts[0];
+  for (size_t round = 0; round < o.rounds; ++round) {
+    size_t lost = 0;
+    double rate = TextZinc(count, o.window, &lost);
+    if (rate < 0) {
+      std::fprintf(stderr, "zinc_bench: text failed\n");
+      return 1;
+    }
+    std::fprintf(stderr, "text_edits zinc count=%zu round=%zu: %.0f edits/s, lost %zu\n", count,
+                 round + 1, rate, lost);
+    Figure& f = table.At("text_edits", "zinc", 1, count, "edits_rate", "edits/s");
+    f.samples.push_back(rate);
+    f.lost += lost;
+  }
+  table.Print(o.rounds);
+  return 0;
+}
+
+std::vector<size_t> ParseCounts(const std::string& s) {
+  std::vector<size_t> v;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) v.push_back(std::strtoull(item.c_str(), nullptr, 10));
+  return v;
+}
+
+int Usage() {
+  std::fprintf(stderr,
+               "usage: zinc_bench blast|rtt|fanout|text [--size B] [--counts C1,C2,...|--count "
+               "N] [--rounds R] [--subs S] [--window W]\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return Usage();
+  const std::string cmd = argv[1];
+  if (cmd == "serve-raw") return ServeRaw();
+  if (cmd == "serve-zinc") return ServeZinc();
+  Options o;
+  for (int i = 2; i + 1 < argc; i += 2) {
+    const std::string f = argv[i], v = argv[i + 1];
+    if (f == "--size") {
+      o.size = std::strtoull(v.c_str(), nullptr, 10);
+    } else if (f == "--counts" || f == "--count") {
+      o.counts = ParseCounts(v);
+    } else if (f == "--rounds") {
+      o.rounds = std::strtoull(v.c_str(), nullptr, 10);
+    } else if (f == "--subs") {
+      o.subs = std::strtoull(v.c_str(), nullptr, 10);
+    } else if (f == "--only") {
+      o.only = v;
+    } else if (f == "--window") {
+      o.window = std::strtoull(v.c_str(), nullptr, 10);
+    } else {
+      return Usage();
+    }
+  }
+  if (o.counts.empty() || o.rounds == 0 || o.size < kStampBytes + 1 || o.subs == 0) return Usage();
+  if (cmd == "blast") return Blast(o);
+  if (cmd == "rtt") return Rtt(o);
+  if (cmd == "fanout") return Fanout(o);
+  if (cmd == "text") return Text(o);
+  return Usage();
+}
