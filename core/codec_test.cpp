@@ -207,6 +207,65 @@ class CodecTest : public ::testing::Test {
   google::protobuf::LogSilencer silence_protobuf_;
 };
 
+// ---- Batches -------------------------------------------------------------------------------
+
+TEST_F(CodecTest, BatchRoundTripKeepsEveryElementInOrder) {
+  std::vector<std::string> elements;
+  for (uint64_t i = 1; i <= 3; ++i) {
+    wire::Envelope f = FragmentEnvelope();
+    f.set_origin_seq(i);
+    elements.push_back(EncodeEnvelope(f));
+  }
+  const std::vector<std::string> sent = elements;
+  const std::string bytes = EncodeBatch(kOrigin, "doc-1", &elements);
+  wire::Envelope out;
+  ASSERT_TRUE(Decode(bytes, &out).ok());
+  ASSERT_TRUE(out.has_batch());
+  ASSERT_EQ(out.batch().envelopes_size(), 3);
+  const CodecLimits limits;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(out.batch().envelopes(i), sent[i]);
+    wire::Envelope element;
+    ASSERT_TRUE(DecodeBatchElement(out.batch().envelopes(i), "doc-1", kMax, limits, &element).ok());
+    EXPECT_EQ(element.origin_seq(), static_cast<uint64_t>(i + 1));
+  }
+}
+
+TEST_F(CodecTest, BatchWithoutDocIsMalformed) {
+  wire::Envelope e = Base();
+  e.clear_doc();
+  e.mutable_batch()->add_envelopes(EncodeEnvelope(FragmentEnvelope()));
+  EXPECT_EQ(Decode(e).code(), StatusCode::kMalformed);
+}
+
+TEST_F(CodecTest, BatchWithTooManyElementsIsResourceExhausted) {
+  CodecLimits limits;
+  limits.max_batch_envelopes = 2;
+  wire::Envelope e = Base();
+  for (int i = 0; i < 3; ++i) e.mutable_batch()->add_envelopes("x");
+  wire::Envelope out;
+  EXPECT_EQ(DecodeEnvelope(EncodeEnvelope(e), kMax, limits, &out).code(),
+            StatusCode::kResourceExhausted);
+}
+
+TEST_F(CodecTest, BatchElementsThatAreNotFragmentsOfTheDocumentAreRefused) {
+  const CodecLimits limits;
+  wire::Envelope out;
+  wire::Envelope other_doc = FragmentEnvelope();
+  other_doc.set_doc("doc-2");
+  EXPECT_EQ(DecodeBatchElement(EncodeEnvelope(other_doc), "doc-1", kMax, limits, &out).code(),
+            StatusCode::kMalformed);
+  EXPECT_EQ(
+      DecodeBatchElement(EncodeEnvelope(HeartbeatEnvelope()), "doc-1", kMax, limits, &out).code(),
+      StatusCode::kMalformed);
+  wire::Envelope nested = Base();
+  nested.mutable_batch()->add_envelopes(EncodeEnvelope(FragmentEnvelope()));
+  EXPECT_EQ(DecodeBatchElement(EncodeEnvelope(nested), "doc-1", kMax, limits, &out).code(),
+            StatusCode::kMalformed);
+  EXPECT_EQ(DecodeBatchElement("garbage", "doc-1", kMax, limits, &out).code(),
+            StatusCode::kMalformed);
+}
+
 // ---- Round trips ---------------------------------------------------------------------------
 
 TEST_F(CodecTest, EveryBodyKindRoundTrips) {

@@ -3,9 +3,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <cstdio>
-#include <cstdlib>
-
 namespace zinc {
 
 namespace {
@@ -26,10 +23,7 @@ ChannelListener::ChannelListener(Channels channels, Sink* sink, const CodecLimit
       origin_(std::move(origin)),
       channels_(std::move(channels)) {}
 
-ChannelListener::~ChannelListener() {
-  Stop();
-  fprintf(stderr, "DEBUG listener frames_sent=%lu\n", (unsigned long)frames_sent_.load());
-}
+ChannelListener::~ChannelListener() { Stop(); }
 
 Status ChannelListener::Start() {
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

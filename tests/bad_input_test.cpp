@@ -111,5 +111,38 @@ TEST(BadInputTest, FragmentLargerThanTheLimitIsRefused) {
   EXPECT_EQ(reply.nack().reason(), wire::NACK_TOO_LARGE);
 }
 
+TEST(BadInputTest, BadElementsOfABatchAreRefusedAloneAndTheRestIsSequenced) {
+  auto host = StartHost();
+  auto reader = StartClient(*host);
+  DocumentHandle* doc = testing::OpenMap(reader.get(), "d");
+  RawPeer peer(*host);
+  auto set = [&](uint64_t origin_seq, const std::string& key) {
+    return EncodeEnvelope(
+        peer.Fragment("d", "map", origin_seq, EncodeMapOps({MapOp{MapOp::Kind::kSet, key, "1"}})));
+  };
+  wire::Envelope other = peer.Fragment("elsewhere", "map", 9, "x");
+  std::vector<std::string> elements = {set(1, "a"), EncodeEnvelope(other), set(2, "b"),
+                                       "not an envelope", set(3, "c")};
+  peer.Push(EncodeBatch(std::string(peer.id().bytes()), "d", &elements));
+
+  ASSERT_TRUE(WaitFor([&] { return doc->seq() == 3; }, kTimeout)) << doc->ToJson();
+  EXPECT_EQ(doc->ToJson(), R"({"type":"map","seq":3,"entries":{"a":1,"b":1,"c":1}})");
+  EXPECT_TRUE(WaitFor([&] { return host->counters().SumPrefix("zinc_frames_rejected_total") == 2; },
+                      kTimeout))
+      << host->counters().RenderPrometheus();
+
+  // A batch on the sync channel is refused with a nack.
+  std::vector<std::string> more = {set(4, "d")};
+  peer.Request(EncodeBatch(std::string(peer.id().bytes()), "d", &more));
+  // (The element for another document, which names its origin, was nacked as malformed.)
+  wire::Envelope reply;
+  bool unsupported = false;
+  while (!unsupported && peer.ReceiveReply(&reply, kTimeout)) {
+    unsupported = reply.has_nack() && reply.nack().reason() == wire::NACK_UNSUPPORTED;
+  }
+  EXPECT_TRUE(unsupported);
+  EXPECT_EQ(doc->seq(), 3u);
+}
+
 }  // namespace
 }  // namespace zinc
