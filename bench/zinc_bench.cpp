@@ -221,6 +221,18 @@ class Server {
   std::vector<std::string> addresses_;
 };
 
+// CPU time (user + system) of this process and its waited-for children, in microseconds.
+double CpuMicros() {
+  double total = 0;
+  for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
+    rusage u;
+    getrusage(who, &u);
+    total +=
+        u.ru_utime.tv_sec * 1e6 + u.ru_utime.tv_usec + u.ru_stime.tv_sec * 1e6 + u.ru_stime.tv_usec;
+  }
+  return total;
+}
+
 long PeakRssKb() {
   rusage u;
   getrusage(RUSAGE_SELF, &u);
@@ -481,10 +493,14 @@ struct BlastResult {
   LatencyStats latency;
   size_t lost = 0;
   long server_rss_kb = 0;
+  // CPU time of every process and thread involved, per message: the cost of a message
+  // whatever else the machine is doing.
+  double cpu_us_per_msg = 0;
 };
 
 BlastResult BlastRaw(size_t size, size_t count) {
   BlastResult r;
+  const double cpu0 = CpuMicros();
   auto server = Server::Spawn("serve-raw");
   if (!server) return r;
   RawClient client(*server, 1);
@@ -508,11 +524,13 @@ BlastResult BlastRaw(size_t size, size_t count) {
   r.receiver_rate = count / ((receipts[0]->last_ns() - start) / 1e9);
   r.latency = Stats(receipts[0]->LatenciesMicros());
   r.server_rss_kb = server->Finish();
+  r.cpu_us_per_msg = (CpuMicros() - cpu0) / count;
   return r;
 }
 
 BlastResult BlastZinc(size_t size, size_t count, size_t window) {
   BlastResult r;
+  const double cpu0 = CpuMicros();
   auto server = Server::Spawn("serve-zinc");
   if (!server) return r;
   auto producer = Join(*server);
@@ -539,6 +557,7 @@ BlastResult BlastZinc(size_t size, size_t count, size_t window) {
   consumer->Stop();
   producer->Stop();
   r.server_rss_kb = server->Finish();
+  r.cpu_us_per_msg = (CpuMicros() - cpu0) / count;
   return r;
 }
 
@@ -558,11 +577,12 @@ int Blast(const Options& o) {
           std::fprintf(stderr, "zinc_bench: blast %s failed\n", system);
           return 1;
         }
-        std::fprintf(stderr,
-                     "blast %s size=%zu count=%zu round=%zu: sender %.0f/s receiver %.0f/s "
-                     "latency mean %.0f p99 %.0f us, lost %zu, server rss %ld kB\n",
-                     system, o.size, count, round + 1, r.sender_rate, r.receiver_rate,
-                     r.latency.mean, r.latency.p99, r.lost, r.server_rss_kb);
+        std::fprintf(
+            stderr,
+            "blast %s size=%zu count=%zu round=%zu: sender %.0f/s receiver %.0f/s "
+            "latency mean %.0f p99 %.0f us, lost %zu, server rss %ld kB, cpu %.2f us/msg\n",
+            system, o.size, count, round + 1, r.sender_rate, r.receiver_rate, r.latency.mean,
+            r.latency.p99, r.lost, r.server_rss_kb, r.cpu_us_per_msg);
         auto add = [&](const char* metric, const char* unit, double v, bool speed) {
           Figure& f = table.At("blast", system, o.size, count, metric, unit);
           f.samples.push_back(v);
@@ -575,6 +595,7 @@ int Blast(const Options& o) {
         add("latency_p99_us", "us", r.latency.p99, true);
         add("latency_max_us", "us", r.latency.max, true);
         add("server_peak_rss_kb", "kB", static_cast<double>(r.server_rss_kb), false);
+        add("cpu_us_per_msg", "us", r.cpu_us_per_msg, false);
       }
     }
   }

@@ -58,7 +58,8 @@ class PendingEdits {
   // Pending edit i as it stands now (what to send again, rebased onto the latest remote state).
   virtual const std::string& at(size_t i) const = 0;
   // Transforms remote, sequenced by the host before every pending edit, so that it applies on
-  // top of them; rebases the pending edits past it. Returns the payload to apply locally.
+  // top of them; rebases the pending edits past it. Returns the payload to apply locally. Not
+  // called when there are no pending edits (remote then applies as it is).
   virtual Result<std::string> TransformRemote(std::string remote) = 0;
   // The host's side of the same exchange (its per-author bridge, endpoints/hosted_document.h):
   // transforms `later`, which the host sequences after all of these edits, so that it applies on

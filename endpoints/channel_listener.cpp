@@ -3,6 +3,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 namespace zinc {
 
 namespace {
@@ -222,6 +224,7 @@ void ChannelListener::Decode(ChannelKind kind, std::vector<std::string>* parts,
   }
   // A batch: each element stands alone, as if it had come in a frame of its own.
   const std::string& doc = msg.envelope.doc();
+  run->reserve(std::min(kMaxRun, run->size() + msg.envelope.batch().envelopes_size()));
   for (const std::string& bytes : msg.envelope.batch().envelopes()) {
     Message element;
     element.channel = kind;

@@ -45,6 +45,9 @@ struct EndpointOptions {
   std::chrono::milliseconds retry{500};
   // Sequenced fragments a host keeps per document for catch-up. Default: 100000.
   size_t history_fragments = 100000;
+  // ... and at most this many bytes of them (encoded), so that a host's memory stays bounded
+  // whatever the fragment size; a client further behind resyncs from a snapshot. Default: 32 MiB.
+  size_t history_bytes = 32 << 20;
   // Fragments a client buffers while it syncs or waits for a catch-up. Default: 100000.
   size_t max_buffered_fragments = 100000;
   // Document types; nullptr: the built-in types. Must outlive the Endpoint.

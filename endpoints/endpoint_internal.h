@@ -37,7 +37,7 @@ class EndpointCore {
   wire::Envelope NewEnvelope(const std::string& doc) const {
     wire::Envelope e;
     e.set_version(kProtocolVersion);
-    e.set_origin(std::string(id().bytes()));
+    e.set_origin(id().bytes().data(), id().bytes().size());
     e.set_doc(doc);
     e.set_epoch(epoch());
     return e;

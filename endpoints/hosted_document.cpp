@@ -51,7 +51,8 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
     *reason = wire::NACK_REJECTED;
     return Status(StatusCode::kOutOfRange, "base_seq is ahead of the head");
   }
-  std::string payload = std::move(*env.mutable_fragment()->mutable_payload());
+  // Transformed in place: the envelope is published as it was received, but for seq and epoch.
+  std::string& payload = *env.mutable_fragment()->mutable_payload();
   Bridge* bridge = nullptr;
   if (type_->host_transforms()) {
     Status s = TransformLocked(origin, env.base_seq(), &payload, &bridge, reason);
@@ -70,15 +71,20 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
   if (type_->host_transforms()) ExtendBridgesLocked(origin, payload);
   env.set_seq(++head_);
   env.set_epoch(core_->epoch());
-  env.mutable_fragment()->set_payload(payload);
-  out->push_back(OutboundFrame{Route::kPublish, name_, EncodeEnvelope(env), /*batchable=*/true});
+  std::string bytes = EncodeEnvelope(env);
+  tail_bytes_ += bytes.size();
+  tail_.push_back(bytes);
+  while (tail_.size() > 1 && (tail_.size() > core_->options().history_fragments ||
+                              tail_bytes_ > core_->options().history_bytes)) {
+    tail_bytes_ -= tail_.front().size();
+    tail_.pop_front();
+  }
+  out->push_back(OutboundFrame{Route::kPublish, name_, std::move(bytes), /*batchable=*/true});
   last_publish_micros_ = core_->clock().NowMicros();
   change->seq = head_;
   change->local = origin == core_->id();
   change->origin = origin;
   if (has_listener_) change->payload = std::move(payload);
-  tail_.push_back(std::move(env));
-  while (tail_.size() > core_->options().history_fragments) tail_.pop_front();
   sequenced_->Add();
   return Status::Ok();
 }
@@ -98,9 +104,13 @@ Status HostedDocument::TransformLocked(const EndpointId& origin, uint64_t base_s
     bridge.base = base_seq;
     bridge.overflowed = false;
     bridge.ops = type_->NewPendingEdits();
+    wire::Envelope prior;
     for (uint64_t s = base_seq + 1; s <= head_; ++s) {
-      const wire::Envelope& prior = tail_[s - first];
-      if (prior.origin() != origin.bytes()) bridge.ops->Push(prior.fragment().payload());
+      // Encoded by this host, so it parses.
+      prior.ParseFromString(tail_[s - first]);
+      if (prior.origin() != origin.bytes()) {
+        bridge.ops->Push(std::move(*prior.mutable_fragment()->mutable_payload()));
+      }
     }
   } else if (bridge.overflowed) {
     *reason = wire::NACK_STALE_BASE;
@@ -228,14 +238,14 @@ void HostedDocument::OnCatchupRequest(const Message& msg) {
     if (req.from_seq() >= first && req.from_seq() <= to) {
       size_t bytes = 0;
       for (uint64_t s = req.from_seq(); s <= to; ++s) {
-        const wire::Envelope& f = tail_[s - first];
-        bytes += f.fragment().payload().size() + 64;
+        const std::string& f = tail_[s - first];
+        bytes += f.size();
         if (reply->fragments_size() > 0 &&
             (bytes > kCatchupReplyBytes || static_cast<size_t>(reply->fragments_size()) >=
                                                core_->options().limits.max_catchup_fragments)) {
           break;
         }
-        *reply->add_fragments() = f;
+        reply->add_fragments()->ParseFromString(f);  // Encoded by this host, so it parses.
       }
     } else if (req.from_seq() < first) {
       // Compacted past from_seq: a fresh snapshot instead.

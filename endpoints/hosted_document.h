@@ -19,8 +19,8 @@ namespace internal {
 // A document at the root host, which sequences it: every fragment from a child is deduplicated
 // by (origin, origin_seq), transformed from its base_seq to the head when the type needs it,
 // applied to this replica, given the next seq and published. Keeps the newest
-// history_fragments sequenced fragments for catch-up. Thread-safe; the On* methods run on the
-// document's strand.
+// history_fragments (and history_bytes) sequenced fragments for catch-up. Thread-safe; the On*
+// methods run on the document's strand.
 class HostedDocument final : public DocumentHandle {
  public:
   // core must outlive this object.
@@ -100,8 +100,10 @@ class HostedDocument final : public DocumentHandle {
   mutable Mutex mu_;
   std::unique_ptr<Document> state_ GUARDED_BY(mu_);
   uint64_t head_ GUARDED_BY(mu_) = 0;
-  // Sequenced fragments head_ - tail_.size() + 1 .. head_.
-  std::deque<wire::Envelope> tail_ GUARDED_BY(mu_);
+  // Sequenced fragments head_ - tail_.size() + 1 .. head_, encoded as published (at most
+  // history_fragments of them and history_bytes in all, but always the newest).
+  std::deque<std::string> tail_ GUARDED_BY(mu_);
+  size_t tail_bytes_ GUARDED_BY(mu_) = 0;
   // The last origin_seq sequenced per origin (the dedup table).
   std::unordered_map<EndpointId, uint64_t, EndpointIdHash> applied_ GUARDED_BY(mu_);
   uint64_t next_origin_seq_ GUARDED_BY(mu_) = 1;

@@ -140,14 +140,20 @@ void Replica::ApplySequencedLocked(const wire::Envelope& env, Changes* changes) 
     ResyncLocked("fragment of another type");
     return;
   }
-  Result<std::string> transformed = pending_edits_->TransformRemote(env.fragment().payload());
-  if (!transformed.ok()) {
-    ResyncLocked("transform failed: " + transformed.status().ToString());
-    return;
+  // With no pending edits a remote fragment applies as it is (no copy).
+  const std::string* payload = &env.fragment().payload();
+  std::string transformed_payload;
+  if (pending_edits_->size() > 0) {
+    Result<std::string> transformed = pending_edits_->TransformRemote(*payload);
+    if (!transformed.ok()) {
+      ResyncLocked("transform failed: " + transformed.status().ToString());
+      return;
+    }
+    transformed_payload = std::move(transformed).value();
+    payload = &transformed_payload;
   }
-  std::string payload = std::move(transformed).value();
   if (sent_ > 0) remote_since_send_ = true;
-  Status s = doc_->Apply(payload);
+  Status s = doc_->Apply(*payload);
   if (!s.ok()) {
     core_->counters().Get("zinc_apply_errors_total")->Add();
     ResyncLocked("sequenced fragment did not apply: " + s.ToString());
@@ -158,7 +164,7 @@ void Replica::ApplySequencedLocked(const wire::Envelope& env, Changes* changes) 
   c.seq = env.seq();
   c.local = false;
   EndpointId::FromBytes(env.origin(), &c.origin);
-  c.payload = std::move(payload);
+  c.payload = payload == &transformed_payload ? std::move(transformed_payload) : *payload;
   changes->push_back(std::move(c));
 }
 
@@ -353,7 +359,7 @@ void Replica::SendPendingLocked(size_t from_index, size_t count) {
     wire::Envelope e = core_->NewEnvelope(name_);
     e.set_origin_seq(pending_[i]);
     e.set_base_seq(applied_seq_);
-    e.mutable_fragment()->set_type(std::string(type_->name()));
+    e.mutable_fragment()->set_type(type_->name().data(), type_->name().size());
     e.mutable_fragment()->set_payload(pending_edits_->at(i));
     core_->Send(OutboundFrame{Route::kUpstream, name_, EncodeEnvelope(e), /*batchable=*/true});
   }
