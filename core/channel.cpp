@@ -1,5 +1,7 @@
 #include "core/channel.h"
 
+#include <mutex>
+
 #include <zmq.hpp>
 
 namespace zinc {
@@ -38,6 +40,20 @@ zmq::socket_type ToZmq(SocketType type) {
 
 ChannelContext::ChannelContext() : ctx_(std::make_unique<zmq::context_t>(1)) {
   ctx_->set(zmq::ctxopt::blocky, 0);
+  // Six sockets an endpoint (a relay's) and many endpoints a process (tests, gateways).
+  ctx_->set(zmq::ctxopt::max_sockets, 65535);
+}
+
+std::shared_ptr<ChannelContext> ChannelContext::Shared() {
+  static std::mutex mu;
+  static std::weak_ptr<ChannelContext> shared;
+  std::lock_guard<std::mutex> l(mu);
+  std::shared_ptr<ChannelContext> context = shared.lock();
+  if (!context) {
+    context = std::make_shared<ChannelContext>();
+    shared = context;
+  }
+  return context;
 }
 
 ChannelContext::~ChannelContext() = default;

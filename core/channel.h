@@ -15,9 +15,15 @@ class socket_t;
 
 namespace zinc {
 
-// The ZeroMQ context of one Endpoint. Resource type; thread-safe.
+// A ZeroMQ context. Resource type; thread-safe.
 class ChannelContext {
  public:
+  // The context every Endpoint of this process shares, made on first use and destroyed when
+  // the last holder lets go: ZeroMQ's advice is one context per process (one I/O thread serves
+  // every socket, instead of a thread per endpoint), and inproc:// addresses only connect
+  // within one context.
+  static std::shared_ptr<ChannelContext> Shared();
+
   ChannelContext();
   ~ChannelContext();
   ChannelContext(const ChannelContext&) = delete;

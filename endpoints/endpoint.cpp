@@ -150,7 +150,7 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   std::array<Counter*, 4> received_;
   HandlerRegistry handlers_;
 
-  std::unique_ptr<ChannelContext> context_;
+  std::shared_ptr<ChannelContext> context_;
   std::unique_ptr<HandlerPool> pool_;
   std::unique_ptr<ChannelListener> listener_;
 
@@ -182,7 +182,7 @@ Status EndpointImpl::Init() {
     // TODO(soon): relays (issue 6).
     return Status(StatusCode::kUnsupported, "relays (listen and join) are not supported yet");
   }
-  context_ = std::make_unique<ChannelContext>();
+  context_ = ChannelContext::Shared();
   ChannelListener::Channels channels;
   if (!options_.listen.empty()) {
     Result<BaseAddress> base = ParseBaseAddress(options_.listen);
