@@ -20,16 +20,55 @@ std::string EncodeEnvelope(const wire::Envelope& envelope) {
   return out;
 }
 
+namespace {
+
+void AppendVarint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+// The tags of Envelope.batch (17) and Batch.envelopes (1), both length-delimited.
+constexpr uint64_t kBatchTag = (17 << 3) | 2;
+constexpr uint64_t kElementTag = (1 << 3) | 2;
+
+}  // namespace
+
 std::string EncodeBatch(std::string_view origin, std::string_view doc,
                         std::vector<std::string>* envelopes) {
-  wire::Envelope e;
-  e.set_version(kProtocolVersion);
-  e.set_origin(std::string(origin));
-  e.set_doc(std::string(doc));
-  wire::Batch* b = e.mutable_batch();
-  b->mutable_envelopes()->Reserve(static_cast<int>(envelopes->size()));
-  for (std::string& element : *envelopes) b->add_envelopes(std::move(element));
-  return EncodeEnvelope(e);
+  // The header through protobuf, then the batch field written by hand straight from the
+  // elements: a parser reads fields in any order, and this saves a copy and an allocation per
+  // element (codec_test checks the result against protobuf's own parse).
+  wire::Envelope header;
+  header.set_version(kProtocolVersion);
+  header.set_origin(origin.data(), origin.size());
+  header.set_doc(doc.data(), doc.size());
+  size_t body = 0;
+  for (const std::string& e : *envelopes)
+    body += VarintSize(kElementTag) + VarintSize(e.size()) + e.size();
+  std::string out;
+  out.reserve(header.ByteSizeLong() + VarintSize(kBatchTag) + VarintSize(body) + body);
+  header.AppendToString(&out);
+  AppendVarint(kBatchTag, &out);
+  AppendVarint(body, &out);
+  for (const std::string& e : *envelopes) {
+    AppendVarint(kElementTag, &out);
+    AppendVarint(e.size(), &out);
+    out.append(e);
+  }
+  envelopes->clear();
+  return out;
 }
 
 Status DecodeBatchElement(std::string_view bytes, std::string_view doc, size_t max_bytes,

@@ -47,7 +47,7 @@ Status ValidateDocId(std::string_view id, const CodecLimits& limits);
 std::string EncodeEnvelope(const wire::Envelope& envelope);
 
 // Encodes envelopes (each a complete encoded Envelope with a fragment of doc) as one Batch
-// envelope from origin (16 bytes). Moves the strings out of *envelopes.
+// envelope from origin (16 bytes); clears *envelopes.
 std::string EncodeBatch(std::string_view origin, std::string_view doc,
                         std::vector<std::string>* envelopes);
 

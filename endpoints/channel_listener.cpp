@@ -226,16 +226,16 @@ void ChannelListener::Decode(ChannelKind kind, std::vector<std::string>* parts,
   const std::string& doc = msg.envelope.doc();
   run->reserve(std::min(kMaxRun, run->size() + msg.envelope.batch().envelopes_size()));
   for (const std::string& bytes : msg.envelope.batch().envelopes()) {
-    Message element;
+    Message& element = run->emplace_back();
     element.channel = kind;
     Status es = DecodeBatchElement(bytes, doc, max_bytes, limits_, &element.envelope);
     if (!es.ok()) {
       const bool named = element.envelope.origin().size() == 16;
       sink_->OnBadFrame(kind, es, named ? &element.envelope : nullptr, routing_id);
+      run->pop_back();
       continue;
     }
     EndpointId::FromBytes(element.envelope.origin(), &element.origin);
-    run->push_back(std::move(element));
     if (run->size() >= kMaxRun) Deliver(run);
   }
 }
