@@ -233,10 +233,18 @@ double CpuMicros() {
   return total;
 }
 
+// This process's peak resident set (VmHWM). Not getrusage's ru_maxrss: Linux carries that over
+// from the parent's address space through posix_spawn's exec, so it would report the parent's.
 long PeakRssKb() {
-  rusage u;
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_maxrss;
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return 0;
+  char line[256];
+  long kb = 0;
+  while (std::fgets(line, sizeof(line), f)) {
+    if (std::sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
+  }
+  std::fclose(f);
+  return kb;
 }
 
 bool StdinClosed(int timeout_ms) {

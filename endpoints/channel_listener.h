@@ -78,7 +78,7 @@ class ChannelListener {
   uint64_t frames_dropped() const { return frames_dropped_.load(std::memory_order_relaxed); }
 
   // Most bytes of envelopes the listener puts in one wire::Batch.
-  static constexpr size_t kBatchBytes = 16 << 10;
+  static constexpr size_t kBatchBytes = 128 << 10;
 
  private:
   struct Command {

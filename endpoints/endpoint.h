@@ -29,11 +29,15 @@ struct EndpointOptions {
   // cores one worker beats two: fewer hand-offs between threads that share the cores).
   // Default: 0.
   size_t handler_threads = 0;
-  // Tasks the HandlerPool queues before the I/O thread stops reading. Default: 65536.
+  // Messages the HandlerPool queues before the I/O thread stops reading. Default: 65536.
   size_t max_queued_messages = 65536;
-  // High-water marks of the PUB socket (per subscriber) and of the SUB socket. Default: 10000.
-  int publish_hwm = 10000;
-  int subscribe_hwm = 10000;
+  // High-water marks of the PUB socket (per subscriber) and of the SUB socket, in frames; a
+  // frame is one fragment or a batch of them (up to ChannelListener::kBatchBytes, 128 KiB), so
+  // under load 1000 frames hold tens of thousands of fragments. A subscriber that falls further
+  // behind loses frames at the PUB and catches up from the host's history. Default: 1000
+  // (ZeroMQ's own).
+  int publish_hwm = 1000;
+  int subscribe_hwm = 1000;
   // Kernel receive buffer of the SUB socket; 0: the OS default. Tests shrink it to force drops.
   int subscribe_rcvbuf = 0;
   // Bounds on every envelope received.

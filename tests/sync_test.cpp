@@ -154,6 +154,9 @@ TEST(SyncTest, SubscriberWithTinyHighWaterMarkConvergesThroughCatchup) {
   slow_options.subscribe_hwm = 1;
   slow_options.subscribe_rcvbuf = 4096;
   slow_options.handler_threads = 1;
+  // The listener stops reading while 64 messages wait for the slow handler, so the backlog
+  // stays in the sockets (whose high-water marks drop) instead of the handler pool's queue.
+  slow_options.max_queued_messages = 64;
   auto slow = StartClient(*host, slow_options);
   DocumentHandle* slow_doc = OpenMap(slow.get(), "shared");
   std::atomic<int> seen{0};
@@ -164,7 +167,15 @@ TEST(SyncTest, SubscriberWithTinyHighWaterMarkConvergesThroughCatchup) {
   ASSERT_TRUE(writer_doc->WaitSynced(kTimeout).ok());
   ASSERT_TRUE(slow_doc->WaitSynced(kTimeout).ok());
 
-  RandomEdits(writer_doc, 0, 20000, 99);
+  // 20,000 edits of 1 KiB: far more than the kernel's socket buffers hold, so the host's PUB
+  // queue (4 frames, batched or not) overflows while the slow subscriber sleeps.
+  for (int i = 0; i < 20000; ++i) {
+    const std::string value = "\"" + std::to_string(i) + std::string(1024, 'v') + "\"";
+    ASSERT_TRUE(
+        writer_doc
+            ->Edit(EncodeMapOps({MapOp{MapOp::Kind::kSet, "k" + std::to_string(i % 40), value}}))
+            .ok());
+  }
   ASSERT_TRUE(writer_doc->WaitAcknowledged(kTimeout).ok());
   const uint64_t head = at_host->seq();
   ASSERT_EQ(head, 20000u);
