@@ -25,7 +25,10 @@ ChannelListener::ChannelListener(Channels channels, Sink* sink, const CodecLimit
       origin_(std::move(origin)),
       channels_(std::move(channels)) {}
 
-ChannelListener::~ChannelListener() { Stop(); }
+ChannelListener::~ChannelListener() {
+  Stop();
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
 
 Status ChannelListener::Start() {
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -37,53 +40,74 @@ Status ChannelListener::Start() {
 void ChannelListener::Stop() {
   stop_.store(true);
   if (thread_.joinable()) {
-    {
-      MutexLock l(&mu_);
-      Wake();
+    if (wake_fd_ >= 0) {
+      uint64_t one = 1;
+      ssize_t n = write(wake_fd_, &one, sizeof(one));
+      (void)n;
     }
     thread_.join();
   }
-  // The I/O thread is gone, so this thread may close the sockets.
+  // The I/O thread is gone, so this thread may close the sockets. (The wake-up descriptor stays
+  // open until the destructor: handlers still finishing may signal it harmlessly.)
   channels_ = Channels();
   MutexLock l(&mu_);
-  if (wake_fd_ >= 0) {
-    close(wake_fd_);
-    wake_fd_ = -1;
-  }
+  stopped_ = true;
   // Frames queued from now on (by handlers still finishing) are dropped.
   outbox_.clear();
 }
 
-void ChannelListener::Wake() {
-  if (woken_ || wake_fd_ < 0) return;
+bool ChannelListener::NeedsWakeLocked() {
+  if (woken_ || stopped_ || wake_fd_ < 0) return false;
   woken_ = true;
+  return true;
+}
+
+void ChannelListener::Wake(bool needed) {
+  if (!needed) return;
+  // After unlocking mu_, so that the woken I/O thread does not wait for it.
   uint64_t one = 1;
   ssize_t n = write(wake_fd_, &one, sizeof(one));
   (void)n;  // The counter cannot overflow: the I/O thread drains it.
 }
 
 void ChannelListener::Send(OutboundFrame frame) {
-  MutexLock l(&mu_);
-  outbox_.push_back(std::move(frame));
-  Wake();
+  bool wake;
+  {
+    MutexLock l(&mu_);
+    outbox_.push_back(std::move(frame));
+    wake = NeedsWakeLocked();
+  }
+  Wake(wake);
 }
 
 void ChannelListener::Send(std::vector<OutboundFrame> frames) {
-  MutexLock l(&mu_);
-  for (auto& f : frames) outbox_.push_back(std::move(f));
-  Wake();
+  bool wake;
+  {
+    MutexLock l(&mu_);
+    for (auto& f : frames) outbox_.push_back(std::move(f));
+    wake = NeedsWakeLocked();
+  }
+  Wake(wake);
 }
 
 void ChannelListener::Subscribe(std::string topic) {
-  MutexLock l(&mu_);
-  commands_.push_back(Command{true, std::move(topic)});
-  Wake();
+  bool wake;
+  {
+    MutexLock l(&mu_);
+    commands_.push_back(Command{true, std::move(topic)});
+    wake = NeedsWakeLocked();
+  }
+  Wake(wake);
 }
 
 void ChannelListener::Unsubscribe(std::string topic) {
-  MutexLock l(&mu_);
-  commands_.push_back(Command{false, std::move(topic)});
-  Wake();
+  bool wake;
+  {
+    MutexLock l(&mu_);
+    commands_.push_back(Command{false, std::move(topic)});
+    wake = NeedsWakeLocked();
+  }
+  Wake(wake);
 }
 
 bool ChannelListener::Flush(Channel* channel, std::deque<OutboundFrame>* queue) {

@@ -87,7 +87,10 @@ class ChannelListener {
   };
 
   void Run();
-  void Wake() REQUIRES(mu_);
+  // Whether a Send must signal the I/O thread (it is not already signalled); marks it signalled.
+  bool NeedsWakeLocked() REQUIRES(mu_);
+  // Signals the I/O thread if needed. Call without mu_.
+  void Wake(bool needed) EXCLUDES(mu_);
   void DrainOutbox();
   // Sends what it can of queue to channel; returns true if all went.
   bool Flush(Channel* channel, std::deque<OutboundFrame>* queue);
@@ -111,12 +114,12 @@ class ChannelListener {
   std::vector<OutboundFrame> outbox_ GUARDED_BY(mu_);
   std::vector<Command> commands_ GUARDED_BY(mu_);
   bool woken_ GUARDED_BY(mu_) = false;
+  bool stopped_ GUARDED_BY(mu_) = false;
 
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> frames_sent_{0};
   std::atomic<uint64_t> frames_dropped_{0};
-  // Written by Start and Stop only (before the I/O thread starts, after it is joined), under mu_
-  // for Stop; Wake reads it under mu_.
+  // Set by Start, before any other thread uses this object; closed by the destructor.
   int wake_fd_ = -1;
   std::thread thread_;
 

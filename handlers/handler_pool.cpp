@@ -19,9 +19,20 @@ HandlerPool::~HandlerPool() { Stop(); }
 
 Status HandlerPool::Submit(std::string_view key, std::function<void()> task, bool block,
                            size_t weight) {
-  MutexLock l(&mu_);
+  // Notified after unlocking, so that the woken worker does not wake up only to wait for mu_.
+  bool notify = false;
+  {
+    MutexLock l(&mu_);
+    ZINC_RETURN_IF_ERROR(SubmitLocked(&l, key, std::move(task), block, weight, &notify));
+  }
+  if (notify) work_cv_.notify_one();
+  return Status::Ok();
+}
+
+Status HandlerPool::SubmitLocked(MutexLock* l, std::string_view key, std::function<void()> task,
+                                 bool block, size_t weight, bool* notify) {
   if (block) {
-    l.Wait(&room_cv_, [&]() REQUIRES(mu_) { return stopping_ || queued_ < max_queued_; });
+    l->Wait(&room_cv_, [&]() REQUIRES(mu_) { return stopping_ || queued_ < max_queued_; });
   }
   if (stopping_) return Status(StatusCode::kClosed, "handler pool stopped");
   // C++17's unordered_map has no lookup by string_view; a reused buffer avoids an allocation.
@@ -41,7 +52,7 @@ Status HandlerPool::Submit(std::string_view key, std::function<void()> task, boo
   if (idle) {
     strand.scheduled = true;
     ready_.push_back(&strand);
-    work_cv_.notify_one();
+    *notify = true;
   }
   return Status::Ok();
 }

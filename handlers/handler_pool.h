@@ -55,6 +55,8 @@ class HandlerPool {
     bool scheduled = false;
   };
 
+  Status SubmitLocked(MutexLock* l, std::string_view key, std::function<void()> task, bool block,
+                      size_t weight, bool* notify) REQUIRES(mu_);
   void WorkerLoop() EXCLUDES(mu_);
   // Erases every strand with no tasks that no worker holds.
   void SweepIdleStrands() REQUIRES(mu_);
