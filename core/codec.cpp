@@ -45,6 +45,56 @@ constexpr uint64_t kElementTag = (1 << 3) | 2;
 
 }  // namespace
 
+namespace {
+
+// Appends a length-delimited field.
+void AppendBytesField(uint32_t field, std::string_view bytes, std::string* out) {
+  AppendVarint((field << 3) | 2, out);
+  AppendVarint(bytes.size(), out);
+  out->append(bytes.data(), bytes.size());
+}
+
+size_t BytesFieldSize(uint32_t field, size_t n) {
+  return VarintSize((field << 3) | 2) + VarintSize(n) + n;
+}
+
+// Appends a varint field unless it is 0 (proto3 leaves zeros out).
+void AppendVarintField(uint32_t field, uint64_t v, std::string* out) {
+  if (v == 0) return;
+  AppendVarint(field << 3, out);
+  AppendVarint(v, out);
+}
+
+size_t VarintFieldSize(uint32_t field, uint64_t v) {
+  return v == 0 ? 0 : VarintSize(field << 3) + VarintSize(v);
+}
+
+}  // namespace
+
+std::string EncodeFragment(const FragmentFields& f) {
+  // Field numbers and order as in proto/zinc.proto (protobuf serialises in field order, and
+  // leaves out empty bytes fields).
+  const size_t body = (f.type.empty() ? 0 : BytesFieldSize(1, f.type.size())) +
+                      (f.payload.empty() ? 0 : BytesFieldSize(2, f.payload.size()));
+  std::string out;
+  out.reserve(VarintFieldSize(1, kProtocolVersion) + BytesFieldSize(2, f.origin.size()) +
+              VarintFieldSize(3, f.origin_seq) + BytesFieldSize(4, f.doc.size()) +
+              VarintFieldSize(5, f.seq) + VarintFieldSize(6, f.base_seq) +
+              VarintFieldSize(7, f.epoch) + BytesFieldSize(10, body));
+  AppendVarintField(1, kProtocolVersion, &out);
+  if (!f.origin.empty()) AppendBytesField(2, f.origin, &out);
+  AppendVarintField(3, f.origin_seq, &out);
+  if (!f.doc.empty()) AppendBytesField(4, f.doc, &out);
+  AppendVarintField(5, f.seq, &out);
+  AppendVarintField(6, f.base_seq, &out);
+  AppendVarintField(7, f.epoch, &out);
+  AppendVarint((10 << 3) | 2, &out);
+  AppendVarint(body, &out);
+  if (!f.type.empty()) AppendBytesField(1, f.type, &out);
+  if (!f.payload.empty()) AppendBytesField(2, f.payload, &out);
+  return out;
+}
+
 std::string EncodeBatch(std::string_view origin, std::string_view doc,
                         std::vector<std::string>* envelopes) {
   // The header through protobuf, then the batch field written by hand straight from the
@@ -69,6 +119,149 @@ std::string EncodeBatch(std::string_view origin, std::string_view doc,
   }
   envelopes->clear();
   return out;
+}
+
+namespace {
+
+// Reads protobuf's wire format from untrusted bytes; every read checks the bounds.
+class WireReader {
+ public:
+  explicit WireReader(std::string_view bytes)
+      : p_(bytes.data()), end_(bytes.data() + bytes.size()) {}
+
+  bool done() const { return p_ == end_; }
+  const char* position() const { return p_; }
+
+  bool ReadVarint(uint64_t* v) {
+    uint64_t r = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (p_ == end_) return false;
+      const uint8_t c = static_cast<uint8_t>(*p_++);
+      r |= static_cast<uint64_t>(c & 0x7f) << shift;
+      if (!(c & 0x80)) {
+        *v = r;
+        return true;
+      }
+    }
+    return false;  // More than 10 bytes.
+  }
+  // A tag: a field number in 1 .. 2^29 - 1 and a wire type.
+  bool ReadTag(uint32_t* field, uint32_t* wire_type) {
+    uint64_t tag;
+    if (!ReadVarint(&tag) || tag > 0xffffffffu) return false;
+    *field = static_cast<uint32_t>(tag >> 3);
+    *wire_type = static_cast<uint32_t>(tag & 7);
+    return *field != 0;
+  }
+  bool ReadBytes(std::string_view* out) {
+    uint64_t n;
+    if (!ReadVarint(&n) || n > static_cast<uint64_t>(end_ - p_)) return false;
+    *out = std::string_view(p_, n);
+    p_ += n;
+    return true;
+  }
+  // Skips a value of wire_type; groups (3, 4) and unknown types fail.
+  bool Skip(uint32_t wire_type) {
+    uint64_t v;
+    std::string_view b;
+    switch (wire_type) {
+      case 0:
+        return ReadVarint(&v);
+      case 1:
+        return Advance(8);
+      case 2:
+        return ReadBytes(&b);
+      case 5:
+        return Advance(4);
+      default:
+        return false;
+    }
+  }
+
+ private:
+  bool Advance(size_t n) {
+    if (n > static_cast<size_t>(end_ - p_)) return false;
+    p_ += n;
+    return true;
+  }
+
+  const char* p_;
+  const char* end_;
+};
+
+constexpr uint32_t kBatchField = 17;
+
+}  // namespace
+
+Status DecodeFrame(std::string_view bytes, size_t max_bytes, const CodecLimits& limits,
+                   wire::Envelope* out, bool* is_batch, std::vector<std::string_view>* elements) {
+  *is_batch = false;
+  elements->clear();
+  // One pass over the top-level fields: the batch field's elements are collected as views, every
+  // other field is copied aside to be parsed by protobuf as the header.
+  bool batch = false;
+  std::string header;
+  if (bytes.size() <= max_bytes) {
+    WireReader r(bytes);
+    bool ok = true;
+    while (ok && !r.done()) {
+      const char* start = r.position();
+      uint32_t field, wire_type;
+      if (!r.ReadTag(&field, &wire_type)) {
+        ok = false;
+      } else if (field == kBatchField && wire_type == 2) {
+        std::string_view body;
+        ok = r.ReadBytes(&body);
+        batch = true;
+        WireReader b(body);
+        while (ok && !b.done()) {
+          uint32_t f, wt;
+          std::string_view element;
+          if (!b.ReadTag(&f, &wt)) {
+            ok = false;
+          } else if (f == 1 && wt == 2) {
+            ok = b.ReadBytes(&element);
+            if (elements->size() >= limits.max_batch_envelopes) {
+              return Status(StatusCode::kResourceExhausted, "batch with too many envelopes");
+            }
+            elements->push_back(element);
+          } else {
+            ok = b.Skip(wt);
+          }
+        }
+      } else {
+        ok = r.Skip(wire_type);
+        header.append(start, r.position() - start);
+      }
+    }
+    // Not well-formed: DecodeEnvelope below says why, in its words.
+    if (!ok) batch = false;
+  }
+  if (!batch) {
+    elements->clear();
+    ZINC_RETURN_IF_ERROR(DecodeEnvelope(bytes, max_bytes, limits, out));
+    if (out->has_batch()) {
+      // A batch only protobuf reads (a group inside, say): no honest sender makes one.
+      return Status(StatusCode::kMalformed, "a batch in a form this peer does not read");
+    }
+    return Status::Ok();
+  }
+  if (!out->ParseFromString(header)) return Status(StatusCode::kMalformed, "not a zinc envelope");
+  if (out->origin().size() != 16)
+    return Status(StatusCode::kMalformed, "origin is not a 16-byte UUID");
+  if (out->version() != kProtocolVersion) {
+    return Status(StatusCode::kVersionMismatch,
+                  "protocol version " + std::to_string(out->version()) + " is not supported (" +
+                      "this peer speaks " + std::to_string(kProtocolVersion) + ")");
+  }
+  if (out->doc().empty()) return Status(StatusCode::kMalformed, "batch without a document id");
+  Status doc_ok = ValidateDocId(out->doc(), limits);
+  if (!doc_ok.ok()) return Status(StatusCode::kMalformed, doc_ok.message());
+  if (out->body_case() != wire::Envelope::BODY_NOT_SET) {
+    return Status(StatusCode::kMalformed, "a batch and another body in one envelope");
+  }
+  *is_batch = true;
+  return Status::Ok();
 }
 
 Status DecodeBatchElement(std::string_view bytes, std::string_view doc, size_t max_bytes,

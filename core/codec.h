@@ -46,10 +46,35 @@ Status ValidateDocId(std::string_view id, const CodecLimits& limits);
 // Serialises envelope. Never fails for an envelope built by this process.
 std::string EncodeEnvelope(const wire::Envelope& envelope);
 
+// The fields of a fragment envelope, for EncodeFragment.
+struct FragmentFields {
+  std::string_view origin;
+  uint64_t origin_seq = 0;
+  std::string_view doc;
+  uint64_t seq = 0;
+  uint64_t base_seq = 0;
+  uint64_t epoch = 0;
+  std::string_view type;
+  std::string_view payload;
+};
+
+// Encodes an Envelope with a Fragment body (version kProtocolVersion) straight from f, without
+// building a wire::Envelope: the same bytes SerializeToString would give (codec_test checks it),
+// for the hot path of every edit.
+std::string EncodeFragment(const FragmentFields& f);
+
 // Encodes envelopes (each a complete encoded Envelope with a fragment of doc) as one Batch
 // envelope from origin (16 bytes); clears *envelopes.
 std::string EncodeBatch(std::string_view origin, std::string_view doc,
                         std::vector<std::string>* envelopes);
+
+// Parses one frame as a ChannelListener receives it. A frame holding a Batch is parsed without
+// copying its elements: *out gets the envelope's other fields (checked as DecodeEnvelope checks
+// an envelope's: version, origin, doc; no other body), *is_batch is set and *elements views into
+// bytes (each still to be parsed with DecodeBatchElement). Any other frame is DecodeEnvelope's,
+// with *is_batch false. Stricter than protobuf on batches: groups and a second body are refused.
+Status DecodeFrame(std::string_view bytes, size_t max_bytes, const CodecLimits& limits,
+                   wire::Envelope* out, bool* is_batch, std::vector<std::string_view>* elements);
 
 // Parses one element of a Batch whose envelope's document is doc: DecodeEnvelope, and then
 // kMalformed unless it is a fragment of doc.

@@ -207,6 +207,34 @@ class CodecTest : public ::testing::Test {
   google::protobuf::LogSilencer silence_protobuf_;
 };
 
+TEST_F(CodecTest, EncodeFragmentGivesTheBytesProtobufWould) {
+  const std::string big(300, 'p');  // Lengths over 127 take two varint bytes.
+  for (uint64_t n : {uint64_t{0}, uint64_t{1}, uint64_t{127}, uint64_t{128}, ~uint64_t{0}}) {
+    for (const std::string& payload : {std::string(), std::string("x"), big}) {
+      FragmentFields f;
+      f.origin = kOrigin;
+      f.origin_seq = n;
+      f.doc = "doc-1";
+      f.seq = n / 2;
+      f.base_seq = n;
+      f.epoch = n == 0 ? 0 : 3;
+      f.type = "text";
+      f.payload = payload;
+      wire::Envelope e;
+      e.set_version(kProtocolVersion);
+      e.set_origin(kOrigin);
+      e.set_origin_seq(f.origin_seq);
+      e.set_doc("doc-1");
+      e.set_seq(f.seq);
+      e.set_base_seq(f.base_seq);
+      e.set_epoch(f.epoch);
+      e.mutable_fragment()->set_type("text");
+      e.mutable_fragment()->set_payload(payload);
+      EXPECT_EQ(EncodeFragment(f), EncodeEnvelope(e)) << n << " " << payload.size();
+    }
+  }
+}
+
 // ---- Batches -------------------------------------------------------------------------------
 
 TEST_F(CodecTest, BatchRoundTripKeepsEveryElementInOrder) {
@@ -264,6 +292,120 @@ TEST_F(CodecTest, BatchElementsThatAreNotFragmentsOfTheDocumentAreRefused) {
             StatusCode::kMalformed);
   EXPECT_EQ(DecodeBatchElement("garbage", "doc-1", kMax, limits, &out).code(),
             StatusCode::kMalformed);
+}
+
+// A valid batch frame of n fragments of doc-1.
+std::string BatchFrame(int n) {
+  std::vector<std::string> elements;
+  for (int i = 1; i <= n; ++i) {
+    wire::Envelope f = FragmentEnvelope();
+    f.set_origin_seq(i);
+    elements.push_back(EncodeEnvelope(f));
+  }
+  return EncodeBatch(kOrigin, "doc-1", &elements);
+}
+
+TEST_F(CodecTest, DecodeFrameReadsABatchAsViewsAndTheRestAsItWas) {
+  const CodecLimits limits;
+  const std::string frame = BatchFrame(3);
+  wire::Envelope header;
+  bool is_batch = false;
+  std::vector<std::string_view> elements;
+  ASSERT_TRUE(DecodeFrame(frame, kMax, limits, &header, &is_batch, &elements).ok());
+  EXPECT_TRUE(is_batch);
+  EXPECT_EQ(header.origin(), kOrigin);
+  EXPECT_EQ(header.doc(), "doc-1");
+  wire::Envelope parsed;
+  ASSERT_TRUE(parsed.ParseFromString(frame));
+  ASSERT_EQ(elements.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(elements[i], parsed.batch().envelopes(i));
+
+  const std::string single = EncodeEnvelope(FragmentEnvelope());
+  ASSERT_TRUE(DecodeFrame(single, kMax, limits, &header, &is_batch, &elements).ok());
+  EXPECT_FALSE(is_batch);
+  EXPECT_TRUE(elements.empty());
+  EXPECT_EQ(header.origin_seq(), 3u);
+}
+
+TEST_F(CodecTest, DecodeFrameJoinsRepeatedBatchFieldsAsProtobufDoes) {
+  const CodecLimits limits;
+  // The batch field of a second frame appended to the first: protobuf merges the two.
+  const std::string a = BatchFrame(2), b = BatchFrame(1);
+  wire::Envelope header_only = Base();
+  const std::string b_batch = b.substr(EncodeEnvelope(header_only).size());
+  const std::string frame = a + b_batch;
+  wire::Envelope parsed;
+  ASSERT_TRUE(parsed.ParseFromString(frame));
+  ASSERT_EQ(parsed.batch().envelopes_size(), 3);
+  wire::Envelope header;
+  bool is_batch = false;
+  std::vector<std::string_view> elements;
+  ASSERT_TRUE(DecodeFrame(frame, kMax, limits, &header, &is_batch, &elements).ok());
+  ASSERT_EQ(elements.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(elements[i], parsed.batch().envelopes(i));
+}
+
+TEST_F(CodecTest, DecodeFrameRefusesBadBatches) {
+  CodecLimits limits;
+  wire::Envelope header;
+  bool is_batch = false;
+  std::vector<std::string_view> elements;
+  // A batch and a fragment body in one envelope.
+  const std::string both =
+      EncodeEnvelope(FragmentEnvelope()) + BatchFrame(1).substr(EncodeEnvelope(Base()).size());
+  EXPECT_EQ(DecodeFrame(both, kMax, limits, &header, &is_batch, &elements).code(),
+            StatusCode::kMalformed);
+  limits.max_batch_envelopes = 2;
+  EXPECT_EQ(DecodeFrame(BatchFrame(3), kMax, limits, &header, &is_batch, &elements).code(),
+            StatusCode::kResourceExhausted);
+  EXPECT_EQ(DecodeFrame(BatchFrame(3), 10, CodecLimits(), &header, &is_batch, &elements).code(),
+            StatusCode::kResourceExhausted);
+  wire::Envelope no_doc = Base();
+  no_doc.clear_doc();
+  no_doc.mutable_batch()->add_envelopes("x");
+  EXPECT_EQ(DecodeFrame(EncodeEnvelope(no_doc), kMax, CodecLimits(), &header, &is_batch, &elements)
+                .code(),
+            StatusCode::kMalformed);
+}
+
+TEST_F(CodecTest, DecodeFrameOnMangledBatchesNeverAcceptsWhatProtobufWouldNot) {
+  const CodecLimits limits;
+  const std::string valid = BatchFrame(4);
+  std::mt19937 rng(7);
+  int accepted = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string frame = valid;
+    switch (i % 3) {
+      case 0:
+        frame = frame.substr(0, rng() % frame.size());
+        break;
+      case 1:
+        for (int k = 0; k < 3; ++k) frame[rng() % frame.size()] = static_cast<char>(rng());
+        break;
+      default:
+        frame.insert(rng() % frame.size(), std::string(1 + rng() % 4, static_cast<char>(rng())));
+        break;
+    }
+    wire::Envelope header;
+    bool is_batch = false;
+    std::vector<std::string_view> elements;
+    if (!DecodeFrame(frame, kMax, limits, &header, &is_batch, &elements).ok()) continue;
+    ++accepted;
+    wire::Envelope parsed;
+    ASSERT_TRUE(parsed.ParseFromString(frame)) << i;
+    if (!is_batch) {
+      EXPECT_TRUE(DecodeEnvelope(frame, kMax, limits, &parsed).ok()) << i;
+      continue;
+    }
+    ASSERT_TRUE(parsed.has_batch()) << i;
+    ASSERT_EQ(elements.size(), static_cast<size_t>(parsed.batch().envelopes_size())) << i;
+    for (size_t k = 0; k < elements.size(); ++k) {
+      EXPECT_EQ(elements[k], parsed.batch().envelopes(static_cast<int>(k))) << i;
+    }
+    EXPECT_EQ(header.origin(), parsed.origin()) << i;
+    EXPECT_EQ(header.doc(), parsed.doc()) << i;
+  }
+  EXPECT_GT(accepted, 0);
 }
 
 // ---- Round trips ---------------------------------------------------------------------------

@@ -221,7 +221,9 @@ void ChannelListener::Decode(ChannelKind kind, std::vector<std::string>* parts,
   msg.channel = kind;
   const size_t max_bytes = kind == ChannelKind::kSyncClient ? limits_.max_sync_envelope_bytes
                                                             : limits_.max_envelope_bytes;
-  Status s = DecodeEnvelope(parts->back(), max_bytes, limits_, &msg.envelope);
+  bool batch = false;
+  std::vector<std::string_view>& elements = batch_elements_;
+  Status s = DecodeFrame(parts->back(), max_bytes, limits_, &msg.envelope, &batch, &elements);
   if (s.ok() && kind == ChannelKind::kSubscription) {
     const std::string& topic = (*parts)[0];
     const bool control = topic == kControlTopic;
@@ -229,8 +231,7 @@ void ChannelListener::Decode(ChannelKind kind, std::vector<std::string>* parts,
       s = Status(StatusCode::kMalformed, "topic does not match the envelope's document");
     }
   }
-  if (s.ok() && msg.envelope.has_batch() && kind != ChannelKind::kInbound &&
-      kind != ChannelKind::kSubscription) {
+  if (s.ok() && batch && kind != ChannelKind::kInbound && kind != ChannelKind::kSubscription) {
     s = Status(StatusCode::kUnsupported, "a batch on the sync channel");
   }
   if (!s.ok()) {
@@ -239,7 +240,7 @@ void ChannelListener::Decode(ChannelKind kind, std::vector<std::string>* parts,
     return;
   }
   if (!run->empty() && StrandOf(run->back()) != msg.envelope.doc()) Deliver(run);
-  if (!msg.envelope.has_batch()) {
+  if (!batch) {
     EndpointId::FromBytes(msg.envelope.origin(), &msg.origin);
     msg.routing_id = std::move(routing_id);
     run->push_back(std::move(msg));
@@ -248,8 +249,8 @@ void ChannelListener::Decode(ChannelKind kind, std::vector<std::string>* parts,
   }
   // A batch: each element stands alone, as if it had come in a frame of its own.
   const std::string& doc = msg.envelope.doc();
-  run->reserve(std::min(kMaxRun, run->size() + msg.envelope.batch().envelopes_size()));
-  for (const std::string& bytes : msg.envelope.batch().envelopes()) {
+  run->reserve(std::min(kMaxRun, run->size() + elements.size()));
+  for (std::string_view bytes : elements) {
     Message& element = run->emplace_back();
     element.channel = kind;
     Status es = DecodeBatchElement(bytes, doc, max_bytes, limits_, &element.envelope);

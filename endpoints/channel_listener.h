@@ -127,6 +127,8 @@ class ChannelListener {
   Channels channels_;
   std::deque<OutboundFrame> blocked_upstream_;
   std::deque<OutboundFrame> blocked_sync_client_;
+  // The elements of the batch being decoded (views into the frame), kept for their capacity.
+  std::vector<std::string_view> batch_elements_;
 };
 
 }  // namespace zinc

@@ -356,12 +356,15 @@ void Replica::SendPendingLocked(size_t from_index, size_t count) {
   if (from_index == 0) remote_since_send_ = false;  // A new chain, from applied_seq_.
   for (size_t i = from_index; i < pending_.size() && i < from_index + count; ++i) {
     sent_ = std::max(sent_, i + 1);
-    wire::Envelope e = core_->NewEnvelope(name_);
-    e.set_origin_seq(pending_[i]);
-    e.set_base_seq(applied_seq_);
-    e.mutable_fragment()->set_type(type_->name().data(), type_->name().size());
-    e.mutable_fragment()->set_payload(pending_edits_->at(i));
-    core_->Send(OutboundFrame{Route::kUpstream, name_, EncodeEnvelope(e), /*batchable=*/true});
+    FragmentFields f;
+    f.origin = core_->id().bytes();
+    f.origin_seq = pending_[i];
+    f.doc = name_;
+    f.base_seq = applied_seq_;
+    f.epoch = core_->epoch();
+    f.type = type_->name();
+    f.payload = pending_edits_->at(i);
+    core_->Send(OutboundFrame{Route::kUpstream, name_, EncodeFragment(f), /*batchable=*/true});
   }
   pending_progress_micros_ = core_->clock().NowMicros();
 }
