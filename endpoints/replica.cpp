@@ -66,24 +66,45 @@ void Replica::BufferLocked(const wire::Envelope& env) {
 
 void Replica::OnFragment(const wire::Envelope& env) {
   Changes changes;
+  bool wake;
   {
     MutexLock l(&mu_);
+    defer_wake_ = true;
     HandleSequencedLocked(env, &changes);
+    wake = TakeDeferredWakeLocked();
   }
+  // After unlocking, so that a woken waiter does not wake up only to wait for mu_.
+  if (wake) cv_.notify_all();
   Notify(changes);
 }
 
 void Replica::OnFragments(const Message* msgs, size_t n) {
   Changes changes;
+  bool wake;
   {
     MutexLock l(&mu_);
+    defer_wake_ = true;
     for (size_t i = 0; i < n; ++i) HandleSequencedLocked(msgs[i].envelope, &changes);
+    wake = TakeDeferredWakeLocked();
   }
+  if (wake) cv_.notify_all();
   Notify(changes);
 }
 
 void Replica::WakePendingWaitersLocked() {
-  if (!pending_waits_.empty() && pending_.size() <= *pending_waits_.rbegin()) cv_.notify_all();
+  if (pending_waits_.empty() || pending_.size() > *pending_waits_.rbegin()) return;
+  if (defer_wake_) {
+    wake_deferred_ = true;
+  } else {
+    cv_.notify_all();
+  }
+}
+
+bool Replica::TakeDeferredWakeLocked() {
+  const bool wake = wake_deferred_;
+  defer_wake_ = false;
+  wake_deferred_ = false;
+  return wake;
 }
 
 bool Replica::WaitPendingLocked(MutexLock* l, size_t n, bool synced,

@@ -82,8 +82,11 @@ class Replica final : public DocumentHandle {
   // Applies payload as a local edit and sends or holds it; fills *change.
   Status EditLocked(std::string payload, DocumentChange* change) REQUIRES(mu_);
   void Notify(const Changes& changes) EXCLUDES(mu_);
-  // Wakes the Wait* callers once pending_ is down to what one of them waits for.
+  // Wakes the Wait* callers once pending_ is down to what one of them waits for (at once, or,
+  // while defer_wake_ is set, when the caller lets go of mu_: TakeDeferredWakeLocked).
   void WakePendingWaitersLocked() REQUIRES(mu_);
+  // Ends a deferral; returns whether cv_ must be notified.
+  bool TakeDeferredWakeLocked() REQUIRES(mu_);
   // Waits on cv_ until pending_.size() <= n (and, with synced, the document is synced), the open
   // failed, or deadline; registered in pending_waits_ meanwhile.
   bool WaitPendingLocked(MutexLock* l, size_t n, bool synced,
@@ -130,6 +133,8 @@ class Replica final : public DocumentHandle {
   // The n of every WaitPendingAtMost / WaitAcknowledged (0) call waiting now: an acknowledgement
   // wakes them only when pending_ is down to the largest, not once per echo.
   std::multiset<size_t> pending_waits_ GUARDED_BY(mu_);
+  bool defer_wake_ GUARDED_BY(mu_) = false;
+  bool wake_deferred_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace internal
