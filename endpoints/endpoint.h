@@ -72,8 +72,9 @@ struct DocumentChange {
   EndpointId origin;
   // The fragment payload as it was applied here (after transformation).
   std::string payload;
-  // True when the whole state was replaced by a snapshot (first sync or resync); payload is
-  // empty then.
+  // True when the whole state was replaced by a snapshot (first sync or resync); payload is then
+  // the new state in the type's snapshot encoding (Document::Snapshot), pending local edits
+  // included, so that a listener can mirror the document exactly.
   bool reset = false;
 };
 
@@ -122,8 +123,9 @@ class DocumentHandle {
   virtual void Read(const std::function<void(const Document&)>& fn) const = 0;
 
   // Sets the listener called for every change, local or remote. It runs on the document's
-  // strand, in order, one at a time (a local edit's change is posted there by Edit). It must not
-  // block. Replaces any previous listener.
+  // strand, one at a time, in exactly the order the changes were applied here (a local edit's
+  // change is delivered there after Edit returns), so that applying each change's payload to a
+  // copy reproduces this replica. It must not block. Replaces any previous listener.
   virtual void OnChange(std::function<void(const DocumentChange&)> listener) = 0;
 };
 

@@ -171,16 +171,15 @@ void HostedDocument::SequenceReceivedLocked(Message* msg, std::vector<DocumentCh
 void HostedDocument::OnFragment(Message msg) { OnFragments(&msg, 1); }
 
 void HostedDocument::OnFragments(Message* msgs, size_t n) {
-  std::vector<DocumentChange> changes;
   std::vector<OutboundFrame> out;
   out.reserve(n);
   {
     MutexLock l(&mu_);
-    for (size_t i = 0; i < n; ++i) SequenceReceivedLocked(&msgs[i], &changes, &out);
+    for (size_t i = 0; i < n; ++i) SequenceReceivedLocked(&msgs[i], &unnotified_, &out);
     // Under the lock, so that fragments are published in seq order whoever sequenced them.
     core_->Send(std::move(out));
   }
-  Notify(changes);
+  Notify();
 }
 
 OutboundFrame HostedDocument::NackFrame(const EndpointId& origin, const std::string& routing_id,
@@ -294,9 +293,11 @@ Status HostedDocument::Edit(std::string payload) {
     MutexLock l(&mu_);
     ZINC_RETURN_IF_ERROR(EditLocked(std::move(payload), &change));
     notify = has_listener_;
+    if (notify) unnotified_.push_back(std::move(change));
   }
-  // Local changes, like remote ones, reach the listener on the strand.
-  if (notify) core_->Post(name_, [this, change] { Notify({change}); });
+  // Local changes, like remote ones, reach the listener on the strand, in the order they were
+  // applied.
+  if (notify) core_->Post(name_, [this] { Notify(); });
   return Status::Ok();
 }
 
@@ -309,8 +310,9 @@ Status HostedDocument::EditWith(const std::function<Result<std::string>(const Do
     if (!payload.ok()) return payload.status();
     ZINC_RETURN_IF_ERROR(EditLocked(std::move(payload).value(), &change));
     notify = has_listener_;
+    if (notify) unnotified_.push_back(std::move(change));
   }
-  if (notify) core_->Post(name_, [this, change] { Notify({change}); });
+  if (notify) core_->Post(name_, [this] { Notify(); });
   return Status::Ok();
 }
 
@@ -342,11 +344,12 @@ void HostedDocument::OnChange(std::function<void(const DocumentChange&)> listene
   listener_ = std::make_shared<std::function<void(const DocumentChange&)>>(std::move(listener));
 }
 
-void HostedDocument::Notify(const std::vector<DocumentChange>& changes) {
-  if (changes.empty()) return;
+void HostedDocument::Notify() {
+  std::vector<DocumentChange> changes;
   std::shared_ptr<std::function<void(const DocumentChange&)>> listener;
   {
     MutexLock l(&mu_);
+    changes.swap(unnotified_);
     listener = listener_;
   }
   if (!listener || !*listener) return;

@@ -88,7 +88,8 @@ class HostedDocument final : public DocumentHandle {
                           uint64_t refused_origin_seq, uint64_t expected) const;
   void SendNack(const EndpointId& origin, const std::string& routing_id, wire::NackReason reason,
                 const std::string& text, uint64_t refused_origin_seq, uint64_t expected);
-  void Notify(const std::vector<DocumentChange>& changes) EXCLUDES(mu_);
+  // Hands the changes in unnotified_ to the listener, in order. Strand only.
+  void Notify() EXCLUDES(mu_);
 
   // Constant after construction.
   EndpointCore* const core_;
@@ -113,6 +114,8 @@ class HostedDocument final : public DocumentHandle {
   std::shared_ptr<std::function<void(const DocumentChange&)>> listener_ GUARDED_BY(mu_);
   // listener_ is set: only then are changes collected and posted.
   bool has_listener_ GUARDED_BY(mu_) = false;
+  // Changes applied (local or remote, in seq order) and not yet handed to the listener.
+  std::vector<DocumentChange> unnotified_ GUARDED_BY(mu_);
 };
 
 }  // namespace internal

@@ -65,30 +65,28 @@ void Replica::BufferLocked(const wire::Envelope& env) {
 }
 
 void Replica::OnFragment(const wire::Envelope& env) {
-  Changes changes;
   bool wake;
   {
     MutexLock l(&mu_);
     defer_wake_ = true;
-    HandleSequencedLocked(env, &changes);
+    HandleSequencedLocked(env, &unnotified_);
     wake = TakeDeferredWakeLocked();
   }
   // After unlocking, so that a woken waiter does not wake up only to wait for mu_.
   if (wake) cv_.notify_all();
-  Notify(changes);
+  Notify();
 }
 
 void Replica::OnFragments(const Message* msgs, size_t n) {
-  Changes changes;
   bool wake;
   {
     MutexLock l(&mu_);
     defer_wake_ = true;
-    for (size_t i = 0; i < n; ++i) HandleSequencedLocked(msgs[i].envelope, &changes);
+    for (size_t i = 0; i < n; ++i) HandleSequencedLocked(msgs[i].envelope, &unnotified_);
     wake = TakeDeferredWakeLocked();
   }
   if (wake) cv_.notify_all();
-  Notify(changes);
+  Notify();
 }
 
 void Replica::WakePendingWaitersLocked() {
@@ -274,23 +272,22 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   DocumentChange c;
   c.seq = applied_seq_;
   c.reset = true;
+  if (has_listener_) c.payload = doc_->Snapshot();
   changes->push_back(std::move(c));
   cv_.notify_all();
   DrainBufferedLocked(changes);
 }
 
 void Replica::OnSnapshotReply(const wire::Envelope& env) {
-  Changes changes;
   {
     MutexLock l(&mu_);
     if (state_ == State::kFailed || snapshot_sent_micros_ == 0) return;  // Not asked for.
-    RestoreLocked(env, env.snapshot_reply(), &changes);
+    RestoreLocked(env, env.snapshot_reply(), &unnotified_);
   }
-  Notify(changes);
+  Notify();
 }
 
 void Replica::OnCatchupReply(const wire::Envelope& env) {
-  Changes changes;
   {
     MutexLock l(&mu_);
     if (state_ != State::kSynced) return;
@@ -300,9 +297,9 @@ void Replica::OnCatchupReply(const wire::Envelope& env) {
     catchup_to_ = std::min(catchup_to_, env.seq());
     if (reply.has_snapshot()) {
       snapshot_sent_micros_ = core_->clock().NowMicros();
-      RestoreLocked(env, reply.snapshot(), &changes);
+      RestoreLocked(env, reply.snapshot(), &unnotified_);
     } else {
-      for (const wire::Envelope& f : reply.fragments()) HandleSequencedLocked(f, &changes);
+      for (const wire::Envelope& f : reply.fragments()) HandleSequencedLocked(f, &unnotified_);
       // A reply capped short of the gap: ask for the rest now.
       if (state_ == State::kSynced && !buffered_.empty() &&
           buffered_.begin()->first > applied_seq_ + 1) {
@@ -310,7 +307,7 @@ void Replica::OnCatchupReply(const wire::Envelope& env) {
       }
     }
   }
-  Notify(changes);
+  Notify();
 }
 
 void Replica::OnHeartbeat(const wire::Envelope& env) {
@@ -460,8 +457,10 @@ Status Replica::Edit(std::string payload) {
     MutexLock l(&mu_);
     ZINC_RETURN_IF_ERROR(EditLocked(std::move(payload), &c));
     notify = has_listener_;
+    if (notify) unnotified_.push_back(std::move(c));
   }
-  if (notify) core_->Post(name_, [this, c] { Notify({c}); });
+  // Delivered on the strand, in the order of application with remote changes.
+  if (notify) core_->Post(name_, [this] { Notify(); });
   return Status::Ok();
 }
 
@@ -475,8 +474,9 @@ Status Replica::EditWith(const std::function<Result<std::string>(const Document&
     if (!payload.ok()) return payload.status();
     ZINC_RETURN_IF_ERROR(EditLocked(std::move(payload).value(), &c));
     notify = has_listener_;
+    if (notify) unnotified_.push_back(std::move(c));
   }
-  if (notify) core_->Post(name_, [this, c] { Notify({c}); });
+  if (notify) core_->Post(name_, [this] { Notify(); });
   return Status::Ok();
 }
 
@@ -546,11 +546,12 @@ void Replica::OnChange(std::function<void(const DocumentChange&)> listener) {
   listener_ = std::make_shared<std::function<void(const DocumentChange&)>>(std::move(listener));
 }
 
-void Replica::Notify(const Changes& changes) {
-  if (changes.empty()) return;
+void Replica::Notify() {
+  Changes changes;
   std::shared_ptr<std::function<void(const DocumentChange&)>> listener;
   {
     MutexLock l(&mu_);
+    changes.swap(unnotified_);
     listener = listener_;
   }
   if (!listener || !*listener) return;

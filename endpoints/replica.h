@@ -81,7 +81,9 @@ class Replica final : public DocumentHandle {
   void SendPendingLocked(size_t from_index, size_t count) REQUIRES(mu_);
   // Applies payload as a local edit and sends or holds it; fills *change.
   Status EditLocked(std::string payload, DocumentChange* change) REQUIRES(mu_);
-  void Notify(const Changes& changes) EXCLUDES(mu_);
+  // Hands the changes in unnotified_ to the listener, in order. Strand only, so that two calls
+  // never interleave.
+  void Notify() EXCLUDES(mu_);
   // Wakes the Wait* callers once pending_ is down to what one of them waits for (at once, or,
   // while defer_wake_ is set, when the caller lets go of mu_: TakeDeferredWakeLocked).
   void WakePendingWaitersLocked() REQUIRES(mu_);
@@ -130,6 +132,9 @@ class Replica final : public DocumentHandle {
   std::shared_ptr<std::function<void(const DocumentChange&)>> listener_ GUARDED_BY(mu_);
   // listener_ is set: only then are changes collected and posted.
   bool has_listener_ GUARDED_BY(mu_) = false;
+  // Changes applied (local or remote, in the order of application) and not yet handed to the
+  // listener.
+  Changes unnotified_ GUARDED_BY(mu_);
   // The n of every WaitPendingAtMost / WaitAcknowledged (0) call waiting now: an acknowledgement
   // wakes them only when pending_ is down to the largest, not once per echo.
   std::multiset<size_t> pending_waits_ GUARDED_BY(mu_);
