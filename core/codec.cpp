@@ -361,6 +361,12 @@ Status DecodeEnvelope(std::string_view bytes, size_t max_bytes, const CodecLimit
     }
     case wire::Envelope::kNack:
       return Status::Ok();
+    case wire::Envelope::kPresence:
+      if (!has_doc) return Status(StatusCode::kMalformed, "presence without a document id");
+      if (out->presence().state().size() > limits.max_presence_bytes) {
+        return Status(StatusCode::kResourceExhausted, "presence state over the limit");
+      }
+      return Status::Ok();
     case wire::Envelope::kBatch:
       if (!has_doc) return Status(StatusCode::kMalformed, "batch without a document id");
       if (static_cast<size_t>(out->batch().envelopes_size()) > limits.max_batch_envelopes) {

@@ -37,6 +37,8 @@ struct CodecLimits {
   size_t max_catchup_fragments = 100000;
   // Most envelopes in one Batch. Default: 65536.
   size_t max_batch_envelopes = 65536;
+  // Largest Presence state. Default: 64 KiB.
+  size_t max_presence_bytes = 64 << 10;
 };
 
 // Checks that id is usable as a document id: non-empty, at most limits.max_doc_id_bytes, and not

@@ -122,8 +122,15 @@ wire::Envelope NackEnvelope() {
   return e;
 }
 
+wire::Envelope PresenceEnvelope() {
+  wire::Envelope e = Base();
+  e.mutable_presence()->set_state(R"({"x":1,"y":2,"name":"Ada"})");
+  return e;
+}
+
 std::vector<wire::Envelope> AllValidEnvelopes() {
   return {FragmentEnvelope(),
+          PresenceEnvelope(),
           HeartbeatEnvelope(),
           ControlHeartbeatEnvelope(),
           SnapshotRequestEnvelope(),
@@ -181,6 +188,8 @@ bool IsValidEnvelope(std::string_view bytes, size_t max_bytes, const CodecLimits
       }
       return !r.has_snapshot() || IsValidSnapshotReply(r.snapshot(), limits);
     }
+    case wire::Envelope::kPresence:
+      return has_doc && e.presence().state().size() <= limits.max_presence_bytes;
     case wire::Envelope::kBatch:
       return has_doc &&
              static_cast<size_t>(e.batch().envelopes_size()) <= limits.max_batch_envelopes;
@@ -233,6 +242,17 @@ TEST_F(CodecTest, EncodeFragmentGivesTheBytesProtobufWould) {
       EXPECT_EQ(EncodeFragment(f), EncodeEnvelope(e)) << n << " " << payload.size();
     }
   }
+}
+
+TEST_F(CodecTest, PresenceWithoutDocIsMalformedAndOversizedIsRefused) {
+  wire::Envelope e = PresenceEnvelope();
+  e.clear_doc();
+  EXPECT_EQ(Decode(e).code(), StatusCode::kMalformed);
+  CodecLimits limits;
+  limits.max_presence_bytes = 8;
+  wire::Envelope out;
+  EXPECT_EQ(DecodeEnvelope(EncodeEnvelope(PresenceEnvelope()), kMax, limits, &out).code(),
+            StatusCode::kResourceExhausted);
 }
 
 // ---- Batches -------------------------------------------------------------------------------
@@ -586,9 +606,9 @@ TEST_F(CodecTest, EnvelopeWithoutBodyIsUnsupported) {
 }
 
 TEST_F(CodecTest, BodyOfANewerVersionIsUnsupported) {
-  // Field 18 (length-delimited, empty): a body kind this version does not know.
+  // Field 30 (length-delimited, empty): a body kind this version does not know.
   std::string bytes = EncodeEnvelope(Base());
-  bytes += std::string("\x92\x01\x00", 3);
+  bytes += std::string("\xf2\x01\x00", 3);
   EXPECT_EQ(Decode(bytes).code(), StatusCode::kUnsupported);
 }
 

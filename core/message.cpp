@@ -32,6 +32,8 @@ MessageKind Message::kind() const {
       return MessageKind::kCatchupReply;
     case wire::Envelope::kNack:
       return MessageKind::kNack;
+    case wire::Envelope::kPresence:
+      return MessageKind::kPresence;
     case wire::Envelope::kBatch:  // Unpacked by the ChannelListener; never handled as one.
     case wire::Envelope::BODY_NOT_SET:
       break;

@@ -17,6 +17,7 @@ enum class MessageKind {
   kCatchupRequest,
   kCatchupReply,
   kNack,
+  kPresence,
   kCount,
 };
 

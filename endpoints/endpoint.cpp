@@ -131,6 +131,7 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   // A run of fragments of one document from one channel: one lock and one send for the lot.
   void HandleFragments(Message* msgs, size_t n);
   void HandleHeartbeat(Message msg);
+  void HandlePresence(Message msg);
   void HandleSnapshotRequest(Message msg);
   void HandleCatchupRequest(Message msg);
   void HandleSyncReply(Message msg);
@@ -255,6 +256,7 @@ void EndpointImpl::RegisterHandlers() {
   add(MessageKind::kFragment, &EndpointImpl::HandleFragment,
       [this](Message* msgs, size_t n) { HandleFragments(msgs, n); });
   add(MessageKind::kHeartbeat, &EndpointImpl::HandleHeartbeat);
+  add(MessageKind::kPresence, &EndpointImpl::HandlePresence);
   add(MessageKind::kSnapshotRequest, &EndpointImpl::HandleSnapshotRequest);
   add(MessageKind::kCatchupRequest, &EndpointImpl::HandleCatchupRequest);
   add(MessageKind::kSnapshotReply, &EndpointImpl::HandleSyncReply);
@@ -487,6 +489,23 @@ void EndpointImpl::HandleFragments(Message* msgs, size_t n) {
     }
   }
   for (size_t i = 0; i < n; ++i) HandleFragment(std::move(msgs[i]));
+}
+
+void EndpointImpl::HandlePresence(Message msg) {
+  if (msg.channel == ChannelKind::kInbound && is_root()) {
+    wire::NackReason reason = wire::NACK_UNSPECIFIED;
+    std::string why;
+    // Presence for a document nobody has created is dropped: there is nobody to tell.
+    if (HostedDocument* doc = FindHosted(msg.envelope.doc(), "", false, &reason, &why)) {
+      doc->OnPresenceMessage(msg);
+    }
+    return;
+  }
+  if (msg.channel == ChannelKind::kSubscription) {
+    if (Replica* r = FindReplica(msg.envelope.doc())) r->OnPresenceMessage(msg);
+    return;
+  }
+  Refuse(msg, wire::NACK_UNSUPPORTED, "presence on the wrong channel");
 }
 
 void EndpointImpl::HandleHeartbeat(Message msg) {

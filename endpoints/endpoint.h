@@ -127,6 +127,19 @@ class DocumentHandle {
   // change is delivered there after Edit returns), so that applying each change's payload to a
   // copy reproduces this replica. It must not block. Replaces any previous listener.
   virtual void OnChange(std::function<void(const DocumentChange&)> listener) = 0;
+
+  // Presence: this endpoint's ephemeral state in the document (a cursor, a selection, a name),
+  // relayed to every endpoint that has the document open and never stored, sequenced or
+  // acknowledged (Yjs's awareness). The latest state per endpoint is what counts; an empty state
+  // says gone. Nothing repeats it: an application sends its state again every second or so while
+  // it holds, and forgets a peer it has not heard from for a few seconds. Returns
+  // kResourceExhausted for a state over CodecLimits::max_presence_bytes (64 KiB), kUnavailable
+  // before the document is open.
+  virtual Status SetPresence(std::string state) = 0;
+  // Sets the listener called with (origin, state) for each presence of another endpoint that
+  // arrives. It runs on the document's strand and must not block. Replaces any previous one.
+  virtual void OnPresence(
+      std::function<void(const EndpointId& origin, const std::string& state)> listener) = 0;
 };
 
 // Options of Endpoint::Open.

@@ -344,6 +344,34 @@ void HostedDocument::OnChange(std::function<void(const DocumentChange&)> listene
   listener_ = std::make_shared<std::function<void(const DocumentChange&)>>(std::move(listener));
 }
 
+Status HostedDocument::SetPresence(std::string state) {
+  if (state.size() > core_->options().limits.max_presence_bytes) {
+    return Status(StatusCode::kResourceExhausted, "presence state over the limit");
+  }
+  wire::Envelope e = core_->NewEnvelope(name_);
+  e.mutable_presence()->set_state(std::move(state));
+  core_->Send(OutboundFrame{Route::kPublish, name_, EncodeEnvelope(e)});
+  return Status::Ok();
+}
+
+void HostedDocument::OnPresence(
+    std::function<void(const EndpointId&, const std::string&)> listener) {
+  MutexLock l(&mu_);
+  presence_listener_ = std::make_shared<std::function<void(const EndpointId&, const std::string&)>>(
+      std::move(listener));
+}
+
+void HostedDocument::OnPresenceMessage(const Message& msg) {
+  // Relayed unchanged to everyone with the document open (its author drops its own).
+  core_->Send(OutboundFrame{Route::kPublish, name_, EncodeEnvelope(msg.envelope)});
+  std::shared_ptr<std::function<void(const EndpointId&, const std::string&)>> listener;
+  {
+    MutexLock l(&mu_);
+    listener = presence_listener_;
+  }
+  if (listener && *listener) (*listener)(msg.origin, msg.envelope.presence().state());
+}
+
 void HostedDocument::Notify() {
   std::vector<DocumentChange> changes;
   std::shared_ptr<std::function<void(const DocumentChange&)>> listener;

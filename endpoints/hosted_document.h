@@ -49,6 +49,11 @@ class HostedDocument final : public DocumentHandle {
   std::string ToJson() const override EXCLUDES(mu_);
   void Read(const std::function<void(const Document&)>& fn) const override EXCLUDES(mu_);
   void OnChange(std::function<void(const DocumentChange&)> listener) override EXCLUDES(mu_);
+  Status SetPresence(std::string state) override EXCLUDES(mu_);
+  void OnPresence(std::function<void(const EndpointId&, const std::string&)> listener) override
+      EXCLUDES(mu_);
+  // Strand handler: a presence from the network.
+  void OnPresenceMessage(const Message& msg) EXCLUDES(mu_);
 
  private:
   // Sequences env (a fragment from origin) and appends the frame that publishes it to *out. On
@@ -114,6 +119,8 @@ class HostedDocument final : public DocumentHandle {
   std::shared_ptr<std::function<void(const DocumentChange&)>> listener_ GUARDED_BY(mu_);
   // listener_ is set: only then are changes collected and posted.
   bool has_listener_ GUARDED_BY(mu_) = false;
+  std::shared_ptr<std::function<void(const EndpointId&, const std::string&)>> presence_listener_
+      GUARDED_BY(mu_);
   // Changes applied (local or remote, in seq order) and not yet handed to the listener.
   std::vector<DocumentChange> unnotified_ GUARDED_BY(mu_);
 };

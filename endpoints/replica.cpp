@@ -546,6 +546,36 @@ void Replica::OnChange(std::function<void(const DocumentChange&)> listener) {
   listener_ = std::make_shared<std::function<void(const DocumentChange&)>>(std::move(listener));
 }
 
+Status Replica::SetPresence(std::string state) {
+  if (state.size() > core_->options().limits.max_presence_bytes) {
+    return Status(StatusCode::kResourceExhausted, "presence state over the limit");
+  }
+  {
+    MutexLock l(&mu_);
+    if (state_ == State::kFailed) return error_;
+  }
+  wire::Envelope e = core_->NewEnvelope(name_);
+  e.mutable_presence()->set_state(std::move(state));
+  core_->Send(OutboundFrame{Route::kUpstream, "", EncodeEnvelope(e)});
+  return Status::Ok();
+}
+
+void Replica::OnPresence(std::function<void(const EndpointId&, const std::string&)> listener) {
+  MutexLock l(&mu_);
+  presence_listener_ = std::make_shared<std::function<void(const EndpointId&, const std::string&)>>(
+      std::move(listener));
+}
+
+void Replica::OnPresenceMessage(const Message& msg) {
+  if (msg.origin == core_->id()) return;  // Our own, back from the host.
+  std::shared_ptr<std::function<void(const EndpointId&, const std::string&)>> listener;
+  {
+    MutexLock l(&mu_);
+    listener = presence_listener_;
+  }
+  if (listener && *listener) (*listener)(msg.origin, msg.envelope.presence().state());
+}
+
 void Replica::Notify() {
   Changes changes;
   std::shared_ptr<std::function<void(const DocumentChange&)>> listener;

@@ -57,6 +57,11 @@ class Replica final : public DocumentHandle {
   std::string ToJson() const override EXCLUDES(mu_);
   void Read(const std::function<void(const Document&)>& fn) const override EXCLUDES(mu_);
   void OnChange(std::function<void(const DocumentChange&)> listener) override EXCLUDES(mu_);
+  Status SetPresence(std::string state) override EXCLUDES(mu_);
+  void OnPresence(std::function<void(const EndpointId&, const std::string&)> listener) override
+      EXCLUDES(mu_);
+  // Strand handler: a presence from the network.
+  void OnPresenceMessage(const Message& msg) EXCLUDES(mu_);
 
  private:
   enum class State {
@@ -132,6 +137,8 @@ class Replica final : public DocumentHandle {
   std::shared_ptr<std::function<void(const DocumentChange&)>> listener_ GUARDED_BY(mu_);
   // listener_ is set: only then are changes collected and posted.
   bool has_listener_ GUARDED_BY(mu_) = false;
+  std::shared_ptr<std::function<void(const EndpointId&, const std::string&)>> presence_listener_
+      GUARDED_BY(mu_);
   // Changes applied (local or remote, in the order of application) and not yet handed to the
   // listener.
   Changes unnotified_ GUARDED_BY(mu_);

@@ -303,5 +303,62 @@ TEST(SyncTest, ListenerSeesChangesInTheOrderTheyWereApplied) {
   EXPECT_EQ(Snapshot(at_a), Snapshot(at_b));
 }
 
+TEST(SyncTest, PresenceReachesEveryoneElseAndIsNeverStored) {
+  auto host = StartHost();
+  auto a = StartClient(*host);
+  auto b = StartClient(*host);
+  DocumentHandle* at_a = OpenMap(a.get(), "board");
+  DocumentHandle* at_b = OpenMap(b.get(), "board");
+  DocumentHandle* at_host = OpenMap(host.get(), "board");
+  struct Seen {
+    std::mutex mu;
+    std::vector<std::pair<EndpointId, std::string>> got;
+    void Attach(DocumentHandle* doc) {
+      doc->OnPresence([this](const EndpointId& origin, const std::string& state) {
+        std::lock_guard<std::mutex> l(mu);
+        got.emplace_back(origin, state);
+      });
+    }
+    bool Has(const EndpointId& origin, const std::string& state) {
+      std::lock_guard<std::mutex> l(mu);
+      for (const auto& [o, s] : got) {
+        if (o == origin && s == state) return true;
+      }
+      return false;
+    }
+    size_t From(const EndpointId& origin) {
+      std::lock_guard<std::mutex> l(mu);
+      size_t n = 0;
+      for (const auto& entry : got) n += entry.first == origin;
+      return n;
+    }
+  } seen_a, seen_b, seen_host;
+  seen_a.Attach(at_a);
+  seen_b.Attach(at_b);
+  seen_host.Attach(at_host);
+  ASSERT_TRUE(at_a->WaitSynced(kTimeout).ok());
+  ASSERT_TRUE(at_b->WaitSynced(kTimeout).ok());
+
+  // A subscription may still be on its way: repeat, as applications do, until B hears A.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        EXPECT_TRUE(at_a->SetPresence(R"({"x":1,"y":2})").ok());
+        return seen_b.Has(a->id(), R"({"x":1,"y":2})");
+      },
+      kTimeout));
+  EXPECT_TRUE(seen_host.Has(a->id(), R"({"x":1,"y":2})"));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        EXPECT_TRUE(at_host->SetPresence("host here").ok());
+        return seen_a.Has(host->id(), "host here") && seen_b.Has(host->id(), "host here");
+      },
+      kTimeout));
+  EXPECT_EQ(seen_a.From(a->id()), 0u);  // Nobody hears their own.
+  // Never stored: the document did not change.
+  EXPECT_EQ(at_host->seq(), 0u);
+  EXPECT_EQ(at_a->seq(), 0u);
+  EXPECT_EQ(at_a->SetPresence(std::string(65 * 1024, 'x')).code(), StatusCode::kResourceExhausted);
+}
+
 }  // namespace
 }  // namespace zinc

@@ -172,7 +172,12 @@ TEST(TextSyncTest, SixConcurrentWritersAndALateJoinerConverge) {
   }
   EXPECT_EQ(head, slice * kWriters);  // Every edit sequenced exactly once.
   const std::string want = Text(at_host);
-  for (DocumentHandle* d : docs) EXPECT_EQ(Text(d), want);
+  clients.push_back(std::move(late));
+  for (size_t i = 0; i < docs.size(); ++i) {
+    EXPECT_EQ(Text(docs[i]), want)
+        << "replica " << i << " (" << kWriters
+        << " is the late joiner): " << clients[i]->counters().RenderPrometheus();
+  }
 }
 
 }  // namespace
