@@ -1,6 +1,6 @@
 #pragma once
 
-// JSON helpers shared by the document types. Only documents/ includes this.
+// JSON helpers shared by the document types and the canvas gateway (examples/canvas).
 
 #include <string_view>
 
