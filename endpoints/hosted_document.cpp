@@ -150,6 +150,15 @@ void HostedDocument::SequenceReceivedLocked(Message* msg, std::vector<DocumentCh
   wire::NackReason reason = wire::NACK_UNSPECIFIED;
   uint64_t expected = 0;
   const uint64_t origin_seq = msg->envelope.origin_seq();
+  auto refused = last_refused_.find(msg->origin);
+  if (refused != last_refused_.end() && refused->second.origin_seq == origin_seq) {
+    // A copy of an edit this host refused: its author has not heard (the nack was lost, or the
+    // copy crossed it). Answered alike, counted apart.
+    core_->counters().Get("zinc_fragments_renacked_total")->Add();
+    out->push_back(
+        NackFrame(msg->origin, "", refused->second.reason, refused->second.text, origin_seq, 0));
+    return;
+  }
   Status s =
       SequenceLocked(std::move(msg->envelope), msg->origin, &change, &reason, &expected, out);
   if (s.ok()) {
@@ -165,6 +174,10 @@ void HostedDocument::SequenceReceivedLocked(Message* msg, std::vector<DocumentCh
   core_->logger().Warn("ZINC-REFUSED", "doc=" + name_ + " origin=" + msg->origin.ToString() +
                                            " origin_seq=" + std::to_string(origin_seq) + " " +
                                            s.ToString());
+  if (reason != wire::NACK_OUT_OF_ORDER) {
+    // It consumed its origin_seq: remembered, so that a copy of it is answered alike.
+    last_refused_[msg->origin] = Refusal{origin_seq, reason, s.message()};
+  }
   out->push_back(NackFrame(msg->origin, "", reason, s.message(), origin_seq, expected));
 }
 

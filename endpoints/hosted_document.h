@@ -114,6 +114,13 @@ class HostedDocument final : public DocumentHandle {
   std::unordered_map<EndpointId, uint64_t, EndpointIdHash> applied_ GUARDED_BY(mu_);
   uint64_t next_origin_seq_ GUARDED_BY(mu_) = 1;
   std::unordered_map<EndpointId, Bridge, EndpointIdHash> bridges_ GUARDED_BY(mu_);
+  // The last fragment refused per origin, to refuse a copy of it alike.
+  struct Refusal {
+    uint64_t origin_seq = 0;
+    wire::NackReason reason = wire::NACK_UNSPECIFIED;
+    std::string text;
+  };
+  std::unordered_map<EndpointId, Refusal, EndpointIdHash> last_refused_ GUARDED_BY(mu_);
   int64_t last_publish_micros_ GUARDED_BY(mu_) = 0;
   int64_t last_notice_micros_ GUARDED_BY(mu_) = 0;
   std::shared_ptr<std::function<void(const DocumentChange&)>> listener_ GUARDED_BY(mu_);

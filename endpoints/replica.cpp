@@ -387,6 +387,19 @@ void Replica::SendPendingLocked(size_t from_index, size_t count) {
   pending_progress_micros_ = core_->clock().NowMicros();
 }
 
+void Replica::ResendOldestLocked() {
+  FragmentFields f;
+  f.origin = core_->id().bytes();
+  f.origin_seq = pending_.front();
+  f.doc = name_;
+  f.base_seq = applied_seq_;  // Pending edits stand on applied_seq_.
+  f.epoch = core_->epoch();
+  f.type = type_->name();
+  f.payload = pending_edits_->at(0);
+  core_->Send(OutboundFrame{Route::kUpstream, name_, EncodeFragment(f), /*batchable=*/true});
+  sent_ = std::max<size_t>(sent_, 1);
+}
+
 void Replica::OnTick(int64_t now_micros) {
   MutexLock l(&mu_);
   const int64_t retry = std::chrono::microseconds(core_->options().retry).count();
@@ -408,17 +421,26 @@ void Replica::OnTick(int64_t now_micros) {
     // No acknowledgement for a while: the first pending edit may have been lost (the host drops
     // it if it has it; if later ones were lost too, its out-of-order nack brings them), or its
     // echo was (so ask for everything after applied_seq_: the host caps the range at its head).
-    // A second stall in a row means the host has the edit but its fate never reached us (a nack
-    // sent before our DEALER was connected): a snapshot settles it, since its dedup table says
-    // which of our edits the host has, and the view is rebuilt from the host's state.
-    if (++stalls_ >= 2 && state_ == State::kSynced) {
+    // Or the host has refused it and the nack was lost: the host answers a copy of a refused
+    // edit with the nack again.
+    //
+    // For types whose pending edits never change (map, canvas, log) a second stall in a row
+    // rebuilds the view from a snapshot, whose dedup table says which of our edits the host
+    // has. Not for types the host transforms (text): their pending edits are positions in a
+    // history a snapshot does not have, and their originals may still be on the way, so
+    // replaying them on a newer state would put them elsewhere than the host does. They are
+    // only ever sent again, and the resend leaves the chain as it is (see sent_): most likely
+    // the original is merely slow, and the host drops the copy.
+    const bool transforms = type_->host_transforms();
+    if (++stalls_ >= 2 && state_ == State::kSynced && !transforms) {
       stalls_ = 0;
       pending_progress_micros_ = now_micros;
       ResyncLocked("edits unacknowledged for " + std::to_string(8 * retry / 1000) + " ms");
       return;
     }
     core_->counters().Get("zinc_edits_resent_total")->Add();
-    SendPendingLocked(0, 1);
+    ResendOldestLocked();
+    if (transforms) pending_progress_micros_ = now_micros;  // Again after 4 x retry, not per tick.
     if (state_ == State::kSynced) {
       catchup_sent_micros_ = 0;
       RequestCatchupLocked(applied_seq_ + 1, UINT64_MAX);

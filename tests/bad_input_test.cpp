@@ -144,5 +144,27 @@ TEST(BadInputTest, BadElementsOfABatchAreRefusedAloneAndTheRestIsSequenced) {
   EXPECT_EQ(doc->seq(), 3u);
 }
 
+TEST(BadInputTest, ACopyOfARefusedFragmentIsRefusedAlikeSoALostNackIsNotFatal) {
+  auto host = StartHost();
+  auto reader = StartClient(*host);
+  DocumentHandle* doc = testing::OpenMap(reader.get(), "d");
+  ASSERT_TRUE(doc->WaitSynced(kTimeout).ok());
+  RawPeer peer(*host);
+  const wire::Envelope bad = peer.Fragment("d", "map", 1, "not a map payload");
+  for (int copy = 0; copy < 2; ++copy) {
+    peer.Push(bad);
+    wire::Envelope reply;
+    ASSERT_TRUE(peer.ReceiveReply(&reply, kTimeout)) << copy;
+    ASSERT_TRUE(reply.has_nack());
+    EXPECT_EQ(reply.nack().reason(), wire::NACK_REJECTED) << copy;
+    EXPECT_EQ(reply.nack().refused_origin_seq(), 1u);
+  }
+  EXPECT_EQ(host->counters().SumPrefix("zinc_fragments_refused_total"), 1u);
+  EXPECT_EQ(host->counters().Value("zinc_fragments_renacked_total"), 1u);
+  // The next fragment is in order and goes through.
+  peer.Push(peer.Fragment("d", "map", 2, EncodeMapOps({MapOp{MapOp::Kind::kSet, "k", "1"}})));
+  ASSERT_TRUE(WaitFor([&] { return doc->seq() == 1; }, kTimeout));
+}
+
 }  // namespace
 }  // namespace zinc

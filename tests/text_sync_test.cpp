@@ -2,6 +2,7 @@
 // text, and concurrent writers converge.
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -112,8 +113,10 @@ TEST(TextSyncTest, TracesAreThere) {
 
 // Six writers each replay a disjoint slice of a trace into one document at the same time
 // (positions clamped to the writer's current text), so every fragment is concurrent with
-// others': every replica, and a late joiner, must end identical.
-TEST(TextSyncTest, SixConcurrentWritersAndALateJoinerConverge) {
+// others': every replica, and a late joiner, must end identical. client_options: the writers'.
+// slow_host: the host's application stalls now and then (its listener runs on the document's
+// strand), so that acknowledgements come late.
+void SixConcurrentWriters(const EndpointOptions& client_options, bool slow_host) {
   std::vector<TracePatch> patches;
   const std::vector<std::string> files = TraceFiles();
   if (!files.empty()) {
@@ -132,7 +135,7 @@ TEST(TextSyncTest, SixConcurrentWritersAndALateJoinerConverge) {
   std::vector<std::unique_ptr<Endpoint>> clients;
   std::vector<DocumentHandle*> docs;
   for (int i = 0; i < kWriters; ++i) {
-    clients.push_back(StartClient(*host));
+    clients.push_back(StartClient(*host, client_options));
     docs.push_back(OpenText(clients.back().get(), "shared"));
     ASSERT_TRUE(docs.back()->WaitSynced(kTimeout).ok());
   }
@@ -160,6 +163,12 @@ TEST(TextSyncTest, SixConcurrentWritersAndALateJoinerConverge) {
   // Join half way through.
   OpenOptions existing;
   DocumentHandle* at_host = *host->Open("shared", existing);
+  std::atomic<int> host_changes{0};
+  if (slow_host) {
+    at_host->OnChange([&](const DocumentChange&) {
+      if (++host_changes % 100 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    });
+  }
   ASSERT_TRUE(WaitFor([&] { return at_host->seq() > slice * kWriters / 2; }, kTimeout));
   auto late = StartClient(*host);
   DocumentHandle* late_doc = OpenText(late.get(), "shared");
@@ -178,6 +187,20 @@ TEST(TextSyncTest, SixConcurrentWritersAndALateJoinerConverge) {
         << "replica " << i << " (" << kWriters
         << " is the late joiner): " << clients[i]->counters().RenderPrometheus();
   }
+}
+
+TEST(TextSyncTest, SixConcurrentWritersAndALateJoinerConverge) {
+  SixConcurrentWriters(EndpointOptions(), /*slow_host=*/false);
+}
+
+// The same with writers that take an edit for lost after a few milliseconds without its
+// acknowledgement, and a host that answers late, so that writers resend edits whose originals
+// are still on their way, over and over: the host must sequence each once, in the right
+// context.
+TEST(TextSyncTest, SixImpatientWritersConverge) {
+  EndpointOptions impatient;
+  impatient.retry = std::chrono::milliseconds(2);
+  SixConcurrentWriters(impatient, /*slow_host=*/true);
 }
 
 }  // namespace
