@@ -41,6 +41,16 @@ size_t CodePoints(const std::string& s) {
   return n;
 }
 
+// One participant as presence lists show it: {"id","name","color","x","y"}, x and y null while
+// the pointer is away.
+Json PeerJson(const std::string& id, const std::string& name, const std::string& color,
+              bool present, double x, double y) {
+  Json p = {{"id", id}, {"name", name}, {"color", color}};
+  p["x"] = present ? Json(x) : Json(nullptr);
+  p["y"] = present ? Json(y) : Json(nullptr);
+  return p;
+}
+
 std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 }  // namespace
@@ -280,10 +290,8 @@ std::string CanvasBridge::OwnPresence() const {
   Json peers = Json::array();
   for (const auto& [id, t] : tabs_) {
     if (!t.welcomed) continue;
-    Json p = {{"id", t.participant}, {"name", t.name}, {"color", t.color}};
-    p["x"] = t.cursor.present ? Json(t.cursor.x) : Json(nullptr);
-    p["y"] = t.cursor.present ? Json(t.cursor.y) : Json(nullptr);
-    peers.push_back(std::move(p));
+    peers.push_back(
+        PeerJson(t.participant, t.name, t.color, t.cursor.present, t.cursor.x, t.cursor.y));
   }
   return Dump(Json{{"peers", std::move(peers)}});
 }
@@ -292,10 +300,8 @@ std::string CanvasBridge::PresenceFor(TabId self) const {
   Json peers = Json::array();
   for (const auto& [id, t] : tabs_) {
     if (!t.welcomed || id == self) continue;
-    Json p = {{"id", t.participant}, {"name", t.name}, {"color", t.color}};
-    p["x"] = t.cursor.present ? Json(t.cursor.x) : Json(nullptr);
-    p["y"] = t.cursor.present ? Json(t.cursor.y) : Json(nullptr);
-    peers.push_back(std::move(p));
+    peers.push_back(
+        PeerJson(t.participant, t.name, t.color, t.cursor.present, t.cursor.x, t.cursor.y));
   }
   for (const auto& [origin, g] : remote_) {
     Json list = Json::parse(g.peers_json, nullptr, false);
