@@ -301,6 +301,7 @@ TEST(SyncTest, ListenerSeesChangesInTheOrderTheyWereApplied) {
       kTimeout));
   EXPECT_EQ(mirror_errors.load(), 0);
   EXPECT_EQ(Snapshot(at_a), Snapshot(at_b));
+  a->Stop();  // Its listener writes into this scope.
 }
 
 TEST(SyncTest, PresenceReachesEveryoneElseAndIsNeverStored) {
@@ -358,6 +359,10 @@ TEST(SyncTest, PresenceReachesEveryoneElseAndIsNeverStored) {
   EXPECT_EQ(at_host->seq(), 0u);
   EXPECT_EQ(at_a->seq(), 0u);
   EXPECT_EQ(at_a->SetPresence(std::string(65 * 1024, 'x')).code(), StatusCode::kResourceExhausted);
+  // The listeners write into this scope: stop every callback before it ends.
+  a->Stop();
+  b->Stop();
+  host->Stop();
 }
 
 }  // namespace

@@ -131,6 +131,7 @@ void SixConcurrentWriters(const EndpointOptions& client_options, bool slow_host)
   }
   patches.resize(std::min<size_t>(patches.size(), 12000));
   constexpr int kWriters = 6;
+  std::atomic<int> host_changes{0};  // Before the host: its listener counts here until it stops.
   auto host = StartHost();
   std::vector<std::unique_ptr<Endpoint>> clients;
   std::vector<DocumentHandle*> docs;
@@ -163,7 +164,6 @@ void SixConcurrentWriters(const EndpointOptions& client_options, bool slow_host)
   // Join half way through.
   OpenOptions existing;
   DocumentHandle* at_host = *host->Open("shared", existing);
-  std::atomic<int> host_changes{0};
   if (slow_host) {
     at_host->OnChange([&](const DocumentChange&) {
       if (++host_changes % 100 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(3));

@@ -56,6 +56,8 @@ class BridgeTest : public ::testing::Test {
     });
     bridge_ = std::make_unique<CanvasBridge>(doc_, "gw1", limits_);
   }
+  // The document's listener writes into this fixture: stop it first.
+  void TearDown() override { host_->Stop(); }
 
   // Hands every change delivered so far to the bridge; waits until there are at least n in all.
   void Pump(size_t n) {
