@@ -167,7 +167,7 @@ void SixConcurrentWriters(const EndpointOptions& client_options, bool slow_host,
   DocumentHandle* at_host = *host->Open("shared", existing);
   if (slow_host) {
     at_host->OnChange([&](const DocumentChange&) {
-      if (++host_changes % 100 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(3));
+      if (++host_changes % 400 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(60));
     });
   }
   ASSERT_TRUE(WaitFor([&] { return at_host->seq() > slice * kWriters / 2; }, kTimeout));
@@ -200,7 +200,7 @@ TEST(TextSyncTest, SixConcurrentWritersAndALateJoinerConverge) {
 // context.
 TEST(TextSyncTest, SixImpatientWritersConverge) {
   EndpointOptions impatient;
-  impatient.retry = std::chrono::milliseconds(2);
+  impatient.retry = std::chrono::milliseconds(10);  // A stall after 40 ms: each host pause.
   // Fewer patches: resends multiply the work, and the test must also finish under TSan.
   SixConcurrentWriters(impatient, /*slow_host=*/true, /*max_patches=*/4000);
 }
