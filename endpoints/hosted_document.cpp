@@ -208,12 +208,6 @@ OutboundFrame HostedDocument::NackFrame(const EndpointId& origin, const std::str
                        EncodeEnvelope(e)};
 }
 
-void HostedDocument::SendNack(const EndpointId& origin, const std::string& routing_id,
-                              wire::NackReason reason, const std::string& text,
-                              uint64_t refused_origin_seq, uint64_t expected) {
-  core_->Send(NackFrame(origin, routing_id, reason, text, refused_origin_seq, expected));
-}
-
 wire::SnapshotReply HostedDocument::SnapshotLocked() const {
   wire::SnapshotReply r;
   r.set_found(true);

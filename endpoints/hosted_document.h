@@ -91,8 +91,6 @@ class HostedDocument final : public DocumentHandle {
   OutboundFrame NackFrame(const EndpointId& origin, const std::string& routing_id,
                           wire::NackReason reason, const std::string& text,
                           uint64_t refused_origin_seq, uint64_t expected) const;
-  void SendNack(const EndpointId& origin, const std::string& routing_id, wire::NackReason reason,
-                const std::string& text, uint64_t refused_origin_seq, uint64_t expected);
   // Hands the changes in unnotified_ to the listener, in order. Strand only.
   void Notify() EXCLUDES(mu_);
 

@@ -374,30 +374,26 @@ void Replica::SendPendingLocked(size_t from_index, size_t count) {
   if (from_index == 0) remote_since_send_ = false;  // A new chain, from applied_seq_.
   for (size_t i = from_index; i < pending_.size() && i < from_index + count; ++i) {
     sent_ = std::max(sent_, i + 1);
-    FragmentFields f;
-    f.origin = core_->id().bytes();
-    f.origin_seq = pending_[i];
-    f.doc = name_;
-    f.base_seq = applied_seq_;
-    f.epoch = core_->epoch();
-    f.type = type_->name();
-    f.payload = pending_edits_->at(i);
-    core_->Send(OutboundFrame{Route::kUpstream, name_, EncodeFragment(f), /*batchable=*/true});
+    SendPendingEditLocked(i);
   }
   pending_progress_micros_ = core_->clock().NowMicros();
 }
 
 void Replica::ResendOldestLocked() {
+  SendPendingEditLocked(0);
+  sent_ = std::max<size_t>(sent_, 1);
+}
+
+void Replica::SendPendingEditLocked(size_t i) {
   FragmentFields f;
   f.origin = core_->id().bytes();
-  f.origin_seq = pending_.front();
+  f.origin_seq = pending_[i];
   f.doc = name_;
   f.base_seq = applied_seq_;  // Pending edits stand on applied_seq_.
   f.epoch = core_->epoch();
   f.type = type_->name();
-  f.payload = pending_edits_->at(0);
+  f.payload = pending_edits_->at(i);
   core_->Send(OutboundFrame{Route::kUpstream, name_, EncodeFragment(f), /*batchable=*/true});
-  sent_ = std::max<size_t>(sent_, 1);
 }
 
 void Replica::OnTick(int64_t now_micros) {

@@ -87,6 +87,8 @@ class Replica final : public DocumentHandle {
   // Sends the oldest pending edit again, as a copy of one that may still be on its way: unlike
   // SendPendingLocked(0, ...) it does not start a new chain.
   void ResendOldestLocked() REQUIRES(mu_);
+  // Sends pending edit i upward (no bookkeeping).
+  void SendPendingEditLocked(size_t i) REQUIRES(mu_);
   // Applies payload as a local edit and sends or holds it; fills *change.
   Status EditLocked(std::string payload, DocumentChange* change) REQUIRES(mu_);
   // Hands the changes in unnotified_ to the listener, in order. Strand only, so that two calls

@@ -291,7 +291,7 @@ TEST(SyncTest, ListenerSeesChangesInTheOrderTheyWereApplied) {
   remote.join();
   ASSERT_TRUE(at_a->WaitAcknowledged(kTimeout).ok());
   ASSERT_TRUE(at_b->WaitAcknowledged(kTimeout).ok());
-  ASSERT_TRUE(WaitFor([&] { return at_a->seq() == 6000; }, kTimeout));
+  ASSERT_TRUE(WaitFor([&] { return at_a->seq() == 6000 && at_b->seq() == 6000; }, kTimeout));
   // The last change may still be on its way to the listener.
   ASSERT_TRUE(WaitFor(
       [&] {
