@@ -349,6 +349,28 @@ struct RawClient {
   }
 };
 
+// Sends count stamped messages of size bytes through the relay as fast as PUSH takes them.
+void SendRaw(RawClient* client, size_t size, size_t count) {
+  std::string msg(size, 'm');
+  for (size_t i = 0; i < count; ++i) {
+    Stamp(msg.data(), NowNs(), static_cast<uint32_t>(i));
+    client->push.send(zmq::buffer(msg), zmq::send_flags::none);
+  }
+}
+
+// Waits for every consumer; returns when the last message arrived (at least start) and sets
+// *lost to the messages that never did.
+int64_t WaitAll(const std::vector<std::unique_ptr<Receipts>>& receipts, size_t count, int64_t start,
+                size_t* lost) {
+  int64_t last = start;
+  *lost = 0;
+  for (const auto& r : receipts) {
+    if (!r->Wait(std::chrono::seconds(15))) *lost += count - r->received();
+    last = std::max(last, r->last_ns());
+  }
+  return last;
+}
+
 // Receives on every sub until each has all count messages of size bytes or stop is set.
 void RawReceive(std::vector<std::unique_ptr<zmq::socket_t>>* subs, size_t size,
                 std::vector<std::unique_ptr<Receipts>>* receipts, const std::atomic<bool>* stop) {
@@ -516,12 +538,8 @@ BlastResult BlastRaw(size_t size, size_t count) {
   receipts.push_back(std::make_unique<Receipts>(count));
   std::atomic<bool> stop{false};
   std::thread receiver(RawReceive, &client.subs, size, &receipts, &stop);
-  std::string msg(size, 'm');
   const int64_t start = NowNs();
-  for (size_t i = 0; i < count; ++i) {
-    Stamp(msg.data(), NowNs(), static_cast<uint32_t>(i));
-    client.push.send(zmq::buffer(msg), zmq::send_flags::none);
-  }
+  SendRaw(&client, size, count);
   const int64_t sent = NowNs();
   const bool all = receipts[0]->Wait(std::chrono::seconds(15));
   stop = true;
@@ -692,18 +710,9 @@ double FanoutRaw(size_t subs, size_t size, size_t count, size_t* lost) {
   for (size_t i = 0; i < subs; ++i) receipts.push_back(std::make_unique<Receipts>(count));
   std::atomic<bool> stop{false};
   std::thread receiver(RawReceive, &client.subs, size, &receipts, &stop);
-  std::string msg(size, 'm');
   const int64_t start = NowNs();
-  for (size_t i = 0; i < count; ++i) {
-    Stamp(msg.data(), NowNs(), static_cast<uint32_t>(i));
-    client.push.send(zmq::buffer(msg), zmq::send_flags::none);
-  }
-  int64_t last = start;
-  *lost = 0;
-  for (auto& r : receipts) {
-    if (!r->Wait(std::chrono::seconds(15))) *lost += count - r->received();
-    last = std::max(last, r->last_ns());
-  }
+  SendRaw(&client, size, count);
+  const int64_t last = WaitAll(receipts, count, start, lost);
   stop = true;
   receiver.join();
   return subs * count / ((last - start) / 1e9);
@@ -729,12 +738,7 @@ double FanoutZinc(size_t subs, size_t size, size_t count, size_t window, size_t*
   }
   const int64_t start = NowNs();
   if (!SendLog(out, size, count, window)) return -1;
-  int64_t last = start;
-  *lost = 0;
-  for (auto& r : receipts) {
-    if (!r->Wait(std::chrono::seconds(15))) *lost += count - r->received();
-    last = std::max(last, r->last_ns());
-  }
+  const int64_t last = WaitAll(receipts, count, start, lost);
   if (resets.load() > 0)
     std::fprintf(stderr, "zinc_bench: readers resynced %d times\n", resets.load());
   for (auto& r : readers) r->Stop();
