@@ -24,6 +24,8 @@ zmq::socket_type ToZmq(SocketType type) {
       return zmq::socket_type::pub;
     case SocketType::kSub:
       return zmq::socket_type::sub;
+    case SocketType::kXPub:
+      return zmq::socket_type::xpub;
     case SocketType::kPush:
       return zmq::socket_type::push;
     case SocketType::kPull:
@@ -107,6 +109,16 @@ Status Channel::Connect(const std::string& address) {
     return Status::Ok();
   } catch (const zmq::error_t& e) {
     return FromZmqError(e, ("connect " + address).c_str());
+  }
+}
+
+Status Channel::Disconnect(const std::string& address) {
+  try {
+    socket_->disconnect(address);
+    return Status::Ok();
+  } catch (const zmq::error_t& e) {
+    if (e.num() == ENOENT) return Status::Ok();  // Not connected there: nothing to undo.
+    return FromZmqError(e, ("disconnect " + address).c_str());
   }
 }
 

@@ -35,7 +35,10 @@ class ChannelContext {
   std::unique_ptr<zmq::context_t> ctx_;
 };
 
-enum class SocketType { kPub, kSub, kPush, kPull, kRouter, kDealer };
+// kXPub is a PUB that also reads its subscribers' subscriptions: one frame "\x01topic" when the
+// first subscriber of a topic subscribes, "\x00topic" when the last one leaves (a relay
+// subscribes upward to the union of its subtree's topics with it).
+enum class SocketType { kPub, kSub, kPush, kPull, kRouter, kDealer, kXPub };
 
 struct ChannelOptions {
   // Send and receive high-water marks, in messages. Default: 10000.
@@ -66,6 +69,8 @@ class Channel {
   // Binds to address and returns the endpoint actually bound (the port filled in for "*").
   Result<std::string> Bind(const std::string& address);
   Status Connect(const std::string& address);
+  // Undoes Connect(address); Ok if it was not connected there.
+  Status Disconnect(const std::string& address);
   // SUB only: adds or removes a topic prefix from the subscription filter.
   Status Subscribe(std::string_view topic);
   Status Unsubscribe(std::string_view topic);

@@ -285,6 +285,58 @@ Status CheckSnapshotReply(const wire::SnapshotReply& r, const CodecLimits& limit
   return Status::Ok();
 }
 
+// An id field of a tree message: 16 bytes, or empty where allowed.
+bool IsIdOrEmpty(const std::string& id) { return id.empty() || id.size() == 16; }
+
+Status CheckTreeMessage(const wire::Envelope& e, const CodecLimits& limits) {
+  auto bad = [](const char* what) { return Status(StatusCode::kMalformed, what); };
+  auto text_ok = [&](const std::string& s) { return s.size() <= limits.max_address_bytes; };
+  switch (e.body_case()) {
+    case wire::Envelope::kJoinRequest:
+      if (!text_ok(e.join_request().listen()) || !text_ok(e.join_request().name())) {
+        return bad("join request with an oversized address or name");
+      }
+      return Status::Ok();
+    case wire::Envelope::kJoinReply: {
+      const wire::JoinReply& r = e.join_reply();
+      if (!text_ok(r.redirect()) || !text_ok(r.text())) {
+        return bad("join reply with an oversized address or text");
+      }
+      if (static_cast<size_t>(r.path_size()) > limits.max_tree_depth) {
+        return bad("join reply with a path deeper than the limit");
+      }
+      for (const std::string& id : r.path()) {
+        if (id.size() != 16) return bad("join reply path holds an id that is not 16 bytes");
+      }
+      return Status::Ok();
+    }
+    case wire::Envelope::kMemberReport: {
+      const wire::MemberReport& r = e.member_report();
+      if (!IsIdOrEmpty(r.parent())) return bad("member report parent is not 16 bytes");
+      if (!text_ok(r.listen()) || !text_ok(r.name())) {
+        return bad("member report with an oversized address or name");
+      }
+      return Status::Ok();
+    }
+    case wire::Envelope::kRoster: {
+      const wire::Roster& r = e.roster();
+      if (!IsIdOrEmpty(r.root())) return bad("roster root is not 16 bytes");
+      if (static_cast<size_t>(r.members_size()) > limits.max_roster_members) {
+        return Status(StatusCode::kResourceExhausted, "roster with too many members");
+      }
+      for (const wire::Member& m : r.members()) {
+        if (m.id().size() != 16 || !IsIdOrEmpty(m.parent()) || !text_ok(m.listen()) ||
+            !text_ok(m.name())) {
+          return bad("roster holds a bad member");
+        }
+      }
+      return Status::Ok();
+    }
+    default:
+      return Status::Ok();
+  }
+}
+
 }  // namespace
 
 Status DecodeEnvelope(std::string_view bytes, size_t max_bytes, const CodecLimits& limits,
@@ -360,6 +412,9 @@ Status DecodeEnvelope(std::string_view bytes, size_t max_bytes, const CodecLimit
       return Status::Ok();
     }
     case wire::Envelope::kNack:
+      if (!IsIdOrEmpty(out->nack().target())) {
+        return Status(StatusCode::kMalformed, "nack target is not 16 bytes");
+      }
       return Status::Ok();
     case wire::Envelope::kPresence:
       if (!has_doc) return Status(StatusCode::kMalformed, "presence without a document id");
@@ -367,6 +422,13 @@ Status DecodeEnvelope(std::string_view bytes, size_t max_bytes, const CodecLimit
         return Status(StatusCode::kResourceExhausted, "presence state over the limit");
       }
       return Status::Ok();
+    case wire::Envelope::kJoinRequest:
+    case wire::Envelope::kJoinReply:
+    case wire::Envelope::kMemberReport:
+    case wire::Envelope::kRosterRequest:
+    case wire::Envelope::kRoster:
+      if (has_doc) return Status(StatusCode::kMalformed, "tree control message with a document id");
+      return CheckTreeMessage(*out, limits);
     case wire::Envelope::kBatch:
       if (!has_doc) return Status(StatusCode::kMalformed, "batch without a document id");
       if (static_cast<size_t>(out->batch().envelopes_size()) > limits.max_batch_envelopes) {

@@ -39,6 +39,12 @@ struct CodecLimits {
   size_t max_batch_envelopes = 65536;
   // Largest Presence state. Default: 64 KiB.
   size_t max_presence_bytes = 64 << 10;
+  // Longest address or name in a tree message (join, roster). Default: 1024 bytes.
+  size_t max_address_bytes = 1024;
+  // Deepest path in a join reply. Default: 1024.
+  size_t max_tree_depth = 1024;
+  // Most members in a roster. Default: 100000.
+  size_t max_roster_members = 100000;
 };
 
 // Checks that id is usable as a document id: non-empty, at most limits.max_doc_id_bytes, and not

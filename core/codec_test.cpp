@@ -164,8 +164,47 @@ bool IsValidEnvelope(std::string_view bytes, size_t max_bytes, const CodecLimits
       return has_doc && !e.fragment().type().empty() &&
              e.fragment().type().size() <= limits.max_type_bytes && e.origin_seq() != 0;
     case wire::Envelope::kHeartbeat:
-    case wire::Envelope::kNack:
       return true;
+    case wire::Envelope::kNack:
+      return e.nack().target().empty() || e.nack().target().size() == 16;
+    case wire::Envelope::kJoinRequest:
+      return !has_doc && e.join_request().listen().size() <= limits.max_address_bytes &&
+             e.join_request().name().size() <= limits.max_address_bytes;
+    case wire::Envelope::kJoinReply: {
+      const auto& r = e.join_reply();
+      if (has_doc || r.redirect().size() > limits.max_address_bytes ||
+          r.text().size() > limits.max_address_bytes ||
+          static_cast<size_t>(r.path_size()) > limits.max_tree_depth) {
+        return false;
+      }
+      for (const auto& id : r.path()) {
+        if (id.size() != 16) return false;
+      }
+      return true;
+    }
+    case wire::Envelope::kMemberReport: {
+      const auto& r = e.member_report();
+      return !has_doc && (r.parent().empty() || r.parent().size() == 16) &&
+             r.listen().size() <= limits.max_address_bytes &&
+             r.name().size() <= limits.max_address_bytes;
+    }
+    case wire::Envelope::kRosterRequest:
+      return !has_doc;
+    case wire::Envelope::kRoster: {
+      const auto& r = e.roster();
+      if (has_doc || !(r.root().empty() || r.root().size() == 16) ||
+          static_cast<size_t>(r.members_size()) > limits.max_roster_members) {
+        return false;
+      }
+      for (const auto& m : r.members()) {
+        if (m.id().size() != 16 || !(m.parent().empty() || m.parent().size() == 16) ||
+            m.listen().size() > limits.max_address_bytes ||
+            m.name().size() > limits.max_address_bytes) {
+          return false;
+        }
+      }
+      return true;
+    }
     case wire::Envelope::kSnapshotRequest:
       return has_doc && e.snapshot_request().type().size() <= limits.max_type_bytes;
     case wire::Envelope::kSnapshotReply:

@@ -34,6 +34,16 @@ MessageKind Message::kind() const {
       return MessageKind::kNack;
     case wire::Envelope::kPresence:
       return MessageKind::kPresence;
+    case wire::Envelope::kJoinRequest:
+      return MessageKind::kJoinRequest;
+    case wire::Envelope::kJoinReply:
+      return MessageKind::kJoinReply;
+    case wire::Envelope::kMemberReport:
+      return MessageKind::kMemberReport;
+    case wire::Envelope::kRosterRequest:
+      return MessageKind::kRosterRequest;
+    case wire::Envelope::kRoster:
+      return MessageKind::kRoster;
     case wire::Envelope::kBatch:  // Unpacked by the ChannelListener; never handled as one.
     case wire::Envelope::BODY_NOT_SET:
       break;

@@ -18,6 +18,11 @@ enum class MessageKind {
   kCatchupReply,
   kNack,
   kPresence,
+  kJoinRequest,
+  kJoinReply,
+  kMemberReport,
+  kRosterRequest,
+  kRoster,
   kCount,
 };
 
@@ -49,10 +54,15 @@ enum class Route {
   kUpstream,     // PUSH to the parent: [payload]
   kSyncRequest,  // DEALER to the parent: [payload]
   kSyncReply,    // ROUTER to one child: [routing id][payload]
+  kJoin,         // DEALER to the member asked to join, before joining: [payload]
 };
 
 // One encoded frame on its way to a socket. Value type.
 struct OutboundFrame {
+  OutboundFrame() = default;
+  OutboundFrame(Route r, std::string a, std::string p, bool b = false)
+      : route(r), address(std::move(a)), payload(std::move(p)), batchable(b) {}
+
   Route route = Route::kPublish;
   // The topic (kPublish), routing id (kSyncReply) or, for a batchable kUpstream frame, the
   // document id; unused otherwise.
@@ -61,6 +71,9 @@ struct OutboundFrame {
   // payload is one Envelope holding a fragment of document `address`, and may travel in a
   // wire::Batch with the frames queued next to it (kPublish and kUpstream only).
   bool batchable = false;
+  // kSyncReply only: when no child is connected with that routing id (the author of a refused
+  // fragment joined through a relay), the payload is published on this topic instead, if set.
+  std::string fallback_topic;
 };
 
 }  // namespace zinc

@@ -90,24 +90,72 @@ void ChannelListener::Send(std::vector<OutboundFrame> frames) {
   Wake(wake);
 }
 
-void ChannelListener::Subscribe(std::string topic) {
+void ChannelListener::Queue(Command c) {
   bool wake;
   {
     MutexLock l(&mu_);
-    commands_.push_back(Command{true, std::move(topic)});
+    commands_.push_back(std::move(c));
     wake = NeedsWakeLocked();
   }
   Wake(wake);
 }
 
+void ChannelListener::Subscribe(std::string topic) {
+  Queue(Command{Command::kSubscribe, std::move(topic), ""});
+}
+
 void ChannelListener::Unsubscribe(std::string topic) {
-  bool wake;
-  {
-    MutexLock l(&mu_);
-    commands_.push_back(Command{false, std::move(topic)});
-    wake = NeedsWakeLocked();
+  Queue(Command{Command::kUnsubscribe, std::move(topic), ""});
+}
+
+void ChannelListener::JoinVia(std::string sync) {
+  Queue(Command{Command::kJoinVia, std::move(sync), ""});
+}
+
+void ChannelListener::Attach(std::string outbound, std::string inbound) {
+  Queue(Command{Command::kAttach, std::move(outbound), std::move(inbound)});
+}
+
+void ChannelListener::RunCommand(const Command& c) {
+  Status s;
+  switch (c.kind) {
+    case Command::kSubscribe:
+    case Command::kUnsubscribe:
+      if (!channels_.subscription) return;
+      s = c.kind == Command::kSubscribe ? channels_.subscription->Subscribe(c.topic)
+                                        : channels_.subscription->Unsubscribe(c.topic);
+      break;
+    case Command::kJoinVia:
+      if (!channels_.sync_client) return;
+      attached_ = false;
+      if (!connected_outbound_.empty()) s = channels_.subscription->Disconnect(connected_outbound_);
+      if (!connected_inbound_.empty()) s = channels_.upstream->Disconnect(connected_inbound_);
+      if (!connected_sync_.empty()) s = channels_.sync_client->Disconnect(connected_sync_);
+      connected_outbound_.clear();
+      connected_inbound_.clear();
+      connected_sync_ = c.topic;
+      s = channels_.sync_client->Connect(c.topic);
+      // Requests made for the old parent are moot; their senders ask again on attaching.
+      blocked_sync_client_.clear();
+      break;
+    case Command::kAttach:
+      if (!channels_.subscription || !channels_.upstream) return;
+      if (connected_outbound_ != c.topic) {
+        if (!connected_outbound_.empty()) {
+          s = channels_.subscription->Disconnect(connected_outbound_);
+        }
+        connected_outbound_ = c.topic;
+        s = channels_.subscription->Connect(c.topic);
+      }
+      if (s.ok() && connected_inbound_ != c.inbound) {
+        if (!connected_inbound_.empty()) s = channels_.upstream->Disconnect(connected_inbound_);
+        connected_inbound_ = c.inbound;
+        s = channels_.upstream->Connect(c.inbound);
+      }
+      attached_ = true;
+      break;
   }
-  Wake(wake);
+  (void)s;  // Cannot fail on a live socket with an address that parsed; ETERM: stopping.
 }
 
 bool ChannelListener::Flush(Channel* channel, std::deque<OutboundFrame>* queue) {
@@ -137,12 +185,7 @@ void ChannelListener::DrainOutbox() {
     ssize_t n = read(wake_fd_, &counter, sizeof(counter));
     (void)n;  // EAGAIN when already drained is fine.
   }
-  for (const Command& c : commands) {
-    if (!channels_.subscription) continue;
-    Status s = c.subscribe ? channels_.subscription->Subscribe(c.topic)
-                           : channels_.subscription->Unsubscribe(c.topic);
-    (void)s;  // Cannot fail on a live SUB socket; ETERM means we are stopping.
-  }
+  for (const Command& c : commands) RunCommand(c);
   for (size_t i = 0; i < frames.size();) {
     OutboundFrame f = Coalesce(&frames, &i);
     switch (f.route) {
@@ -157,6 +200,11 @@ void ChannelListener::DrainOutbox() {
         if (!channels_.sync_server) break;
         std::string_view parts[2] = {f.address, f.payload};
         Status s = channels_.sync_server->Send(parts, 2);
+        if (s.code() == StatusCode::kUnavailable && !f.fallback_topic.empty() &&
+            channels_.outbound) {
+          parts[0] = f.fallback_topic;
+          s = channels_.outbound->Send(parts, 2);
+        }
         (s.ok() ? frames_sent_ : frames_dropped_).fetch_add(1, std::memory_order_relaxed);
         break;
       }
@@ -164,11 +212,19 @@ void ChannelListener::DrainOutbox() {
         if (channels_.upstream) blocked_upstream_.push_back(std::move(f));
         break;
       case Route::kSyncRequest:
+        if (!channels_.sync_client) break;
+        if (attached_) {
+          blocked_sync_client_.push_back(std::move(f));
+        } else {
+          frames_dropped_.fetch_add(1, std::memory_order_relaxed);
+        }
+        break;
+      case Route::kJoin:
         if (channels_.sync_client) blocked_sync_client_.push_back(std::move(f));
         break;
     }
   }
-  if (channels_.upstream) Flush(channels_.upstream.get(), &blocked_upstream_);
+  if (channels_.upstream && attached_) Flush(channels_.upstream.get(), &blocked_upstream_);
   if (channels_.sync_client) Flush(channels_.sync_client.get(), &blocked_sync_client_);
 }
 
@@ -239,6 +295,20 @@ void ChannelListener::Decode(ChannelKind kind, std::vector<std::string>* parts,
     sink_->OnBadFrame(kind, s, named ? &msg.envelope : nullptr, routing_id);
     return;
   }
+  if (channels_.relay && kind == ChannelKind::kSubscription && channels_.outbound) {
+    // Down the tree as it came, before this relay handles it.
+    std::string_view out[2] = {(*parts)[0], (*parts)[1]};
+    Status sent = channels_.outbound->Send(out, 2);
+    (sent.ok() ? frames_sent_ : frames_dropped_).fetch_add(1, std::memory_order_relaxed);
+  }
+  if (channels_.relay && kind == ChannelKind::kInbound) {
+    // Up the tree as it came: the root sequences it. Only control traffic (a child's member
+    // report) concerns this relay too.
+    if (channels_.upstream) {
+      blocked_upstream_.push_back(OutboundFrame{Route::kUpstream, "", std::move(parts->back())});
+    }
+    if (batch || !msg.envelope.doc().empty()) return;
+  }
   if (!run->empty() && StrandOf(run->back()) != msg.envelope.doc()) Deliver(run);
   if (!batch) {
     EndpointId::FromBytes(msg.envelope.origin(), &msg.origin);
@@ -281,6 +351,20 @@ void ChannelListener::ReadChannel(Channel* channel, ChannelKind kind) {
   Deliver(&run);
 }
 
+void ChannelListener::ReadSubscriptions() {
+  std::vector<std::string> parts;
+  for (int i = 0; i < kReadBurst && !stop_.load(std::memory_order_relaxed); ++i) {
+    Result<bool> got = channels_.outbound->Receive(&parts);
+    if (!got.ok() || !*got) break;
+    // "\x01topic" or "\x00topic", one part; anything else is not from a SUB.
+    if (parts.size() != 1 || parts[0].empty() || static_cast<unsigned char>(parts[0][0]) > 1) {
+      continue;
+    }
+    const std::string& p = parts[0];
+    sink_->OnSubscription(p.substr(1), p[0] == 1);
+  }
+}
+
 void ChannelListener::Run() {
   struct Readable {
     Channel* channel;
@@ -297,6 +381,8 @@ void ChannelListener::Run() {
   if (channels_.sync_client) {
     readables.push_back({channels_.sync_client.get(), ChannelKind::kSyncClient});
   }
+  // The XPUB of a relay, read for subscriptions; last, after the readables.
+  const bool read_subscriptions = channels_.relay && channels_.outbound;
   using SteadyClock = std::chrono::steady_clock;
   auto next_tick = SteadyClock::now() + tick_;
   std::vector<PollItem> items;
@@ -307,12 +393,17 @@ void ChannelListener::Run() {
       it.channel = r.channel;
       items.push_back(it);
     }
+    if (read_subscriptions) {
+      PollItem it;
+      it.channel = channels_.outbound.get();
+      items.push_back(it);
+    }
     PollItem wake;
     wake.fd = wake_fd_;
     items.push_back(wake);
     // Poll for room on a socket only while frames wait for it.
     const size_t out_base = items.size();
-    if (!blocked_upstream_.empty()) {
+    if (!blocked_upstream_.empty() && attached_) {
       PollItem it;
       it.channel = channels_.upstream.get();
       it.want_in = false;
@@ -334,12 +425,13 @@ void ChannelListener::Run() {
     for (size_t i = 0; i < readables.size(); ++i) {
       if (items[i].readable) ReadChannel(readables[i].channel, readables[i].kind);
     }
+    if (read_subscriptions && items[readables.size()].readable) ReadSubscriptions();
     // The outbox is drained every round, not only on wake-ups: the eventfd is edge-like.
     DrainOutbox();
     for (size_t i = out_base; i < items.size(); ++i) {
       if (!items[i].writable) continue;
       if (items[i].channel == channels_.upstream.get()) {
-        Flush(channels_.upstream.get(), &blocked_upstream_);
+        if (attached_) Flush(channels_.upstream.get(), &blocked_upstream_);
       } else {
         Flush(channels_.sync_client.get(), &blocked_sync_client_);
       }

@@ -35,6 +35,11 @@ class ChannelListener {
                             const std::string& routing_id) = 0;
     // Called about every tick interval.
     virtual void OnTick() = 0;
+    // Relays (Channels::relay): the first child subscribed to topic, or the last one left it.
+    virtual void OnSubscription(const std::string& topic, bool subscribed) {
+      (void)topic;
+      (void)subscribed;
+    }
   };
 
   // The channels to own; any may be null. Host side: outbound (PUB), inbound (PULL), sync_server
@@ -46,6 +51,11 @@ class ChannelListener {
     std::unique_ptr<Channel> subscription;
     std::unique_ptr<Channel> upstream;
     std::unique_ptr<Channel> sync_client;
+    // A relay: outbound is an XPUB whose subscriptions go to Sink::OnSubscription; every valid
+    // frame from the parent (SUB) is published unchanged to the children as well as decoded,
+    // and every valid frame from a child (PULL) is sent upward unchanged, only control frames
+    // (member reports) being decoded for the sink too.
+    bool relay = false;
   };
 
   // sink must outlive this object. limits bound every decoded envelope. origin (16 bytes, the
@@ -72,6 +82,14 @@ class ChannelListener {
   // SUB only: adds or removes a topic.
   void Subscribe(std::string topic) EXCLUDES(mu_);
   void Unsubscribe(std::string topic) EXCLUDES(mu_);
+  // Client side. Starts joining the member at base: disconnects the client channels from
+  // wherever they were connected and connects the DEALER to sync. Until Attach, kUpstream frames
+  // wait, kSyncRequest frames are dropped (their senders ask again on attaching) and only kJoin
+  // frames go out.
+  void JoinVia(std::string sync) EXCLUDES(mu_);
+  // Connects SUB and PUSH to the member joined (outbound and inbound addresses) and lets the
+  // waiting frames go.
+  void Attach(std::string outbound, std::string inbound) EXCLUDES(mu_);
 
   // Frames sent, and frames dropped because a socket refused them.
   uint64_t frames_sent() const { return frames_sent_.load(std::memory_order_relaxed); }
@@ -82,9 +100,14 @@ class ChannelListener {
 
  private:
   struct Command {
-    bool subscribe = true;
-    std::string topic;
+    enum Kind { kSubscribe, kUnsubscribe, kJoinVia, kAttach } kind = kSubscribe;
+    std::string topic;    // or the sync address (kJoinVia), or the outbound address (kAttach)
+    std::string inbound;  // kAttach
   };
+  void Queue(Command c) EXCLUDES(mu_);
+  void RunCommand(const Command& c);
+  // Relays: reads the children's subscriptions from the XPUB.
+  void ReadSubscriptions();
 
   void Run();
   // Whether a Send must signal the I/O thread (it is not already signalled); marks it signalled.
@@ -125,6 +148,9 @@ class ChannelListener {
 
   // I/O thread only (after Start).
   Channels channels_;
+  // Client side: joined (see JoinVia), and where the client channels are connected.
+  bool attached_ = true;
+  std::string connected_sync_, connected_outbound_, connected_inbound_;
   std::deque<OutboundFrame> blocked_upstream_;
   std::deque<OutboundFrame> blocked_sync_client_;
   // The elements of the batch being decoded (views into the frame), kept for their capacity.

@@ -1,51 +1,24 @@
 #include "endpoints/endpoint.h"
 
 #include <algorithm>
-#include <array>
 #include <thread>
-#include <unordered_map>
 
-#include "core/channel.h"
 #include "endpoints/address.h"
-#include "endpoints/channel_listener.h"
-#include "endpoints/endpoint_internal.h"
-#include "endpoints/hosted_document.h"
-#include "endpoints/replica.h"
-#include "handlers/handler_pool.h"
-#include "handlers/message_handler.h"
+#include "endpoints/endpoint_impl.h"
 
 namespace zinc {
 namespace internal {
 
 namespace {
 
-// A MessageHandler made of a function, for handlers that only route to a document.
-class FunctionHandler final : public MessageHandler {
- public:
-  using BatchFn = std::function<void(Message*, size_t)>;
-  FunctionHandler(std::function<void(Message)> fn, BatchFn batch)
-      : fn_(std::move(fn)), batch_(std::move(batch)) {}
-  void Handle(Message msg) override { fn_(std::move(msg)); }
-  void HandleBatch(Message* msgs, size_t n) override {
-    if (batch_) {
-      batch_(msgs, n);
-    } else {
-      MessageHandler::HandleBatch(msgs, n);
-    }
-  }
-
- private:
-  std::function<void(Message)> fn_;
-  BatchFn batch_;
-};
-
 // Tries to bind the three channels of base, picking consecutive free ports when base.port is 0.
-Status BindHostChannels(ChannelContext* ctx, BaseAddress* base, const ChannelOptions& pub_opts,
-                        const ChannelOptions& in_opts, ChannelListener::Channels* out) {
+Status BindHostChannels(ChannelContext* ctx, BaseAddress* base, SocketType pub_type,
+                        const ChannelOptions& pub_opts, const ChannelOptions& in_opts,
+                        ChannelListener::Channels* out) {
   const bool pick = base->transport == "tcp" && base->port == 0;
   Status last;
   for (int attempt = 0; attempt < (pick ? 64 : 1); ++attempt) {
-    Result<std::unique_ptr<Channel>> pub = Channel::Create(ctx, SocketType::kPub, pub_opts);
+    Result<std::unique_ptr<Channel>> pub = Channel::Create(ctx, pub_type, pub_opts);
     Result<std::unique_ptr<Channel>> pull = Channel::Create(ctx, SocketType::kPull, in_opts);
     Result<std::unique_ptr<Channel>> router = Channel::Create(ctx, SocketType::kRouter, in_opts);
     if (!pub.ok()) return pub.status();
@@ -83,84 +56,6 @@ Status BindHostChannels(ChannelContext* ctx, BaseAddress* base, const ChannelOpt
 
 }  // namespace
 
-// The one implementation of Endpoint. Thread-safe.
-class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelListener::Sink {
- public:
-  explicit EndpointImpl(EndpointOptions options);
-  ~EndpointImpl() override { Stop(); }
-
-  Status Init();
-
-  // Endpoint.
-  void Stop() override;
-  const EndpointId& id() const override { return id_; }
-  const std::string& listen_address() const override { return listen_address_; }
-  bool is_root() const override { return options_.join.empty(); }
-  Result<DocumentHandle*> Open(const std::string& name, const OpenOptions& options) override;
-  Counters& counters() override { return counters_; }
-  const TypeRegistry& types() const override { return *types_; }
-
-  // EndpointCore.
-  const EndpointOptions& options() const override { return options_; }
-  const Clock& clock() const override { return *clock_; }
-  Logger& logger() override { return logger_; }
-  uint64_t epoch() const override { return 1; }
-  void Send(OutboundFrame frame) override { listener_->Send(std::move(frame)); }
-  void Send(std::vector<OutboundFrame> frames) override { listener_->Send(std::move(frames)); }
-  void Post(const std::string& doc, std::function<void()> task) override {
-    Status s = pool_->Submit(doc, std::move(task));
-    (void)s;  // kClosed while stopping: the task is moot.
-  }
-
-  // ChannelListener::Sink.
-  void OnMessages(std::vector<Message> msgs) override;
-  void OnBadFrame(ChannelKind channel, const Status& why, const wire::Envelope* envelope,
-                  const std::string& routing_id) override;
-  void OnTick() override;
-
- private:
-  void RegisterHandlers();
-  void Refuse(const Message& msg, wire::NackReason reason, const std::string& text);
-  // The hosted document called name; created with type_name when missing and create is set.
-  // Sets *reason when it returns nullptr for a reason worth a nack.
-  HostedDocument* FindHosted(const std::string& name, const std::string& type_name, bool create,
-                             wire::NackReason* reason, std::string* why) EXCLUDES(mu_);
-  Replica* FindReplica(const std::string& name) EXCLUDES(mu_);
-
-  void HandleFragment(Message msg);
-  // A run of fragments of one document from one channel: one lock and one send for the lot.
-  void HandleFragments(Message* msgs, size_t n);
-  void HandleHeartbeat(Message msg);
-  void HandlePresence(Message msg);
-  void HandleSnapshotRequest(Message msg);
-  void HandleCatchupRequest(Message msg);
-  void HandleSyncReply(Message msg);
-
-  // Constant after construction.
-  EndpointOptions options_;
-  const EndpointId id_;
-  std::unique_ptr<TypeRegistry> own_types_;
-  const TypeRegistry* types_;
-  SystemClock system_clock_;
-  const Clock* clock_;
-  Logger logger_;
-  Counters counters_;
-  std::string listen_address_;
-  std::vector<std::unique_ptr<FunctionHandler>> handler_storage_;
-  // zinc_messages_received_total by ChannelKind, looked up once: this is the hot path.
-  std::array<Counter*, 4> received_;
-  HandlerRegistry handlers_;
-
-  std::shared_ptr<ChannelContext> context_;
-  std::unique_ptr<HandlerPool> pool_;
-  std::unique_ptr<ChannelListener> listener_;
-
-  Mutex mu_;
-  std::unordered_map<std::string, std::unique_ptr<HostedDocument>> hosted_ GUARDED_BY(mu_);
-  std::unordered_map<std::string, std::unique_ptr<Replica>> replicas_ GUARDED_BY(mu_);
-  bool stopped_ GUARDED_BY(mu_) = false;
-};
-
 EndpointImpl::EndpointImpl(EndpointOptions options)
     : options_(std::move(options)),
       id_(EndpointId::Random()),
@@ -179,10 +74,6 @@ Status EndpointImpl::Init() {
   if (options_.listen.empty() && options_.join.empty()) {
     return Status(StatusCode::kInvalidArgument, "an endpoint needs a listen or a join address");
   }
-  if (!options_.listen.empty() && !options_.join.empty()) {
-    // TODO(soon): relays (issue 6).
-    return Status(StatusCode::kUnsupported, "relays (listen and join) are not supported yet");
-  }
   context_ = ChannelContext::Shared();
   ChannelListener::Channels channels;
   if (!options_.listen.empty()) {
@@ -192,7 +83,11 @@ Status EndpointImpl::Init() {
     pub_opts.sndhwm = options_.publish_hwm;
     ChannelOptions in_opts;
     in_opts.max_message_bytes = static_cast<int64_t>(options_.limits.max_envelope_bytes) + 1024;
-    ZINC_RETURN_IF_ERROR(BindHostChannels(context_.get(), &*base, pub_opts, in_opts, &channels));
+    // A relay's XPUB tells it what its children subscribe to.
+    ZINC_RETURN_IF_ERROR(BindHostChannels(context_.get(), &*base,
+                                          is_relay() ? SocketType::kXPub : SocketType::kPub,
+                                          pub_opts, in_opts, &channels));
+    channels.relay = is_relay();
     listen_address_ = FormatBaseAddress(*base);
   }
   if (!options_.join.empty()) {
@@ -218,9 +113,8 @@ Status EndpointImpl::Init() {
     if (!push.ok()) return push.status();
     if (!dealer.ok()) return dealer.status();
     ZINC_RETURN_IF_ERROR((*sub)->Subscribe(kControlTopic));
-    ZINC_RETURN_IF_ERROR((*sub)->Connect(a.outbound));
-    ZINC_RETURN_IF_ERROR((*push)->Connect(a.inbound));
-    ZINC_RETURN_IF_ERROR((*dealer)->Connect(a.sync));
+    // Connected once a member accepts this endpoint (tree.cpp).
+    (void)a;
     channels.subscription = std::move(sub).value();
     channels.upstream = std::move(push).value();
     channels.sync_client = std::move(dealer).value();
@@ -231,7 +125,22 @@ Status EndpointImpl::Init() {
   pool_ = std::make_unique<HandlerPool>(threads, options_.max_queued_messages);
   listener_ = std::make_unique<ChannelListener>(std::move(channels), this, options_.limits,
                                                 options_.heartbeat, std::string(id_.bytes()));
-  return listener_->Start();
+  ZINC_RETURN_IF_ERROR(listener_->Start());
+  MutexLock l(&tree_mu_);
+  if (is_root()) {
+    joined_ = true;
+    MemberInfo self;
+    self.id = id_;
+    self.listen = listen_address_;
+    self.max_children = static_cast<uint32_t>(options_.max_children);
+    self.name = options_.name;
+    roster_.SetSelf(self);
+    roster_root_ = id_;
+  } else {
+    target_ = options_.join;
+    SendJoinRequestLocked();
+  }
+  return Status::Ok();
 }
 
 void EndpointImpl::Stop() {
@@ -239,6 +148,17 @@ void EndpointImpl::Stop() {
     MutexLock l(&mu_);
     if (stopped_) return;
     stopped_ = true;
+  }
+  if (listener_ && !is_root()) {
+    // Tell the parent at once rather than let it time this endpoint out (best effort: the
+    // listener sends what is queued as it stops).
+    MutexLock l(&tree_mu_);
+    if (joined_) {
+      wire::Envelope e = NewEnvelope("");
+      *e.mutable_member_report() = SelfReportLocked();
+      e.mutable_member_report()->set_leaving(true);
+      listener_->Send(OutboundFrame{Route::kUpstream, "", EncodeEnvelope(e)});
+    }
   }
   // The listener first, so that no new message reaches the pool; then the pool, whose tasks
   // may still queue frames on the (stopped) listener harmlessly.
@@ -262,6 +182,11 @@ void EndpointImpl::RegisterHandlers() {
   add(MessageKind::kSnapshotReply, &EndpointImpl::HandleSyncReply);
   add(MessageKind::kCatchupReply, &EndpointImpl::HandleSyncReply);
   add(MessageKind::kNack, &EndpointImpl::HandleSyncReply);
+  add(MessageKind::kJoinRequest, &EndpointImpl::HandleJoinRequest);
+  add(MessageKind::kJoinReply, &EndpointImpl::HandleJoinReply);
+  add(MessageKind::kMemberReport, &EndpointImpl::HandleMemberReport);
+  add(MessageKind::kRosterRequest, &EndpointImpl::HandleRosterRequest);
+  add(MessageKind::kRoster, &EndpointImpl::HandleRoster);
 }
 
 Result<DocumentHandle*> EndpointImpl::Open(const std::string& name, const OpenOptions& options) {
@@ -302,15 +227,18 @@ Result<DocumentHandle*> EndpointImpl::Open(const std::string& name, const OpenOp
         return Status(StatusCode::kTypeMismatch,
                       "document '" + name + "' is open as '" + std::string(have->name()) + "'");
       }
+      // (A relay's replica made for its children, now opened here too.)
+      topics_[name].app = true;
       return static_cast<DocumentHandle*>(it->second.get());
     }
     auto r = std::make_unique<Replica>(this, name, type, options.create, types_);
     replica = r.get();
     replicas_.emplace(name, std::move(r));
+    topics_[name].app = true;
+    // Subscribe before asking for the snapshot (the Clone pattern): the listener runs commands
+    // before frames, so the subscription is in place first.
+    UpdateUpwardLocked(name);
   }
-  // Subscribe before asking for the snapshot (the Clone pattern): the listener runs commands
-  // before frames, so the subscription is in place first.
-  listener_->Subscribe(name);
   replica->Start();
   return static_cast<DocumentHandle*>(replica);
 }
@@ -437,9 +365,18 @@ void EndpointImpl::Refuse(const Message& msg, wire::NackReason reason, const std
   n->set_reason(reason);
   n->set_text(text);
   if (msg.envelope.has_fragment()) n->set_refused_origin_seq(msg.envelope.origin_seq());
-  const std::string to =
-      msg.channel == ChannelKind::kSyncServer ? msg.routing_id : RoutingIdOf(msg.origin);
-  listener_->Send(OutboundFrame{Route::kSyncReply, to, EncodeEnvelope(e)});
+  n->set_target(std::string(msg.origin.bytes()));
+  OutboundFrame f{Route::kSyncReply, "", EncodeEnvelope(e)};
+  if (msg.channel == ChannelKind::kSyncServer) {
+    f.address = msg.routing_id;
+  } else {
+    f.address = RoutingIdOf(msg.origin);
+    // An author below a relay is not connected here: the nack goes down its document's topic.
+    if (ValidateDocId(msg.envelope.doc(), options_.limits).ok()) {
+      f.fallback_topic = msg.envelope.doc();
+    }
+  }
+  listener_->Send(std::move(f));
 }
 
 void EndpointImpl::HandleFragment(Message msg) {
@@ -518,8 +455,15 @@ void EndpointImpl::HandleHeartbeat(Message msg) {
 }
 
 void EndpointImpl::HandleSnapshotRequest(Message msg) {
-  if (msg.channel != ChannelKind::kSyncServer || !is_root()) {
+  if (msg.channel != ChannelKind::kSyncServer) {
     Refuse(msg, wire::NACK_UNSUPPORTED, "snapshot request on the wrong channel");
+    return;
+  }
+  if (!is_root()) {
+    const wire::SnapshotRequest& req = msg.envelope.snapshot_request();
+    if (Replica* r = ServingReplica(msg.envelope.doc(), req.type(), req.create())) {
+      r->OnSnapshotRequest(msg);
+    }
     return;
   }
   const wire::SnapshotRequest& req = msg.envelope.snapshot_request();
@@ -540,8 +484,12 @@ void EndpointImpl::HandleSnapshotRequest(Message msg) {
 }
 
 void EndpointImpl::HandleCatchupRequest(Message msg) {
-  if (msg.channel != ChannelKind::kSyncServer || !is_root()) {
+  if (msg.channel != ChannelKind::kSyncServer) {
     Refuse(msg, wire::NACK_UNSUPPORTED, "catch-up request on the wrong channel");
+    return;
+  }
+  if (!is_root()) {
+    if (Replica* r = ServingReplica(msg.envelope.doc(), "", false)) r->OnCatchupRequest(msg);
     return;
   }
   wire::NackReason reason = wire::NACK_UNSPECIFIED;
@@ -555,6 +503,12 @@ void EndpointImpl::HandleCatchupRequest(Message msg) {
 }
 
 void EndpointImpl::HandleSyncReply(Message msg) {
+  if (msg.channel == ChannelKind::kSubscription && msg.kind() == MessageKind::kNack) {
+    // A nack the root published for an author below a relay: only its target reads it.
+    if (msg.envelope.nack().target() != id_.bytes()) return;
+    if (Replica* r = FindReplica(msg.envelope.doc())) r->OnNack(msg.envelope);
+    return;
+  }
   if (msg.channel != ChannelKind::kSyncClient) {
     Refuse(msg, wire::NACK_UNSUPPORTED, "reply on the wrong channel");
     return;
@@ -592,6 +546,7 @@ void EndpointImpl::OnTick() {
   }
   for (HostedDocument* d : hosted) Post(d->name(), [d, now] { d->OnTick(now); });
   for (Replica* r : replicas) Post(r->name(), [r, now] { r->OnTick(now); });
+  TreeTick(now);
   if (!options_.listen.empty()) {
     wire::Envelope e = NewEnvelope("");
     e.mutable_heartbeat();

@@ -15,6 +15,7 @@
 #include "core/status.h"
 #include "documents/document.h"
 #include "documents/type_registry.h"
+#include "endpoints/roster.h"
 
 namespace zinc {
 
@@ -22,9 +23,16 @@ struct EndpointOptions {
   // Base address to host on (binds PUB, PULL and ROUTER; see endpoints/address.h). Port 0 or
   // "*" picks three consecutive free ports. Empty: do not host.
   std::string listen;
-  // Base address of the parent to join (connects SUB, PUSH and DEALER). Empty: this endpoint is
-  // the root host and sequences every document it hosts.
+  // Base address of any member of the cluster to join (the root or a relay). The member accepts
+  // it as a child if it has room, or redirects it to the shallowest member with room, and so on
+  // (docs/trees.md); the endpoint then connects SUB, PUSH and DEALER to its parent. Empty: this
+  // endpoint is the root host and sequences every document it hosts. With both listen and join
+  // set, the endpoint is a relay: it forwards its children's fragments up and the parent's down,
+  // and serves snapshots and catch-up to its children from its own replicas.
   std::string join;
+  // Children this endpoint accepts when it hosts; the others are redirected. 0: no limit.
+  // Default: 0.
+  size_t max_children = 0;
   // Worker threads of the HandlerPool; 0 picks half the hardware threads, at least 1 (on two
   // cores one worker beats two: fewer hand-offs between threads that share the cores).
   // Default: 0.
@@ -58,7 +66,7 @@ struct EndpointOptions {
   const TypeRegistry* types = nullptr;
   // Time source; nullptr: SystemClock. Must outlive the Endpoint.
   const Clock* clock = nullptr;
-  // Log threshold and the name logs show. Default: warnings, the endpoint id.
+  // Log threshold and the name logs and the roster show. Default: warnings, the endpoint id.
   LogLevel log_level = LogLevel::kWarn;
   std::string name;
 };
@@ -151,7 +159,21 @@ struct OpenOptions {
   bool create = true;
 };
 
-// One node of a zinc cluster: a root host, or a client of a parent host. Owns the ZeroMQ
+// Where an endpoint is in its cluster's tree.
+struct TreePosition {
+  // Accepted by a parent (always true at the root).
+  bool joined = false;
+  // 0 at the root.
+  uint32_t depth = 0;
+  // The ids from the root down to the parent (empty at the root).
+  std::vector<EndpointId> path;
+  // The parent's base address ("" at the root).
+  std::string parent;
+  // Children accepted and not gone.
+  size_t children = 0;
+};
+
+// One node of a zinc cluster: a root host, a relay, or a client of a parent host. Owns the ZeroMQ
 // context, the ChannelListener (I/O thread), the HandlerPool and every open document.
 // Resource type; thread-safe.
 class Endpoint {
@@ -171,11 +193,26 @@ class Endpoint {
   // The base address bound (ports filled in), or "" if this endpoint does not host.
   virtual const std::string& listen_address() const = 0;
   virtual bool is_root() const = 0;
+  // Joins a parent and hosts children.
+  virtual bool is_relay() const = 0;
+
+  // Waits until a parent has accepted this endpoint (at once at the root). Returns kTimeout.
+  virtual Status WaitJoined(std::chrono::milliseconds timeout) = 0;
+  virtual TreePosition position() const = 0;
+  // The cluster's members: the root's own roster at the root, elsewhere the copy the root last
+  // published (about every second, and soon after a change).
+  virtual RosterInfo roster() const = 0;
 
   // Opens the document called name, syncing it from the parent (a client) or creating it (the
   // root). Returns the same handle for a name opened before (kTypeMismatch for another type),
   // kInvalidArgument for a bad name, kNotFound for an unknown type. Does not block.
   virtual Result<DocumentHandle*> Open(const std::string& name, const OpenOptions& options) = 0;
+  // Closes a document opened here: unsubscribes from it (a relay keeps serving it while children
+  // have it open) and drops its unacknowledged edits (WaitAcknowledged first to keep them). The
+  // handle stays valid, frozen at its last state: edits return kUnavailable. Opening the name
+  // again syncs afresh. Returns kNotFound if it is not open. At the root, documents stay hosted
+  // and Close does nothing.
+  virtual Status Close(const std::string& name) = 0;
 
   virtual Counters& counters() = 0;
   virtual const TypeRegistry& types() const = 0;

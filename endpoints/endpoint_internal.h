@@ -25,6 +25,8 @@ class EndpointCore {
   virtual Logger& logger() = 0;
   virtual Counters& counters() = 0;
   virtual uint64_t epoch() const = 0;
+  // Joins a parent and hosts children: replicas serve snapshots and catch-up.
+  virtual bool is_relay() const = 0;
 
   // Queues frame on the I/O thread.
   virtual void Send(OutboundFrame frame) = 0;

@@ -204,8 +204,12 @@ OutboundFrame HostedDocument::NackFrame(const EndpointId& origin, const std::str
   n->set_text(text);
   n->set_refused_origin_seq(refused_origin_seq);
   n->set_expected_origin_seq(expected);
-  return OutboundFrame{Route::kSyncReply, routing_id.empty() ? RoutingIdOf(origin) : routing_id,
-                       EncodeEnvelope(e)};
+  n->set_target(std::string(origin.bytes()));
+  OutboundFrame f{Route::kSyncReply, routing_id.empty() ? RoutingIdOf(origin) : routing_id,
+                  EncodeEnvelope(e)};
+  // An author below a relay is not connected here: the nack goes down the document's topic.
+  if (routing_id.empty()) f.fallback_topic = name_;
+  return f;
 }
 
 wire::SnapshotReply HostedDocument::SnapshotLocked() const {

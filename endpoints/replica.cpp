@@ -5,7 +5,12 @@ namespace internal {
 
 Replica::Replica(EndpointCore* core, std::string name, const DocumentType* type, bool create,
                  const TypeRegistry* types)
-    : core_(core), name_(std::move(name)), create_(create), types_(types), type_(type) {
+    : core_(core),
+      name_(std::move(name)),
+      types_(types),
+      serving_(core->is_relay()),
+      create_(create),
+      type_(type) {
   if (type_) {
     doc_ = type_->Create();
     pending_edits_ = type_->NewPendingEdits();
@@ -52,6 +57,7 @@ void Replica::FailLocked(Status why) {
   error_ = std::move(why);
   buffered_.clear();
   cv_.notify_all();
+  ServeParkedLocked(0);
 }
 
 void Replica::BufferLocked(const wire::Envelope& env) {
@@ -70,6 +76,7 @@ void Replica::OnFragment(const wire::Envelope& env) {
     MutexLock l(&mu_);
     defer_wake_ = true;
     HandleSequencedLocked(env, &unnotified_);
+    if (!parked_.empty()) ServeParkedLocked(0);
     wake = TakeDeferredWakeLocked();
   }
   // After unlocking, so that a woken waiter does not wake up only to wait for mu_.
@@ -83,6 +90,7 @@ void Replica::OnFragments(const Message* msgs, size_t n) {
     MutexLock l(&mu_);
     defer_wake_ = true;
     for (size_t i = 0; i < n; ++i) HandleSequencedLocked(msgs[i].envelope, &unnotified_);
+    if (!parked_.empty()) ServeParkedLocked(0);
     wake = TakeDeferredWakeLocked();
   }
   if (wake) cv_.notify_all();
@@ -134,6 +142,7 @@ void Replica::HandleSequencedLocked(const wire::Envelope& env, Changes* changes)
 
 void Replica::ApplySequencedLocked(const wire::Envelope& env, Changes* changes) {
   applied_seq_ = env.seq();
+  if (serving_) RecordSequencedLocked(env);
   if (env.origin() == core_->id().bytes()) {
     // The echo of our own fragment: its acknowledgement. It is already in doc_.
     const uint64_t origin_seq = env.origin_seq();
@@ -145,6 +154,7 @@ void Replica::ApplySequencedLocked(const wire::Envelope& env, Changes* changes) 
       pending_edits_->PopFront();
       if (sent_ > 0) --sent_;
     }
+    if (pending_.empty()) confirmed_.reset();  // doc_ is the sequenced state again.
     if (sent_ == 0 && !pending_.empty()) {
       // Every edit sent is acknowledged: the held ones go now, as a new chain.
       SendPendingLocked(0, pending_.size());
@@ -258,6 +268,18 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
       core_->counters().Get("zinc_edits_refused_total")->Add();
     }
   }
+  if (serving_) {
+    tail_.clear();
+    tail_bytes_ = 0;
+    applied_by_origin_.clear();
+    for (const auto& a : snap.applied()) applied_by_origin_[a.origin()] = a.origin_seq();
+    confirmed_.reset();
+    if (!pending_.empty()) {
+      // What children are served: the snapshot without this relay's own pending edits.
+      confirmed_ = type->Create();
+      if (!confirmed_->Restore(snap.state()).ok()) confirmed_.reset();  // It restored above.
+    }
+  }
   doc_ = std::move(doc);
   type_ = type;
   applied_seq_ = env.seq();
@@ -276,6 +298,7 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   changes->push_back(std::move(c));
   cv_.notify_all();
   DrainBufferedLocked(changes);
+  if (!parked_.empty()) ServeParkedLocked(0);
 }
 
 void Replica::OnSnapshotReply(const wire::Envelope& env) {
@@ -300,6 +323,7 @@ void Replica::OnCatchupReply(const wire::Envelope& env) {
       RestoreLocked(env, reply.snapshot(), &unnotified_);
     } else {
       for (const wire::Envelope& f : reply.fragments()) HandleSequencedLocked(f, &unnotified_);
+      if (!parked_.empty()) ServeParkedLocked(0);
       // A reply capped short of the gap: ask for the rest now.
       if (state_ == State::kSynced && !buffered_.empty() &&
           buffered_.begin()->first > applied_seq_ + 1) {
@@ -400,6 +424,7 @@ void Replica::OnTick(int64_t now_micros) {
   MutexLock l(&mu_);
   const int64_t retry = std::chrono::microseconds(core_->options().retry).count();
   if (state_ == State::kFailed) return;
+  if (!parked_.empty()) ServeParkedLocked(now_micros);
   if ((state_ == State::kOpening || state_ == State::kResyncing) &&
       now_micros - snapshot_sent_micros_ >= retry) {
     RequestSnapshotLocked();
@@ -452,6 +477,11 @@ const DocumentType* Replica::type() const {
 Status Replica::EditLocked(std::string payload, DocumentChange* c) {
   if (state_ == State::kFailed) return error_;
   if (!type_) return Status(StatusCode::kUnavailable, "document '" + name_ + "' has no type yet");
+  if (serving_ && pending_.empty() && !confirmed_ && state_ == State::kSynced) {
+    // Children are served the sequenced state: keep it apart while edits of ours are pending.
+    std::unique_ptr<Document> copy = type_->Create();
+    if (copy->Restore(doc_->Snapshot()).ok()) confirmed_ = std::move(copy);
+  }
   ZINC_RETURN_IF_ERROR(doc_->Apply(payload));
   const uint64_t origin_seq = next_origin_seq_++;
   if (pending_.empty()) pending_progress_micros_ = core_->clock().NowMicros();
@@ -547,7 +577,7 @@ size_t Replica::pending() const {
 
 std::string Replica::ToJson() const {
   MutexLock l(&mu_);
-  if (!type_) return "null";
+  if (!type_ || !doc_) return "null";
   return "{\"type\":\"" + std::string(type_->name()) +
          "\",\"seq\":" + std::to_string(applied_seq_) + ",\"" + std::string(type_->json_field()) +
          "\":" + doc_->ToJson() + "}";
@@ -592,6 +622,181 @@ void Replica::OnPresenceMessage(const Message& msg) {
     listener = presence_listener_;
   }
   if (listener && *listener) (*listener)(msg.origin, msg.envelope.presence().state());
+}
+
+void Replica::OnAttached() {
+  MutexLock l(&mu_);
+  if (state_ == State::kOpening || state_ == State::kResyncing) RequestSnapshotLocked();
+  if (state_ == State::kSynced && catchup_sent_micros_ != 0) {
+    catchup_sent_micros_ = 0;
+    RequestCatchupLocked(applied_seq_ + 1, std::max(catchup_to_, applied_seq_ + 1));
+  }
+}
+
+void Replica::Close(bool release_state) {
+  MutexLock l(&mu_);
+  if (state_ != State::kFailed || error_.code() != StatusCode::kUnavailable) {
+    FailLocked(Status(StatusCode::kUnavailable, "document '" + name_ + "' is closed"));
+  }
+  pending_.clear();
+  if (pending_edits_) pending_edits_ = type_->NewPendingEdits();
+  sent_ = 0;
+  tail_.clear();
+  tail_bytes_ = 0;
+  if (release_state) {
+    doc_.reset();
+    confirmed_.reset();
+    applied_by_origin_.clear();
+  }
+  cv_.notify_all();
+}
+
+void Replica::RecordSequencedLocked(const wire::Envelope& env) {
+  uint64_t& last = applied_by_origin_[env.origin()];
+  last = std::max(last, env.origin_seq());
+  std::string bytes = EncodeEnvelope(env);
+  tail_bytes_ += bytes.size();
+  tail_.push_back(std::move(bytes));
+  while (tail_.size() > 1 && (tail_.size() > core_->options().history_fragments ||
+                              tail_bytes_ > core_->options().history_bytes)) {
+    tail_bytes_ -= tail_.front().size();
+    tail_.pop_front();
+  }
+  if (confirmed_ && !confirmed_->Apply(env.fragment().payload()).ok()) {
+    // Cannot happen for a fragment the root sequenced; if it does, serve nothing wrong.
+    confirmed_.reset();
+    ResyncLocked("the sequenced state did not take a sequenced fragment");
+  }
+}
+
+wire::SnapshotReply Replica::ServedSnapshotLocked() const {
+  wire::SnapshotReply r;
+  r.set_found(true);
+  r.set_type(std::string(type_->name()));
+  r.set_state((confirmed_ ? confirmed_ : doc_)->Snapshot());
+  for (const auto& [origin, origin_seq] : applied_by_origin_) {
+    wire::OriginSeq* a = r.add_applied();
+    a->set_origin(origin);
+    a->set_origin_seq(origin_seq);
+  }
+  return r;
+}
+
+void Replica::SendNackLocked(const std::string& routing_id, wire::NackReason reason,
+                             const std::string& text) {
+  wire::Envelope e = core_->NewEnvelope(name_);
+  e.mutable_nack()->set_reason(reason);
+  e.mutable_nack()->set_text(text);
+  core_->Send(OutboundFrame{Route::kSyncReply, routing_id, EncodeEnvelope(e)});
+}
+
+bool Replica::ServeLocked(const std::string& routing_id, const wire::Envelope& request,
+                          bool force) {
+  if (state_ == State::kFailed) {
+    if (error_.code() == StatusCode::kNotFound && request.has_snapshot_request()) {
+      wire::Envelope e = core_->NewEnvelope(name_);
+      e.mutable_snapshot_reply()->set_found(false);
+      core_->Send(OutboundFrame{Route::kSyncReply, routing_id, EncodeEnvelope(e)});
+    } else {
+      const StatusCode code = error_.code();
+      SendNackLocked(routing_id,
+                     code == StatusCode::kTypeMismatch  ? wire::NACK_TYPE_MISMATCH
+                     : code == StatusCode::kNotFound    ? wire::NACK_UNKNOWN_DOCUMENT
+                     : code == StatusCode::kUnsupported ? wire::NACK_UNKNOWN_TYPE
+                                                        : wire::NACK_UNSUPPORTED,
+                     error_.message());
+    }
+    return true;
+  }
+  if (state_ != State::kSynced) return false;
+  wire::Envelope e = core_->NewEnvelope(name_);
+  e.set_seq(applied_seq_);
+  if (request.has_snapshot_request()) {
+    *e.mutable_snapshot_reply() = ServedSnapshotLocked();
+    core_->counters().Get("zinc_snapshots_served_total")->Add();
+  } else {
+    const wire::CatchupRequest& req = request.catchup_request();
+    if (req.from_seq() > applied_seq_ && !force) return false;
+    const uint64_t first = applied_seq_ - tail_.size() + 1;
+    const uint64_t to = std::min(req.to_seq(), applied_seq_);
+    wire::CatchupReply* reply = e.mutable_catchup_reply();
+    if (req.from_seq() >= first && req.from_seq() <= to) {
+      size_t bytes = 0;
+      for (uint64_t s = req.from_seq(); s <= to; ++s) {
+        const std::string& f = tail_[s - first];
+        bytes += f.size();
+        if (reply->fragments_size() > 0 &&
+            (bytes > (4u << 20) || static_cast<size_t>(reply->fragments_size()) >=
+                                       core_->options().limits.max_catchup_fragments)) {
+          break;
+        }
+        reply->add_fragments()->ParseFromString(f);  // Encoded here, so it parses.
+      }
+    } else if (req.from_seq() < first) {
+      *reply->mutable_snapshot() = ServedSnapshotLocked();
+    }
+    core_->counters().Get("zinc_catchups_served_total")->Add();
+  }
+  core_->Send(OutboundFrame{Route::kSyncReply, routing_id, EncodeEnvelope(e)});
+  return true;
+}
+
+void Replica::ServeParkedLocked(int64_t now_micros) {
+  const int64_t retry = std::chrono::microseconds(core_->options().retry).count();
+  size_t kept = 0;
+  for (size_t i = 0; i < parked_.size(); ++i) {
+    Parked& p = parked_[i];
+    const bool force = now_micros != 0 && now_micros - p.since_micros >= retry;
+    if (ServeLocked(p.routing_id, p.request, force)) continue;
+    if (kept != i) parked_[kept] = std::move(p);
+    ++kept;
+  }
+  parked_.resize(kept);
+}
+
+void Replica::OnSnapshotRequest(const Message& msg) {
+  MutexLock l(&mu_);
+  const wire::SnapshotRequest& req = msg.envelope.snapshot_request();
+  if (!req.type().empty()) {
+    const DocumentType* want = types_->Find(req.type());
+    if (!want) {
+      SendNackLocked(msg.routing_id, wire::NACK_UNKNOWN_TYPE,
+                     "unknown document type '" + req.type() + "'");
+      return;
+    }
+    const bool missing = state_ == State::kFailed && error_.code() == StatusCode::kNotFound;
+    if (req.create() && (missing || (!type_ && state_ == State::kOpening))) {
+      // Asked upward without a type (or it did not exist): ask again, creating it.
+      type_ = want;
+      create_ = true;
+      doc_ = want->Create();
+      pending_edits_ = want->NewPendingEdits();
+      state_ = State::kOpening;
+      error_ = Status::Ok();
+      RequestSnapshotLocked();
+    } else if (type_ && type_ != want) {
+      SendNackLocked(msg.routing_id, wire::NACK_TYPE_MISMATCH,
+                     "document '" + name_ + "' is of type '" + std::string(type_->name()) +
+                         "', not '" + req.type() + "'");
+      return;
+    }
+  }
+  if (ServeLocked(msg.routing_id, msg.envelope, false)) return;
+  if (parked_.size() >= 4096) {
+    SendNackLocked(msg.routing_id, wire::NACK_UNSUPPORTED, "too many requests waiting");
+    return;
+  }
+  parked_.push_back(Parked{msg.routing_id, msg.envelope, core_->clock().NowMicros()});
+}
+
+void Replica::OnCatchupRequest(const Message& msg) {
+  MutexLock l(&mu_);
+  if (ServeLocked(msg.routing_id, msg.envelope, false)) return;
+  if (parked_.size() >= 4096) {
+    SendNackLocked(msg.routing_id, wire::NACK_UNSUPPORTED, "too many requests waiting");
+    return;
+  }
+  parked_.push_back(Parked{msg.routing_id, msg.envelope, core_->clock().NowMicros()});
 }
 
 void Replica::Notify() {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/message.h"
@@ -31,6 +32,18 @@ class Replica final : public DocumentHandle {
 
   // Sends the first snapshot request. Call once, after subscribing.
   void Start() EXCLUDES(mu_);
+  // The endpoint has joined a parent (again): requests made before were dropped, ask again.
+  void OnAttached() EXCLUDES(mu_);
+  // Ends this replica: edits and waits return kUnavailable from now on, unacknowledged edits are
+  // dropped. With release_state the state goes too (a relay's replica nobody holds).
+  void Close(bool release_state) EXCLUDES(mu_);
+
+  // A relay's children's requests, served from this replica: the state it has applied (without
+  // the relay's own unacknowledged edits) and the sequenced fragments it keeps (history_fragments
+  // and history_bytes, as at the root). A request this replica cannot answer yet (still
+  // syncing, or a catch-up beyond what it has) waits until it can.
+  void OnSnapshotRequest(const Message& msg) EXCLUDES(mu_);
+  void OnCatchupRequest(const Message& msg) EXCLUDES(mu_);
 
   // Strand handlers.
   void OnFragment(const wire::Envelope& env) EXCLUDES(mu_);
@@ -94,6 +107,19 @@ class Replica final : public DocumentHandle {
   // Hands the changes in unnotified_ to the listener, in order. Strand only, so that two calls
   // never interleave.
   void Notify() EXCLUDES(mu_);
+  // Serving children (relays).
+  // Keeps what a sequenced fragment adds to what is served: the history, the dedup table, the
+  // confirmed state.
+  void RecordSequencedLocked(const wire::Envelope& env) REQUIRES(mu_);
+  // Answers what waits in parked_ and can be answered; with now_micros != 0 also the catch-ups
+  // that waited longer than retry, with what there is.
+  void ServeParkedLocked(int64_t now_micros) REQUIRES(mu_);
+  // Answers one request, or returns false if it must wait.
+  bool ServeLocked(const std::string& routing_id, const wire::Envelope& request, bool force)
+      REQUIRES(mu_);
+  void SendNackLocked(const std::string& routing_id, wire::NackReason reason,
+                      const std::string& text) REQUIRES(mu_);
+  wire::SnapshotReply ServedSnapshotLocked() const REQUIRES(mu_);
   // Wakes the Wait* callers once pending_ is down to what one of them waits for (at once, or,
   // while defer_wake_ is set, when the caller lets go of mu_: TakeDeferredWakeLocked).
   void WakePendingWaitersLocked() REQUIRES(mu_);
@@ -107,12 +133,14 @@ class Replica final : public DocumentHandle {
   // Constant after construction.
   EndpointCore* const core_;
   const std::string name_;
-  const bool create_;
   const TypeRegistry* const types_;
+  const bool serving_;  // at a relay
 
   mutable Mutex mu_;
   mutable std::condition_variable cv_;  // state_ or pending_ changed
   State state_ GUARDED_BY(mu_) = State::kOpening;
+  // Ask the host to create the document (with type_) if it does not exist.
+  bool create_ GUARDED_BY(mu_);
   Status error_ GUARDED_BY(mu_);
   const DocumentType* type_ GUARDED_BY(mu_);
   // The visible state: the last snapshot, the fragments applied since, and the pending edits.
@@ -152,6 +180,21 @@ class Replica final : public DocumentHandle {
   std::multiset<size_t> pending_waits_ GUARDED_BY(mu_);
   bool defer_wake_ GUARDED_BY(mu_) = false;
   bool wake_deferred_ GUARDED_BY(mu_) = false;
+
+  // Serving children (relays only).
+  struct Parked {
+    std::string routing_id;
+    wire::Envelope request;
+    int64_t since_micros = 0;
+  };
+  std::vector<Parked> parked_ GUARDED_BY(mu_);
+  // Sequenced fragments applied_seq_ - tail_.size() + 1 .. applied_seq_, encoded.
+  std::deque<std::string> tail_ GUARDED_BY(mu_);
+  size_t tail_bytes_ GUARDED_BY(mu_) = 0;
+  // The last origin_seq sequenced per origin (the root's dedup table, as of applied_seq_).
+  std::unordered_map<std::string, uint64_t> applied_by_origin_ GUARDED_BY(mu_);
+  // The state as sequenced, while doc_ also holds this endpoint's own pending edits.
+  std::unique_ptr<Document> confirmed_ GUARDED_BY(mu_);
 };
 
 }  // namespace internal

@@ -1,0 +1,187 @@
+#pragma once
+
+// The one implementation of Endpoint. endpoint.cpp has the documents and messages, tree.cpp the
+// cluster's tree: joining, the roster and what relays add. Only endpoints/ includes this.
+
+#include <array>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/channel.h"
+#include "core/mutex.h"
+#include "endpoints/channel_listener.h"
+#include "endpoints/endpoint.h"
+#include "endpoints/endpoint_internal.h"
+#include "endpoints/hosted_document.h"
+#include "endpoints/replica.h"
+#include "endpoints/roster.h"
+#include "handlers/handler_pool.h"
+#include "handlers/message_handler.h"
+
+namespace zinc {
+namespace internal {
+
+// A MessageHandler made of a function, for handlers that only route to a document.
+class FunctionHandler final : public MessageHandler {
+ public:
+  using BatchFn = std::function<void(Message*, size_t)>;
+  FunctionHandler(std::function<void(Message)> fn, BatchFn batch)
+      : fn_(std::move(fn)), batch_(std::move(batch)) {}
+  void Handle(Message msg) override { fn_(std::move(msg)); }
+  void HandleBatch(Message* msgs, size_t n) override {
+    if (batch_) {
+      batch_(msgs, n);
+    } else {
+      MessageHandler::HandleBatch(msgs, n);
+    }
+  }
+
+ private:
+  std::function<void(Message)> fn_;
+  BatchFn batch_;
+};
+
+// Thread-safe.
+class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelListener::Sink {
+ public:
+  explicit EndpointImpl(EndpointOptions options);
+  ~EndpointImpl() override { Stop(); }
+
+  Status Init();
+
+  // Endpoint.
+  void Stop() override;
+  const EndpointId& id() const override { return id_; }
+  const std::string& listen_address() const override { return listen_address_; }
+  bool is_root() const override { return options_.join.empty(); }
+  bool is_relay() const override { return !options_.join.empty() && !options_.listen.empty(); }
+  Status WaitJoined(std::chrono::milliseconds timeout) override EXCLUDES(tree_mu_);
+  TreePosition position() const override EXCLUDES(tree_mu_);
+  RosterInfo roster() const override EXCLUDES(tree_mu_);
+  Result<DocumentHandle*> Open(const std::string& name, const OpenOptions& options) override;
+  Status Close(const std::string& name) override EXCLUDES(mu_);
+  Counters& counters() override { return counters_; }
+  const TypeRegistry& types() const override { return *types_; }
+
+  // EndpointCore.
+  const EndpointOptions& options() const override { return options_; }
+  const Clock& clock() const override { return *clock_; }
+  Logger& logger() override { return logger_; }
+  uint64_t epoch() const override { return 1; }
+  void Send(OutboundFrame frame) override { listener_->Send(std::move(frame)); }
+  void Send(std::vector<OutboundFrame> frames) override { listener_->Send(std::move(frames)); }
+  void Post(const std::string& doc, std::function<void()> task) override {
+    Status s = pool_->Submit(doc, std::move(task));
+    (void)s;  // kClosed while stopping: the task is moot.
+  }
+
+  // ChannelListener::Sink.
+  void OnMessages(std::vector<Message> msgs) override;
+  void OnBadFrame(ChannelKind channel, const Status& why, const wire::Envelope* envelope,
+                  const std::string& routing_id) override;
+  void OnTick() override;
+  void OnSubscription(const std::string& topic, bool subscribed) override EXCLUDES(mu_);
+
+ private:
+  void RegisterHandlers();
+  void Refuse(const Message& msg, wire::NackReason reason, const std::string& text);
+  // The hosted document called name; created with type_name when missing and create is set.
+  // Sets *reason when it returns nullptr for a reason worth a nack.
+  HostedDocument* FindHosted(const std::string& name, const std::string& type_name, bool create,
+                             wire::NackReason* reason, std::string* why) EXCLUDES(mu_);
+  Replica* FindReplica(const std::string& name) EXCLUDES(mu_);
+
+  void HandleFragment(Message msg);
+  // A run of fragments of one document from one channel: one lock and one send for the lot.
+  void HandleFragments(Message* msgs, size_t n);
+  void HandleHeartbeat(Message msg);
+  void HandlePresence(Message msg);
+  void HandleSnapshotRequest(Message msg);
+  void HandleCatchupRequest(Message msg);
+  void HandleSyncReply(Message msg);
+
+  // Tree (tree.cpp).
+  // Starts joining (Init), or asks the current target again (the tick).
+  void SendJoinRequestLocked() REQUIRES(tree_mu_);
+  void HandleJoinRequest(Message msg) EXCLUDES(tree_mu_);
+  void HandleJoinReply(Message msg) EXCLUDES(tree_mu_);
+  void HandleMemberReport(Message msg) EXCLUDES(tree_mu_);
+  void HandleRosterRequest(Message msg) EXCLUDES(tree_mu_);
+  void HandleRoster(Message msg) EXCLUDES(tree_mu_);
+  void TreeTick(int64_t now_micros) EXCLUDES(tree_mu_);
+  wire::MemberReport SelfReportLocked() const REQUIRES(tree_mu_);
+  // A relay's replica of name serving its children, made (and subscribed upward) if missing.
+  Replica* ServingReplica(const std::string& name, const std::string& type_name, bool create)
+      EXCLUDES(mu_);
+  // Subscribes upward to name, or unsubscribes, as its Topic says.
+  void UpdateUpwardLocked(const std::string& name) REQUIRES(mu_);
+  // Moves the replica of name out of replicas_ and closes it.
+  void RetireReplicaLocked(const std::string& name, bool release_state) REQUIRES(mu_);
+
+  // Constant after construction.
+  EndpointOptions options_;
+  const EndpointId id_;
+  std::unique_ptr<TypeRegistry> own_types_;
+  const TypeRegistry* types_;
+  SystemClock system_clock_;
+  const Clock* clock_;
+  Logger logger_;
+  Counters counters_;
+  std::string listen_address_;
+  std::vector<std::unique_ptr<FunctionHandler>> handler_storage_;
+  // zinc_messages_received_total by ChannelKind, looked up once: this is the hot path.
+  std::array<Counter*, 4> received_;
+  HandlerRegistry handlers_;
+
+  std::shared_ptr<ChannelContext> context_;
+  std::unique_ptr<HandlerPool> pool_;
+  std::unique_ptr<ChannelListener> listener_;
+
+  Mutex mu_;
+  std::unordered_map<std::string, std::unique_ptr<HostedDocument>> hosted_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, std::unique_ptr<Replica>> replicas_ GUARDED_BY(mu_);
+  // Why this endpoint is subscribed upward to a document (clients and relays).
+  struct Topic {
+    bool app = false;                  // opened through Open (and not closed)
+    bool children = false;             // a child subscribed (relays; from the XPUB)
+    bool upward = false;               // subscribed on the SUB
+    int64_t serving_since_micros = 0;  // a replica made for children
+  };
+  std::map<std::string, Topic> topics_ GUARDED_BY(mu_);
+  // Closed replicas: an application may still hold their handles.
+  std::vector<std::unique_ptr<Replica>> closed_ GUARDED_BY(mu_);
+  bool stopped_ GUARDED_BY(mu_) = false;
+
+  // The tree. Lock order: mu_ before tree_mu_ is never needed; neither is held across a send.
+  mutable Mutex tree_mu_;
+  std::condition_variable joined_cv_;
+  bool joined_ GUARDED_BY(tree_mu_) = false;
+  // The member asked now, the redirects followed to it, and when it was asked.
+  std::string target_ GUARDED_BY(tree_mu_);
+  uint32_t hops_ GUARDED_BY(tree_mu_) = 0;
+  int attempts_ GUARDED_BY(tree_mu_) = 0;
+  int64_t join_sent_micros_ GUARDED_BY(tree_mu_) = 0;
+  uint32_t depth_ GUARDED_BY(tree_mu_) = 0;
+  std::vector<EndpointId> path_ GUARDED_BY(tree_mu_);
+  std::string parent_address_ GUARDED_BY(tree_mu_);
+  EndpointId parent_id_ GUARDED_BY(tree_mu_);
+  struct Child {
+    std::string listen;
+    int64_t last_seen_micros = 0;
+  };
+  std::map<EndpointId, Child> children_ GUARDED_BY(tree_mu_);
+  RosterBook roster_ GUARDED_BY(tree_mu_);
+  EndpointId roster_root_ GUARDED_BY(tree_mu_);
+  bool roster_dirty_ GUARDED_BY(tree_mu_) = true;
+  int64_t roster_published_micros_ GUARDED_BY(tree_mu_) = 0;
+  bool report_dirty_ GUARDED_BY(tree_mu_) = true;
+  int64_t reported_micros_ GUARDED_BY(tree_mu_) = 0;
+};
+
+}  // namespace internal
+}  // namespace zinc

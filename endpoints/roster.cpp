@@ -1,0 +1,275 @@
+#include "endpoints/roster.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <tuple>
+
+#include "core/channel.h"
+#include "endpoints/address.h"
+
+namespace zinc {
+
+namespace {
+
+void AppendJsonString(std::string* out, const std::string& s) {
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out->append(buf);
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+EndpointId IdOf(const std::string& bytes) {
+  EndpointId id;
+  EndpointId::FromBytes(bytes, &id);  // Checked by the codec; nil when empty.
+  return id;
+}
+
+void SortMembers(std::vector<MemberInfo>* members) {
+  std::sort(members->begin(), members->end(), [](const MemberInfo& a, const MemberInfo& b) {
+    return std::tie(a.depth, a.id) < std::tie(b.depth, b.id);
+  });
+}
+
+}  // namespace
+
+std::string RosterToJson(const RosterInfo& roster) {
+  std::string out = "{\"root\":";
+  AppendJsonString(&out, roster.root.ToString());
+  out += ",\"members\":[";
+  uint32_t depth = 0;
+  for (size_t i = 0; i < roster.members.size(); ++i) {
+    const MemberInfo& m = roster.members[i];
+    depth = std::max(depth, m.depth);
+    if (i > 0) out += ",";
+    out += "{\"id\":";
+    AppendJsonString(&out, m.id.ToString());
+    out += ",\"name\":";
+    AppendJsonString(&out, m.name);
+    out += ",\"parent\":";
+    if (m.parent.is_nil()) {
+      out += "null";
+    } else {
+      AppendJsonString(&out, m.parent.ToString());
+    }
+    out += ",\"depth\":" + std::to_string(m.depth) + ",\"listen\":";
+    AppendJsonString(&out, m.listen);
+    out += ",\"children\":" + std::to_string(m.children) +
+           ",\"max_children\":" + std::to_string(m.max_children) + "}";
+  }
+  out += "],\"count\":" + std::to_string(roster.members.size()) +
+         ",\"depth\":" + std::to_string(depth) + "}";
+  return out;
+}
+
+Result<RosterInfo> FetchRoster(const std::string& address, std::chrono::milliseconds timeout,
+                               const CodecLimits& limits) {
+  Result<BaseAddress> base = ParseBaseAddress(address);
+  if (!base.ok()) return base.status();
+  if (base->transport == "tcp" && base->port == 0) {
+    return Status(StatusCode::kInvalidArgument, "address needs a port: " + address);
+  }
+  std::shared_ptr<ChannelContext> context = ChannelContext::Shared();
+  ChannelOptions options;
+  Result<std::unique_ptr<Channel>> dealer =
+      Channel::Create(context.get(), SocketType::kDealer, options);
+  if (!dealer.ok()) return dealer.status();
+  ZINC_RETURN_IF_ERROR((*dealer)->Connect(DeriveChannelAddresses(*base).sync));
+  wire::Envelope request;
+  request.set_version(kProtocolVersion);
+  const EndpointId self = EndpointId::Random();
+  request.set_origin(std::string(self.bytes()));
+  request.mutable_roster_request();
+  const std::string bytes = EncodeEnvelope(request);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool sent = false;
+  std::vector<std::string> parts;
+  while (true) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) break;
+    std::vector<PollItem> items(1);
+    items[0].channel = dealer->get();
+    items[0].want_in = sent;
+    items[0].want_out = !sent;
+    ZINC_RETURN_IF_ERROR(
+        Poll(&items, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now)));
+    if (!sent && items[0].writable) {
+      std::string_view part(bytes);
+      Status s = (*dealer)->Send(&part, 1);
+      if (s.ok()) sent = true;
+      continue;
+    }
+    if (!items[0].readable) continue;
+    Result<bool> got = (*dealer)->Receive(&parts);
+    if (!got.ok()) return got.status();
+    if (!*got || parts.size() != 1) continue;
+    wire::Envelope reply;
+    Status s = DecodeEnvelope(parts[0], limits.max_sync_envelope_bytes, limits, &reply);
+    if (!s.ok()) return Status(s.code(), "bad roster reply: " + s.message());
+    if (reply.has_nack()) {
+      return Status(StatusCode::kUnavailable, "refused: " + reply.nack().text());
+    }
+    if (!reply.has_roster()) continue;
+    return internal::RosterFromProto(reply.roster());
+  }
+  return Status(StatusCode::kTimeout,
+                "no roster from " + address + " within " + std::to_string(timeout.count()) + " ms");
+}
+
+namespace internal {
+
+RosterInfo RosterFromProto(const wire::Roster& roster) {
+  RosterInfo info;
+  info.root = IdOf(roster.root());
+  for (const wire::Member& m : roster.members()) {
+    MemberInfo mi;
+    mi.id = IdOf(m.id());
+    mi.parent = IdOf(m.parent());
+    mi.listen = m.listen();
+    mi.depth = m.depth();
+    mi.max_children = m.max_children();
+    mi.children = m.children();
+    mi.name = m.name();
+    info.members.push_back(std::move(mi));
+  }
+  SortMembers(&info.members);
+  return info;
+}
+
+void RosterBook::SetSelf(const MemberInfo& self) {
+  authoritative_ = true;
+  Entry& e = members_[self.id];
+  e.info = self;
+  e.last_seen_micros = INT64_MAX;  // Never expires.
+}
+
+bool RosterBook::Report(const EndpointId& id, const wire::MemberReport& r, int64_t now_micros) {
+  reservations_.erase(id);
+  if (r.leaving()) return members_.erase(id) > 0;
+  auto [it, added] = members_.try_emplace(id);
+  Entry& e = it->second;
+  MemberInfo info;
+  info.id = id;
+  info.parent = IdOf(r.parent());
+  info.listen = r.listen();
+  info.depth = r.depth();
+  info.max_children = r.max_children();
+  info.children = r.children();
+  info.name = r.name();
+  const bool changed = added || info.parent != e.info.parent || info.listen != e.info.listen ||
+                       info.depth != e.info.depth || info.max_children != e.info.max_children ||
+                       info.children != e.info.children || info.name != e.info.name;
+  e.info = std::move(info);
+  e.last_seen_micros = now_micros;
+  return changed;
+}
+
+bool RosterBook::Expire(int64_t cutoff_micros) {
+  bool changed = false;
+  for (auto it = members_.begin(); it != members_.end();) {
+    if (it->second.last_seen_micros < cutoff_micros) {
+      it = members_.erase(it);
+      changed = true;
+    } else {
+      ++it;
+    }
+  }
+  return changed;
+}
+
+void RosterBook::Replace(const wire::Roster& roster) {
+  members_.clear();
+  for (const wire::Member& m : roster.members()) {
+    Entry& e = members_[IdOf(m.id())];
+    e.info.id = IdOf(m.id());
+    e.info.parent = IdOf(m.parent());
+    e.info.listen = m.listen();
+    e.info.depth = m.depth();
+    e.info.max_children = m.max_children();
+    e.info.children = m.children();
+    e.info.name = m.name();
+    reservations_.erase(e.info.id);  // It has arrived.
+  }
+}
+
+void RosterBook::Reserve(const EndpointId& newcomer, const EndpointId& host, int64_t until_micros) {
+  reservations_[newcomer] = Reservation{host, until_micros};
+}
+
+std::map<EndpointId, uint32_t> RosterBook::ChildCounts(int64_t now_micros,
+                                                       bool reservations) const {
+  std::map<EndpointId, uint32_t> counts;
+  for (const auto& [id, e] : members_) {
+    if (authoritative_) {
+      if (!e.info.parent.is_nil()) ++counts[e.info.parent];
+    } else {
+      counts[id] += e.info.children;
+    }
+  }
+  for (const auto& [newcomer, r] : reservations_) {
+    if (reservations && r.until_micros >= now_micros && members_.count(newcomer) == 0)
+      ++counts[r.host];
+  }
+  return counts;
+}
+
+const MemberInfo* RosterBook::ChooseHost(const std::vector<EndpointId>& exclude,
+                                         int64_t now_micros) const {
+  const std::map<EndpointId, uint32_t> counts = ChildCounts(now_micros, /*reservations=*/true);
+  const Entry* best = nullptr;
+  uint32_t best_children = 0;
+  for (const auto& [id, e] : members_) {
+    if (e.info.listen.empty() || std::find(exclude.begin(), exclude.end(), id) != exclude.end()) {
+      continue;
+    }
+    auto c = counts.find(id);
+    const uint32_t children = c == counts.end() ? 0 : c->second;
+    if (e.info.max_children != 0 && children >= e.info.max_children) continue;
+    if (!best || std::tie(e.info.depth, children, id) <
+                     std::tie(best->info.depth, best_children, best->info.id)) {
+      best = &e;
+      best_children = children;
+    }
+  }
+  return best ? &best->info : nullptr;
+}
+
+wire::Roster RosterBook::ToProto(const EndpointId& root) const {
+  wire::Roster r;
+  r.set_root(std::string(root.bytes()));
+  const std::map<EndpointId, uint32_t> counts = ChildCounts(0, /*reservations=*/false);
+  for (const auto& [id, e] : members_) {
+    wire::Member* m = r.add_members();
+    m->set_id(std::string(id.bytes()));
+    if (!e.info.parent.is_nil()) m->set_parent(std::string(e.info.parent.bytes()));
+    m->set_listen(e.info.listen);
+    m->set_depth(e.info.depth);
+    m->set_max_children(e.info.max_children);
+    auto c = counts.find(id);
+    m->set_children(c == counts.end() ? 0 : c->second);
+    m->set_name(e.info.name);
+  }
+  return r;
+}
+
+RosterInfo RosterBook::ToInfo(const EndpointId& root) const {
+  return RosterFromProto(ToProto(root));
+}
+
+}  // namespace internal
+}  // namespace zinc

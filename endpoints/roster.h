@@ -1,0 +1,96 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/codec.h"
+#include "core/ids.h"
+#include "core/status.h"
+
+namespace zinc {
+
+// One member of a cluster as the roster shows it.
+struct MemberInfo {
+  EndpointId id;
+  // Nil for the root.
+  EndpointId parent;
+  // The base address it hosts children on; empty for a leaf.
+  std::string listen;
+  // 0 for the root.
+  uint32_t depth = 0;
+  // 0: no limit.
+  uint32_t max_children = 0;
+  uint32_t children = 0;
+  std::string name;
+};
+
+// The members of a cluster, as the root last published them.
+struct RosterInfo {
+  EndpointId root;
+  // Sorted by depth, then id.
+  std::vector<MemberInfo> members;
+};
+
+// {"root":ID,"members":[{"id":ID,"name":S,"parent":ID|null,"depth":N,"listen":S,"children":N,
+// "max_children":N},...],"count":N,"depth":N} (zincctl stat's output; docs/zincctl.md).
+std::string RosterToJson(const RosterInfo& roster);
+
+// Asks the member hosting at base address `address` for its roster over the sync channel, and
+// waits up to timeout. Returns kTimeout if no answer came, kInvalidArgument for a bad address.
+Result<RosterInfo> FetchRoster(const std::string& address, std::chrono::milliseconds timeout,
+                               const CodecLimits& limits = CodecLimits());
+
+namespace internal {
+
+RosterInfo RosterFromProto(const wire::Roster& roster);
+
+// The roster as one member keeps it: at the root, built from the members' reports; elsewhere, the
+// root's last published copy. Also picks where a newcomer should go. Thread-compatible.
+class RosterBook {
+ public:
+  // The root's own entry, kept up to date by the root (which makes this book the root's).
+  void SetSelf(const MemberInfo& self);
+  // Root: a member's report (or its leaving). Returns whether the roster changed.
+  bool Report(const EndpointId& id, const wire::MemberReport& report, int64_t now_micros);
+  // Root: drops the members not heard from since before cutoff (and their reservations);
+  // returns whether any went.
+  bool Expire(int64_t cutoff_micros);
+  // Elsewhere: replaces the whole roster with the root's.
+  void Replace(const wire::Roster& roster);
+
+  // A newcomer was sent to host: counted as its child until it reports, or until expiry.
+  void Reserve(const EndpointId& newcomer, const EndpointId& host, int64_t until_micros);
+
+  // The member with room (and a listen address) that is shallowest, then has the fewest
+  // children, then the lowest id, other than those in exclude; nullptr if none has room.
+  // The member, or nullptr.
+  const MemberInfo* ChooseHost(const std::vector<EndpointId>& exclude, int64_t now_micros) const;
+
+  // Root: the roster to publish, with children counted from the members' parents.
+  wire::Roster ToProto(const EndpointId& root) const;
+  RosterInfo ToInfo(const EndpointId& root) const;
+  size_t size() const { return members_.size(); }
+
+ private:
+  struct Entry {
+    MemberInfo info;
+    int64_t last_seen_micros = 0;
+  };
+  struct Reservation {
+    EndpointId host;
+    int64_t until_micros = 0;
+  };
+  // Children per member: reported counts (a copy of the root's) or members naming it as parent
+  // (at the root), plus live reservations for newcomers not yet in the roster.
+  std::map<EndpointId, uint32_t> ChildCounts(int64_t now_micros, bool reservations) const;
+
+  std::map<EndpointId, Entry> members_;
+  std::map<EndpointId, Reservation> reservations_;  // by newcomer
+  bool authoritative_ = false;                      // this is the root's own book
+};
+
+}  // namespace internal
+}  // namespace zinc

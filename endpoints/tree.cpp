@@ -1,0 +1,371 @@
+// The cluster's tree: joining (with redirects), the roster, and what relays add to an endpoint
+// (subscriptions that follow their children's, replicas that serve them). docs/trees.md.
+
+#include "endpoints/address.h"
+#include "endpoints/endpoint_impl.h"
+
+namespace zinc {
+namespace internal {
+
+namespace {
+// A member reports itself upward this often (and at once when it changes).
+constexpr int64_t kReportMicros = 1000000;
+// A member not heard from for this long has left (the root's roster; a parent's children).
+// TODO(soon): heartbeats decide this (issue 7).
+constexpr int64_t kMemberTimeoutMicros = 3500000;
+// The root publishes the roster at least this often.
+constexpr int64_t kRosterMicros = 1000000;
+// Redirects a newcomer follows before it starts over from its join address.
+constexpr uint32_t kMaxHops = 16;
+// A newcomer sent to a member counts as its child this long, until it reports.
+constexpr int64_t kReservationMicros = 2000000;
+// A relay keeps a replica it made for a child that never subscribed this long.
+constexpr int64_t kServingGraceMicros = 10000000;
+
+void Unpack(const std::string& bytes, EndpointId* id) { EndpointId::FromBytes(bytes, id); }
+}  // namespace
+
+void EndpointImpl::SendJoinRequestLocked() {
+  Result<BaseAddress> base = ParseBaseAddress(target_);
+  if (!base.ok()) {
+    // Only a redirect can be bad (the join address was checked by Init): start over.
+    logger_.Warn("ZINC-JOIN", "bad redirect '" + target_ + "': " + base.status().ToString());
+    target_ = options_.join;
+    hops_ = 0;
+    base = ParseBaseAddress(target_);
+    if (!base.ok()) return;
+  }
+  listener_->JoinVia(DeriveChannelAddresses(*base).sync);
+  wire::Envelope e = NewEnvelope("");
+  wire::JoinRequest* r = e.mutable_join_request();
+  r->set_listen(listen_address_);
+  r->set_max_children(static_cast<uint32_t>(options_.max_children));
+  r->set_hops(hops_);
+  r->set_name(options_.name);
+  join_sent_micros_ = clock_->NowMicros();
+  listener_->Send(OutboundFrame{Route::kJoin, "", EncodeEnvelope(e)});
+}
+
+void EndpointImpl::HandleJoinRequest(Message msg) {
+  if (msg.channel != ChannelKind::kSyncServer) {
+    Refuse(msg, wire::NACK_UNSUPPORTED, "join request on the wrong channel");
+    return;
+  }
+  const wire::JoinRequest& req = msg.envelope.join_request();
+  const int64_t now = clock_->NowMicros();
+  wire::Envelope e = NewEnvelope("");
+  wire::JoinReply* reply = e.mutable_join_reply();
+  std::string verdict;
+  {
+    MutexLock l(&tree_mu_);
+    const bool known = children_.count(msg.origin) > 0;
+    const bool room = options_.max_children == 0 || children_.size() < options_.max_children;
+    if (msg.origin == id_) {
+      reply->set_text("an endpoint cannot join itself");
+    } else if (!joined_) {
+      reply->set_text("this member has not joined its own parent yet");
+    } else if (known || room) {
+      Child& c = children_[msg.origin];
+      c.listen = req.listen();
+      c.last_seen_micros = now;
+      reply->set_accepted(true);
+      reply->set_depth(depth_ + 1);
+      for (const EndpointId& p : path_) reply->add_path(std::string(p.bytes()));
+      reply->add_path(std::string(id_.bytes()));
+      report_dirty_ = true;
+      if (is_root()) {
+        // In the roster at once, so that the next newcomer is placed knowing of it.
+        wire::MemberReport r;
+        r.set_parent(std::string(id_.bytes()));
+        r.set_listen(req.listen());
+        r.set_depth(1);
+        r.set_max_children(req.max_children());
+        r.set_name(req.name());
+        roster_dirty_ = roster_.Report(msg.origin, r, now) || roster_dirty_;
+      }
+      verdict = "accepted";
+    } else if (req.hops() >= kMaxHops) {
+      reply->set_text("too many redirects");
+    } else {
+      const MemberInfo* host = roster_.ChooseHost({msg.origin, id_}, now);
+      if (host) {
+        reply->set_redirect(host->listen);
+        roster_.Reserve(msg.origin, host->id, now + kReservationMicros);
+        verdict = "redirected to " + host->listen;
+      } else {
+        reply->set_text("no member has room");
+      }
+    }
+  }
+  if (verdict.empty()) verdict = "refused: " + reply->text();
+  logger_.Info("ZINC-JOIN", "newcomer " + msg.origin.ToString() + " " + verdict);
+  counters_
+      .Get(reply->accepted()           ? "zinc_joins_accepted_total"
+           : reply->redirect().empty() ? "zinc_joins_refused_total"
+                                       : "zinc_joins_redirected_total")
+      ->Add();
+  listener_->Send(OutboundFrame{Route::kSyncReply, msg.routing_id, EncodeEnvelope(e)});
+}
+
+void EndpointImpl::HandleJoinReply(Message msg) {
+  if (msg.channel != ChannelKind::kSyncClient) {
+    Refuse(msg, wire::NACK_UNSUPPORTED, "join reply on the wrong channel");
+    return;
+  }
+  const wire::JoinReply& r = msg.envelope.join_reply();
+  {
+    MutexLock l(&tree_mu_);
+    if (joined_) return;  // A late answer to a request asked twice.
+    if (r.accepted()) {
+      Result<BaseAddress> base = ParseBaseAddress(target_);
+      if (!base.ok()) return;
+      const ChannelAddresses a = DeriveChannelAddresses(*base);
+      joined_ = true;
+      depth_ = r.depth();
+      path_.clear();
+      for (const std::string& p : r.path()) Unpack(p, &path_.emplace_back());
+      parent_id_ = msg.origin;
+      parent_address_ = target_;
+      attempts_ = 0;
+      report_dirty_ = true;
+      listener_->Attach(a.outbound, a.inbound);
+      logger_.Info("ZINC-JOIN", "joined " + target_ + " at depth " + std::to_string(depth_));
+      joined_cv_.notify_all();
+    } else if (!r.redirect().empty() && hops_ < kMaxHops) {
+      target_ = r.redirect();
+      ++hops_;
+      attempts_ = 0;
+      SendJoinRequestLocked();
+      return;
+    } else {
+      // Nobody has room, or the member is not ready: ask the join address again later.
+      logger_.Warn("ZINC-JOIN", "not accepted by " + target_ + ": " + r.text());
+      target_ = options_.join;
+      hops_ = 0;
+      join_sent_micros_ = clock_->NowMicros();
+      return;
+    }
+  }
+  // Requests made before joining were dropped: each replica asks again.
+  std::vector<Replica*> replicas;
+  {
+    MutexLock l(&mu_);
+    for (auto& [name, replica] : replicas_) replicas.push_back(replica.get());
+  }
+  for (Replica* replica : replicas) Post(replica->name(), [replica] { replica->OnAttached(); });
+}
+
+wire::MemberReport EndpointImpl::SelfReportLocked() const {
+  wire::MemberReport r;
+  if (!parent_id_.is_nil()) r.set_parent(std::string(parent_id_.bytes()));
+  r.set_listen(listen_address_);
+  r.set_depth(depth_);
+  r.set_max_children(static_cast<uint32_t>(options_.max_children));
+  r.set_children(static_cast<uint32_t>(children_.size()));
+  r.set_name(options_.name);
+  return r;
+}
+
+void EndpointImpl::HandleMemberReport(Message msg) {
+  if (msg.channel != ChannelKind::kInbound) {
+    Refuse(msg, wire::NACK_UNSUPPORTED, "member report on the wrong channel");
+    return;
+  }
+  const wire::MemberReport& r = msg.envelope.member_report();
+  const int64_t now = clock_->NowMicros();
+  MutexLock l(&tree_mu_);
+  auto child = children_.find(msg.origin);
+  if (child != children_.end()) {
+    if (r.leaving()) {
+      children_.erase(child);
+      report_dirty_ = true;
+    } else {
+      child->second.last_seen_micros = now;
+    }
+  }
+  if (is_root()) roster_dirty_ = roster_.Report(msg.origin, r, now) || roster_dirty_;
+}
+
+void EndpointImpl::HandleRosterRequest(Message msg) {
+  if (msg.channel != ChannelKind::kSyncServer) {
+    Refuse(msg, wire::NACK_UNSUPPORTED, "roster request on the wrong channel");
+    return;
+  }
+  wire::Envelope e = NewEnvelope("");
+  {
+    MutexLock l(&tree_mu_);
+    *e.mutable_roster() = roster_.ToProto(roster_root_);
+  }
+  listener_->Send(OutboundFrame{Route::kSyncReply, msg.routing_id, EncodeEnvelope(e)});
+}
+
+void EndpointImpl::HandleRoster(Message msg) {
+  if (msg.channel != ChannelKind::kSubscription) {
+    Refuse(msg, wire::NACK_UNSUPPORTED, "roster on the wrong channel");
+    return;
+  }
+  if (is_root()) return;
+  MutexLock l(&tree_mu_);
+  roster_.Replace(msg.envelope.roster());
+  Unpack(msg.envelope.roster().root(), &roster_root_);
+}
+
+void EndpointImpl::TreeTick(int64_t now) {
+  std::vector<OutboundFrame> out;
+  {
+    MutexLock l(&tree_mu_);
+    const int64_t retry = std::chrono::microseconds(options_.retry).count();
+    if (!joined_ && now - join_sent_micros_ >= retry) {
+      // No answer: ask again, and after a few tries start over from the join address.
+      if (++attempts_ >= 3 && target_ != options_.join) {
+        target_ = options_.join;
+        hops_ = 0;
+        attempts_ = 0;
+      }
+      SendJoinRequestLocked();
+    }
+    for (auto it = children_.begin(); it != children_.end();) {
+      if (now - it->second.last_seen_micros > kMemberTimeoutMicros) {
+        logger_.Info("ZINC-TREE", "child " + it->first.ToString() + " timed out");
+        it = children_.erase(it);
+        report_dirty_ = true;
+      } else {
+        ++it;
+      }
+    }
+    if (is_root()) {
+      if (roster_.Expire(now - kMemberTimeoutMicros)) roster_dirty_ = true;
+      if (roster_dirty_ || now - roster_published_micros_ >= kRosterMicros) {
+        wire::Envelope e = NewEnvelope("");
+        *e.mutable_roster() = roster_.ToProto(id_);
+        out.push_back(
+            OutboundFrame{Route::kPublish, std::string(kControlTopic), EncodeEnvelope(e)});
+        roster_dirty_ = false;
+        roster_published_micros_ = now;
+      }
+    } else if (joined_ && (report_dirty_ || now - reported_micros_ >= kReportMicros)) {
+      wire::Envelope e = NewEnvelope("");
+      *e.mutable_member_report() = SelfReportLocked();
+      out.push_back(OutboundFrame{Route::kUpstream, "", EncodeEnvelope(e)});
+      report_dirty_ = false;
+      reported_micros_ = now;
+    }
+  }
+  if (is_relay()) {
+    // Replicas made for a child's request whose subscription never came.
+    MutexLock l(&mu_);
+    std::vector<std::string> stale;
+    for (const auto& [name, t] : topics_) {
+      if (!t.app && !t.children && t.serving_since_micros != 0 &&
+          now - t.serving_since_micros > kServingGraceMicros) {
+        stale.push_back(name);
+      }
+    }
+    for (const std::string& name : stale) {
+      RetireReplicaLocked(name, /*release_state=*/true);
+      UpdateUpwardLocked(name);
+    }
+  }
+  if (!out.empty()) listener_->Send(std::move(out));
+}
+
+Replica* EndpointImpl::ServingReplica(const std::string& name, const std::string& type_name,
+                                      bool create) {
+  Replica* replica = nullptr;
+  {
+    MutexLock l(&mu_);
+    if (stopped_) return nullptr;
+    auto it = replicas_.find(name);
+    if (it != replicas_.end()) return it->second.get();
+    const DocumentType* type = type_name.empty() ? nullptr : types_->Find(type_name);
+    auto r = std::make_unique<Replica>(this, name, type, create && type != nullptr, types_);
+    replica = r.get();
+    replicas_.emplace(name, std::move(r));
+    topics_[name].serving_since_micros = clock_->NowMicros();
+    UpdateUpwardLocked(name);
+  }
+  counters_.Get("zinc_relay_replicas_opened_total")->Add();
+  replica->Start();
+  return replica;
+}
+
+void EndpointImpl::UpdateUpwardLocked(const std::string& name) {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return;
+  Topic& t = it->second;
+  const bool want = t.app || t.children || replicas_.count(name) > 0;
+  if (want != t.upward) {
+    if (want) {
+      listener_->Subscribe(name);
+    } else {
+      listener_->Unsubscribe(name);
+    }
+    t.upward = want;
+  }
+  if (!want) topics_.erase(it);
+}
+
+void EndpointImpl::RetireReplicaLocked(const std::string& name, bool release_state) {
+  auto it = replicas_.find(name);
+  if (it == replicas_.end()) return;
+  it->second->Close(release_state);
+  closed_.push_back(std::move(it->second));
+  replicas_.erase(it);
+  auto t = topics_.find(name);
+  if (t != topics_.end()) t->second.serving_since_micros = 0;
+}
+
+void EndpointImpl::OnSubscription(const std::string& topic, bool subscribed) {
+  if (topic == kControlTopic || !ValidateDocId(topic, options_.limits).ok()) return;
+  MutexLock l(&mu_);
+  if (stopped_) return;
+  Topic& t = topics_[topic];
+  t.children = subscribed;
+  if (!subscribed && !t.app) {
+    // The last child below closed it: so does this relay.
+    RetireReplicaLocked(topic, /*release_state=*/true);
+  }
+  UpdateUpwardLocked(topic);
+}
+
+Status EndpointImpl::Close(const std::string& name) {
+  if (is_root()) return Status::Ok();
+  MutexLock l(&mu_);
+  auto t = topics_.find(name);
+  if (t == topics_.end() || !t->second.app) {
+    return Status(StatusCode::kNotFound, "document '" + name + "' is not open");
+  }
+  t->second.app = false;
+  if (!t->second.children) RetireReplicaLocked(name, /*release_state=*/false);
+  UpdateUpwardLocked(name);
+  return Status::Ok();
+}
+
+Status EndpointImpl::WaitJoined(std::chrono::milliseconds timeout) {
+  MutexLock l(&tree_mu_);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  if (!l.WaitUntil(&joined_cv_, deadline, [&]() REQUIRES(tree_mu_) { return joined_; })) {
+    return Status(StatusCode::kTimeout, "not accepted by any member of " + options_.join +
+                                            " in time (asking " + target_ + ")");
+  }
+  return Status::Ok();
+}
+
+TreePosition EndpointImpl::position() const {
+  MutexLock l(&tree_mu_);
+  TreePosition p;
+  p.joined = joined_;
+  p.depth = depth_;
+  p.path = path_;
+  p.parent = parent_address_;
+  p.children = children_.size();
+  return p;
+}
+
+RosterInfo EndpointImpl::roster() const {
+  MutexLock l(&tree_mu_);
+  return roster_.ToInfo(roster_root_);
+}
+
+}  // namespace internal
+}  // namespace zinc
