@@ -71,6 +71,7 @@ Status EndpointImpl::Init() {
     received_[static_cast<size_t>(kind)] = counters_.Get(
         std::string("zinc_messages_received_total{channel=\"") + ChannelKindName(kind) + "\"}");
   }
+  fragments_received_ = counters_.Get("zinc_fragments_received_total");
   if (options_.listen.empty() && options_.join.empty()) {
     return Status(StatusCode::kInvalidArgument, "an endpoint needs a listen or a join address");
   }
@@ -404,6 +405,7 @@ void EndpointImpl::HandleFragment(Message msg) {
     return;
   }
   if (msg.channel == ChannelKind::kSubscription) {
+    fragments_received_->Add();
     if (Replica* r = FindReplica(name)) r->OnFragment(msg.envelope);
     return;
   }
@@ -413,6 +415,7 @@ void EndpointImpl::HandleFragment(Message msg) {
 void EndpointImpl::HandleFragments(Message* msgs, size_t n) {
   const std::string& name = msgs[0].envelope.doc();
   if (msgs[0].channel == ChannelKind::kSubscription) {
+    fragments_received_->Add(n);
     if (Replica* r = FindReplica(name)) r->OnFragments(msgs, n);
     return;
   }

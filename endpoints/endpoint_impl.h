@@ -136,6 +136,8 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   std::vector<std::unique_ptr<FunctionHandler>> handler_storage_;
   // zinc_messages_received_total by ChannelKind, looked up once: this is the hot path.
   std::array<Counter*, 4> received_;
+  // zinc_fragments_received_total: sequenced fragments from the parent (any document).
+  Counter* fragments_received_ = nullptr;
   HandlerRegistry handlers_;
 
   std::shared_ptr<ChannelContext> context_;

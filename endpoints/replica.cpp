@@ -395,25 +395,31 @@ void Replica::OnNack(const wire::Envelope& env) {
 }
 
 void Replica::SendPendingLocked(size_t from_index, size_t count) {
-  if (from_index == 0) remote_since_send_ = false;  // A new chain, from applied_seq_.
+  if (from_index == 0) {
+    // A new chain, from applied_seq_.
+    remote_since_send_ = false;
+    chain_base_ = applied_seq_;
+  }
   for (size_t i = from_index; i < pending_.size() && i < from_index + count; ++i) {
     sent_ = std::max(sent_, i + 1);
-    SendPendingEditLocked(i);
+    SendPendingEditLocked(i, chain_base_);
   }
   pending_progress_micros_ = core_->clock().NowMicros();
 }
 
 void Replica::ResendOldestLocked() {
-  SendPendingEditLocked(0);
+  // The oldest pending edit stands on applied_seq_ (remote fragments since it was sent have
+  // been passed over it here): if the original was lost, the copy starts a chain from there.
+  SendPendingEditLocked(0, applied_seq_);
   sent_ = std::max<size_t>(sent_, 1);
 }
 
-void Replica::SendPendingEditLocked(size_t i) {
+void Replica::SendPendingEditLocked(size_t i, uint64_t base_seq) {
   FragmentFields f;
   f.origin = core_->id().bytes();
   f.origin_seq = pending_[i];
   f.doc = name_;
-  f.base_seq = applied_seq_;  // Pending edits stand on applied_seq_.
+  f.base_seq = base_seq;
   f.epoch = core_->epoch();
   f.type = type_->name();
   f.payload = pending_edits_->at(i);

@@ -100,8 +100,8 @@ class Replica final : public DocumentHandle {
   // Sends the oldest pending edit again, as a copy of one that may still be on its way: unlike
   // SendPendingLocked(0, ...) it does not start a new chain.
   void ResendOldestLocked() REQUIRES(mu_);
-  // Sends pending edit i upward (no bookkeeping).
-  void SendPendingEditLocked(size_t i) REQUIRES(mu_);
+  // Sends pending edit i upward as made on base_seq (no bookkeeping).
+  void SendPendingEditLocked(size_t i, uint64_t base_seq) REQUIRES(mu_);
   // Applies payload as a local edit and sends or holds it; fills *change.
   Status EditLocked(std::string payload, DocumentChange* change) REQUIRES(mu_);
   // Hands the changes in unnotified_ to the listener, in order. Strand only, so that two calls
@@ -164,6 +164,13 @@ class Replica final : public DocumentHandle {
   // no remote fragment has been applied since (remote_since_send_); otherwise it is held until
   // every sent edit is acknowledged, then the held ones start a new chain from applied_seq_.
   size_t sent_ GUARDED_BY(mu_) = 0;
+  // The base_seq of the chain: applied_seq_ when it started. An edit that joins the chain later
+  // goes with it, not with the applied_seq_ of then: the echoes of the chain's first edits may
+  // have moved applied_seq_ since (with no remote fragment among them, or the edit would be
+  // held), and the host must pass the edit over the others' fragments sequenced after those
+  // echoes as transformed past the chain's edits still in flight, which only the chain's bridge
+  // has (a new chain would start from them as sequenced, out of the edit's context).
+  uint64_t chain_base_ GUARDED_BY(mu_) = 0;
   bool remote_since_send_ GUARDED_BY(mu_) = false;
   // Times in a row pending_ made no progress for 4 x retry.
   int stalls_ GUARDED_BY(mu_) = 0;

@@ -206,5 +206,55 @@ TEST(TextSyncTest, SixImpatientWritersConverge) {
   SixConcurrentWriters(impatient, /*slow_host=*/true, /*max_patches=*/4000);
 }
 
+// The root host edits too, through its own handle, while clients do: its edits are sequenced
+// the moment they are made, and the clients' are transformed past them.
+void HostAndClientsEditing(bool relays, int n = 3, int edits = 400) {
+  auto host = StartHost();
+  DocumentHandle* at_host = OpenText(host.get(), "shared");
+  std::vector<std::unique_ptr<Endpoint>> clients;
+  std::vector<DocumentHandle*> docs;
+  for (int i = 0; i < n; ++i) {
+    EndpointOptions o;
+    o.handler_threads = 1;
+    if (relays) o.listen = "tcp://127.0.0.1:*";
+    clients.push_back(StartClient(*host, o));
+    docs.push_back(OpenText(clients.back().get(), "shared"));
+    ASSERT_TRUE(docs.back()->WaitSynced(kTimeout).ok());
+  }
+  std::vector<DocumentHandle*> writers_docs = docs;
+  writers_docs.push_back(at_host);
+  const int kEdits = edits;
+  std::vector<std::thread> writers;
+  for (size_t w = 0; w < writers_docs.size(); ++w) {
+    writers.emplace_back([&, w] {
+      std::mt19937 rng(static_cast<uint32_t>(w) + 11);
+      for (int i = 0; i < kEdits; ++i) {
+        Status s = writers_docs[w]->EditWith([&](const Document& d) -> Result<std::string> {
+          const size_t len = static_cast<const TextDocument&>(d).text().size();
+          const size_t pos = len == 0 ? 0 : rng() % (len + 1);
+          const size_t del = pos < len && rng() % 4 == 0 ? 1 : 0;
+          return EncodeTextOp(TextSplice(pos, del, std::string(1, static_cast<char>('!' + w))));
+        });
+        EXPECT_TRUE(s.ok()) << s.ToString();
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  for (DocumentHandle* d : docs) ASSERT_TRUE(d->WaitAcknowledged(kTimeout).ok());
+  const uint64_t head = at_host->seq();
+  EXPECT_EQ(head, static_cast<uint64_t>(kEdits) * writers_docs.size());
+  for (size_t i = 0; i < docs.size(); ++i) {
+    ASSERT_TRUE(WaitFor([&] { return docs[i]->seq() == head; }, kTimeout));
+    EXPECT_EQ(Text(docs[i]), Text(at_host))
+        << "replica " << i << ": " << clients[i]->counters().RenderPrometheus();
+  }
+}
+
+TEST(TextSyncTest, HostAndClientsEditingAtOnceConverge) { HostAndClientsEditing(false); }
+TEST(TextSyncTest, HostAndRelaysEditingAtOnceConverge) { HostAndClientsEditing(true); }
+TEST(TextSyncTest, HostAndManyClientsEditingAtOnceConverge) {
+  HostAndClientsEditing(false, 46, 25);
+}
+
 }  // namespace
 }  // namespace zinc

@@ -1,0 +1,370 @@
+// Trees of relays over tcp loopback: convergence at depth, balanced joining, snapshots served by
+// relays, subscriptions that follow the leaves, nacks that find authors below relays.
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "core/channel.h"
+#include "documents/map_document.h"
+#include "documents/text_document.h"
+#include "endpoints/address.h"
+#include "endpoints/endpoint.h"
+#include "tests/testing/cluster.h"
+#include "tests/testing/wait.h"
+
+namespace zinc {
+namespace {
+
+using testing::OpenMap;
+using testing::StartHost;
+using testing::WaitFor;
+
+constexpr auto kTimeout = std::chrono::seconds(60);
+
+EndpointOptions Small() {
+  EndpointOptions o;
+  o.handler_threads = 1;
+  // Many endpoints share two cores: a slow tick, so that the tree's own chatter stays small.
+  o.retry = std::chrono::milliseconds(300);
+  return o;
+}
+
+// Starts an endpoint that joins `join`; with relay set it also hosts on free ports.
+std::unique_ptr<Endpoint> StartMember(const std::string& join, bool relay, size_t max_children = 0,
+                                      const std::string& name = "") {
+  EndpointOptions o = Small();
+  o.join = join;
+  if (relay) o.listen = "tcp://127.0.0.1:*";
+  o.max_children = max_children;
+  o.name = name;
+  Result<std::unique_ptr<Endpoint>> e = Endpoint::Start(std::move(o));
+  EXPECT_TRUE(e.ok()) << e.status().ToString();
+  if (!e.ok()) std::abort();
+  return std::move(e).value();
+}
+
+DocumentHandle* OpenText(Endpoint* endpoint, const std::string& name) {
+  OpenOptions open;
+  open.type = "text";
+  Result<DocumentHandle*> doc = endpoint->Open(name, open);
+  EXPECT_TRUE(doc.ok()) << doc.status().ToString();
+  return doc.ok() ? *doc : nullptr;
+}
+
+std::string Snapshot(const DocumentHandle* doc) {
+  std::string s;
+  doc->Read([&](const Document& d) { s = d.Snapshot(); });
+  return s;
+}
+
+// A printable character per writer (up to 94 writers).
+char Tag(size_t writer) { return static_cast<char>('!' + writer); }
+
+// Waits until every replica has what the root has (same seq, nothing pending) and checks the
+// states are byte for byte the root's.
+void ExpectConverged(DocumentHandle* root, const std::vector<DocumentHandle*>& replicas) {
+  for (size_t i = 0; i < replicas.size(); ++i) {
+    EXPECT_TRUE(replicas[i]->WaitAcknowledged(kTimeout).ok()) << "replica " << i;
+  }
+  for (size_t i = 0; i < replicas.size(); ++i) {
+    EXPECT_TRUE(WaitFor([&] { return replicas[i]->seq() == root->seq(); }, kTimeout))
+        << "replica " << i << " at seq " << replicas[i]->seq() << ", root at " << root->seq();
+    EXPECT_EQ(Snapshot(replicas[i]), Snapshot(root)) << "replica " << i;
+  }
+}
+
+// Root, three levels of relays (2, 4, 8) and four leaves under each deepest relay: 47 endpoints
+// at depths 0 to 4, every one of them editing one text and one map at the same time.
+TEST(TreeTest, DepthFourTreeOfFortySevenEndpointsConverges) {
+  auto root = StartHost(Small());
+  std::vector<std::unique_ptr<Endpoint>> members;
+  std::vector<Endpoint*> level = {root.get()};
+  for (int depth = 1; depth <= 3; ++depth) {
+    std::vector<Endpoint*> next;
+    for (Endpoint* parent : level) {
+      for (int i = 0; i < 2; ++i) {
+        members.push_back(StartMember(parent->listen_address(), /*relay=*/true));
+        next.push_back(members.back().get());
+      }
+    }
+    for (Endpoint* e : next) ASSERT_TRUE(e->WaitJoined(kTimeout).ok());
+    level = next;
+  }
+  for (Endpoint* parent : level) {
+    for (int i = 0; i < 4; ++i) members.push_back(StartMember(parent->listen_address(), false));
+  }
+  ASSERT_EQ(members.size() + 1, 47u);
+  for (auto& m : members) ASSERT_TRUE(m->WaitJoined(kTimeout).ok());
+  EXPECT_EQ(members.back()->position().depth, 4u);
+  EXPECT_EQ(members.back()->position().path.size(), 4u);
+  EXPECT_EQ(members.back()->position().path.front(), root->id());
+
+  DocumentHandle* root_text = OpenText(root.get(), "text");
+  DocumentHandle* root_map = OpenMap(root.get(), "map");
+  ASSERT_TRUE(root_text && root_map);
+  std::vector<DocumentHandle*> texts, maps;
+  for (auto& m : members) {
+    texts.push_back(OpenText(m.get(), "text"));
+    maps.push_back(OpenMap(m.get(), "map"));
+    ASSERT_TRUE(texts.back() && maps.back());
+  }
+  for (size_t i = 0; i < members.size(); ++i) {
+    ASSERT_TRUE(texts[i]->WaitSynced(kTimeout).ok()) << i;
+    ASSERT_TRUE(maps[i]->WaitSynced(kTimeout).ok()) << i;
+  }
+
+  // Everybody at once, the root too: one-character inserts at random places of the shared text
+  // and sets of colliding keys.
+  constexpr int kEdits = 25;
+  std::vector<std::thread> writers;
+  std::vector<DocumentHandle*> all_texts = texts, all_maps = maps;
+  all_texts.push_back(root_text);
+  all_maps.push_back(root_map);
+  for (size_t w = 0; w < all_texts.size(); ++w) {
+    writers.emplace_back([&, w] {
+      std::mt19937 rng(static_cast<uint32_t>(w) * 7919u + 1);
+      for (int i = 0; i < kEdits; ++i) {
+        Status t = all_texts[w]->EditWith([&](const Document& d) -> Result<std::string> {
+          const uint64_t size = static_cast<const TextDocument&>(d).text().size();
+          const uint64_t pos = size == 0 ? 0 : rng() % (size + 1);
+          return EncodeTextOp(TextSplice(pos, 0, std::string(1, Tag(w))));
+        });
+        EXPECT_TRUE(t.ok()) << t.ToString();
+        std::vector<MapOp> ops = {MapOp{MapOp::Kind::kSet, "k" + std::to_string(rng() % 30),
+                                        "\"" + std::to_string(w) + "-" + std::to_string(i) + "\""}};
+        Status m = all_maps[w]->Edit(EncodeMapOps(ops));
+        EXPECT_TRUE(m.ok()) << m.ToString();
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+
+  ExpectConverged(root_text, texts);
+  ExpectConverged(root_map, maps);
+  if (::testing::Test::HasFailure()) {
+    for (size_t i = 0; i < members.size(); ++i) {
+      if (Snapshot(texts[i]) != Snapshot(root_text) || Snapshot(maps[i]) != Snapshot(root_map)) {
+        ADD_FAILURE() << "member " << i << ":\n" << members[i]->counters().RenderPrometheus();
+      }
+    }
+  }
+  // Every edit made it, exactly once: each writer's character appears kEdits times.
+  std::string text;
+  root_text->Read(
+      [&](const Document& d) { text = static_cast<const TextDocument&>(d).text().ToString(); });
+  for (size_t w = 0; w < all_texts.size(); ++w) {
+    EXPECT_EQ(std::count(text.begin(), text.end(), Tag(w)), kEdits) << "writer " << w;
+  }
+  EXPECT_EQ(root_text->seq(), static_cast<uint64_t>(kEdits * all_texts.size()));
+  for (auto& m : members) m->Stop();
+  root->Stop();
+}
+
+// 30 relays that all ask the root, which takes 3 children: they end in the shallowest tree
+// possible (3 at depth 1, 9 at depth 2, 18 at depth 3), and every one converges.
+TEST(TreeTest, ThirtyEndpointsJoiningThroughTheRootMakeABalancedTree) {
+  EndpointOptions ro = Small();
+  ro.max_children = 3;
+  auto root = StartHost(ro);
+  std::vector<std::unique_ptr<Endpoint>> members;
+  for (int i = 0; i < 30; ++i) {
+    members.push_back(StartMember(root->listen_address(), /*relay=*/true, /*max_children=*/3,
+                                  "m" + std::to_string(i)));
+    ASSERT_TRUE(members.back()->WaitJoined(kTimeout).ok()) << i;
+  }
+  std::map<uint32_t, int> per_depth;
+  for (auto& m : members) {
+    const TreePosition p = m->position();
+    ++per_depth[p.depth];
+    EXPECT_LE(p.children, 3u);
+  }
+  EXPECT_LE(root->position().children, 3u);
+  EXPECT_EQ(per_depth[1], 3);
+  EXPECT_EQ(per_depth[2], 9);
+  EXPECT_EQ(per_depth[3], 18);
+  EXPECT_EQ(per_depth.rbegin()->first, 3u) << "deeper than the minimum";
+
+  // The roster reaches every member, and says the same.
+  EXPECT_TRUE(WaitFor([&] { return root->roster().members.size() == 31; }, kTimeout));
+  const RosterInfo at_root = root->roster();
+  EXPECT_EQ(at_root.root, root->id());
+  for (const MemberInfo& m : at_root.members) {
+    EXPECT_LE(m.children, 3u);
+    if (m.id != root->id()) {
+      EXPECT_FALSE(m.listen.empty());
+    }
+  }
+  EXPECT_TRUE(WaitFor([&] { return members.back()->roster().members.size() == 31; }, kTimeout));
+
+  DocumentHandle* at_host = OpenMap(root.get(), "m");
+  std::vector<DocumentHandle*> docs;
+  for (size_t i = 0; i < members.size(); ++i) {
+    docs.push_back(OpenMap(members[i].get(), "m"));
+    std::vector<MapOp> ops = {MapOp{MapOp::Kind::kSet, "from" + std::to_string(i), "1"}};
+    ASSERT_TRUE(docs.back()->Edit(EncodeMapOps(ops)).ok());
+  }
+  ExpectConverged(at_host, docs);
+  EXPECT_EQ(at_host->seq(), 30u);
+  for (auto& m : members) m->Stop();
+  root->Stop();
+}
+
+// A chain root -> r1 -> r2 -> r3 with a leaf editing under r3: a late joiner under r3 syncs
+// from r3's replica, and the root serves no snapshot for it.
+TEST(TreeTest, LateJoinerUnderADeepRelayGetsItsSnapshotFromThatRelay) {
+  auto root = StartHost(Small());
+  auto r1 = StartMember(root->listen_address(), true);
+  ASSERT_TRUE(r1->WaitJoined(kTimeout).ok());
+  auto r2 = StartMember(r1->listen_address(), true);
+  ASSERT_TRUE(r2->WaitJoined(kTimeout).ok());
+  auto r3 = StartMember(r2->listen_address(), true);
+  ASSERT_TRUE(r3->WaitJoined(kTimeout).ok());
+  auto writer = StartMember(r3->listen_address(), false);
+  DocumentHandle* w = OpenText(writer.get(), "doc");
+  ASSERT_TRUE(w && w->WaitSynced(kTimeout).ok());
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(w->Edit(EncodeTextOp(TextSplice(0, 0, "x" + std::to_string(i)))).ok());
+  }
+  ASSERT_TRUE(w->WaitAcknowledged(kTimeout).ok());
+  const uint64_t root_served = root->counters().Value("zinc_snapshots_served_total");
+  const uint64_t r3_served = r3->counters().Value("zinc_snapshots_served_total");
+
+  auto late = StartMember(r3->listen_address(), false);
+  DocumentHandle* l = OpenText(late.get(), "doc");
+  ASSERT_TRUE(l && l->WaitSynced(kTimeout).ok());
+  EXPECT_EQ(late->position().depth, 4u);
+  EXPECT_TRUE(WaitFor([&] { return l->seq() == 200; }, kTimeout));
+  EXPECT_EQ(Snapshot(l), Snapshot(w));
+  EXPECT_EQ(root->counters().Value("zinc_snapshots_served_total"), root_served);
+  EXPECT_EQ(r3->counters().Value("zinc_snapshots_served_total"), r3_served + 1);
+
+  // And it edits through three relays like everyone else.
+  ASSERT_TRUE(l->Edit(EncodeTextOp(TextSplice(0, 0, "late"))).ok());
+  ASSERT_TRUE(l->WaitAcknowledged(kTimeout).ok());
+  DocumentHandle* at_root = OpenText(root.get(), "doc");
+  EXPECT_TRUE(WaitFor([&] { return w->seq() == 201; }, kTimeout));
+  EXPECT_EQ(Snapshot(w), Snapshot(at_root));
+  EXPECT_EQ(Snapshot(l), Snapshot(at_root));
+  for (Endpoint* e : {late.get(), writer.get(), r3.get(), r2.get(), r1.get(), root.get()}) {
+    e->Stop();
+  }
+}
+
+// When the last leaf under a relay closes a document, the relay unsubscribes: the root's
+// fragments of it no longer reach the relay.
+TEST(TreeTest, RelayStopsReceivingADocumentItsLastLeafClosed) {
+  auto root = StartHost(Small());
+  auto relay = StartMember(root->listen_address(), true);
+  ASSERT_TRUE(relay->WaitJoined(kTimeout).ok());
+  auto a_reader = StartMember(relay->listen_address(), false);
+  auto b_reader = StartMember(relay->listen_address(), false);
+  DocumentHandle* a_root = OpenMap(root.get(), "a");
+  DocumentHandle* b_root = OpenMap(root.get(), "b");
+  DocumentHandle* a = OpenMap(a_reader.get(), "a");
+  DocumentHandle* b = OpenMap(b_reader.get(), "b");
+  ASSERT_TRUE(a->WaitSynced(kTimeout).ok());
+  ASSERT_TRUE(b->WaitSynced(kTimeout).ok());
+  auto set = [](DocumentHandle* doc, const std::string& key) {
+    std::vector<MapOp> ops = {MapOp{MapOp::Kind::kSet, key, "1"}};
+    ASSERT_TRUE(doc->Edit(EncodeMapOps(ops)).ok());
+  };
+  // Fragments of a reach the relay while a's reader has it open.
+  const uint64_t before = relay->counters().Value("zinc_fragments_received_total");
+  for (int i = 0; i < 50; ++i) set(a_root, "k" + std::to_string(i));
+  ASSERT_TRUE(WaitFor([&] { return a->seq() == 50; }, kTimeout));
+  EXPECT_GE(relay->counters().Value("zinc_fragments_received_total") - before, 50u);
+
+  ASSERT_TRUE(a_reader->Close("a").ok());
+  EXPECT_EQ(a_reader->Close("a").code(), StatusCode::kNotFound);
+  EXPECT_EQ(a->Edit(EncodeMapOps({MapOp{MapOp::Kind::kSet, "x", "1"}})).code(),
+            StatusCode::kUnavailable);
+  // Rounds of: 20 fragments of a, then one of b as a fence (one PUB, one connection: in order).
+  // Once the unsubscription has gone up the tree, a round brings the relay b's fragment only.
+  uint64_t b_seq = 0;
+  uint64_t last_delta = 0;
+  const bool stopped = WaitFor(
+      [&] {
+        const uint64_t start = relay->counters().Value("zinc_fragments_received_total");
+        for (int i = 0; i < 20; ++i) set(a_root, "k");
+        set(b_root, "fence");
+        ++b_seq;
+        if (!WaitFor([&] { return b->seq() == b_seq; }, kTimeout)) return false;
+        last_delta = relay->counters().Value("zinc_fragments_received_total") - start;
+        return last_delta == 1;
+      },
+      kTimeout);
+  EXPECT_TRUE(stopped) << "the relay still receives a: " << last_delta << " fragments a round";
+  // And stays unsubscribed: 500 more fragments of a, none arrive.
+  const uint64_t start = relay->counters().Value("zinc_fragments_received_total");
+  for (int i = 0; i < 500; ++i) set(a_root, "k");
+  set(b_root, "fence");
+  ASSERT_TRUE(WaitFor([&] { return b->seq() == b_seq + 1; }, kTimeout));
+  EXPECT_EQ(relay->counters().Value("zinc_fragments_received_total") - start, 1u);
+
+  // Opening it again below the relay subscribes again, and syncs from scratch.
+  DocumentHandle* again = OpenMap(a_reader.get(), "a");
+  ASSERT_TRUE(again && again != a);
+  ASSERT_TRUE(again->WaitSynced(kTimeout).ok());
+  EXPECT_TRUE(WaitFor([&] { return again->seq() == a_root->seq(); }, kTimeout));
+  EXPECT_EQ(Snapshot(again), Snapshot(a_root));
+  for (Endpoint* e : {a_reader.get(), b_reader.get(), relay.get(), root.get()}) e->Stop();
+}
+
+// A fragment the root refuses, from an author below a relay: the nack reaches the author by
+// the document's topic, through the relay, and nobody else acts on it.
+TEST(TreeTest, NackReachesAnAuthorBelowARelay) {
+  auto root = StartHost(Small());
+  auto relay = StartMember(root->listen_address(), true);
+  ASSERT_TRUE(relay->WaitJoined(kTimeout).ok());
+  DocumentHandle* at_root = OpenMap(root.get(), "doc");
+  ASSERT_TRUE(at_root);
+  // A hand-made author under the relay: it subscribes to the document on the relay and pushes
+  // a text fragment for the map document.
+  testing::RawPeer author(*relay);
+  ChannelContext context;
+  auto sub = std::move(Channel::Create(&context, SocketType::kSub, ChannelOptions())).value();
+  ASSERT_TRUE(sub->Subscribe("doc").ok());
+  ASSERT_TRUE(
+      sub->Connect(
+             DeriveChannelAddresses(ParseBaseAddress(relay->listen_address()).value()).outbound)
+          .ok());
+  wire::Nack nack;
+  const bool got = WaitFor(
+      [&] {
+        // Sent until the subscription is in place all the way up (each copy is refused alike).
+        author.Push(author.Fragment("doc", "text", 1, EncodeTextOp(TextSplice(0, 0, "x"))));
+        std::vector<PollItem> items(1);
+        items[0].channel = sub.get();
+        if (!Poll(&items, std::chrono::milliseconds(100)).ok() || !items[0].readable) {
+          return false;
+        }
+        std::vector<std::string> parts;
+        for (Result<bool> r = sub->Receive(&parts); r.ok() && *r; r = sub->Receive(&parts)) {
+          wire::Envelope e;
+          if (parts.size() == 2 && e.ParseFromString(parts[1]) && e.has_nack()) {
+            nack = e.nack();
+            return true;
+          }
+        }
+        return false;
+      },
+      kTimeout);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(nack.reason(), wire::NACK_TYPE_MISMATCH);
+  EXPECT_EQ(nack.target(), author.id().bytes());
+  EXPECT_EQ(nack.refused_origin_seq(), 1u);
+  EXPECT_EQ(at_root->seq(), 0u);
+  relay->Stop();
+  root->Stop();
+}
+
+}  // namespace
+}  // namespace zinc
