@@ -69,7 +69,12 @@ Result<std::unique_ptr<Channel>> Channel::Create(ChannelContext* context, Socket
     socket->set(zmq::sockopt::rcvhwm, options.rcvhwm);
     socket->set(zmq::sockopt::maxmsgsize, options.max_message_bytes);
     if (options.rcvbuf > 0) socket->set(zmq::sockopt::rcvbuf, options.rcvbuf);
-    if (type == SocketType::kRouter) socket->set(zmq::sockopt::router_mandatory, 1);
+    if (type == SocketType::kRouter) {
+      socket->set(zmq::sockopt::router_mandatory, 1);
+      // A peer that comes back with a new socket (a client asking again after a timeout) takes
+      // its routing id over, rather than being refused while the old connection lingers.
+      socket->set(zmq::sockopt::router_handover, 1);
+    }
     if (type == SocketType::kDealer && !options.routing_id.empty()) {
       socket->set(zmq::sockopt::routing_id, options.routing_id);
     }

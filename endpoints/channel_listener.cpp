@@ -18,8 +18,10 @@ const std::string& StrandOf(const Message& m) { return m.envelope.doc(); }
 }  // namespace
 
 ChannelListener::ChannelListener(Channels channels, Sink* sink, const CodecLimits& limits,
-                                 std::chrono::milliseconds tick, std::string origin)
-    : sink_(sink),
+                                 std::chrono::milliseconds tick, std::string origin,
+                                 ChannelFactory remake)
+    : remake_(std::move(remake)),
+      sink_(sink),
       limits_(limits),
       tick_(tick),
       origin_(std::move(origin)),
@@ -122,15 +124,31 @@ void ChannelListener::RunCommand(const Command& c) {
     case Command::kSubscribe:
     case Command::kUnsubscribe:
       if (!channels_.subscription) return;
-      s = c.kind == Command::kSubscribe ? channels_.subscription->Subscribe(c.topic)
-                                        : channels_.subscription->Unsubscribe(c.topic);
+      if (c.kind == Command::kSubscribe) {
+        topics_.insert(c.topic);
+        s = channels_.subscription->Subscribe(c.topic);
+      } else {
+        topics_.erase(c.topic);
+        s = channels_.subscription->Unsubscribe(c.topic);
+      }
       break;
-    case Command::kJoinVia:
+    case Command::kJoinVia: {
       if (!channels_.sync_client) return;
       attached_ = false;
-      if (!connected_outbound_.empty()) s = channels_.subscription->Disconnect(connected_outbound_);
-      if (!connected_inbound_.empty()) s = channels_.upstream->Disconnect(connected_inbound_);
-      if (!connected_sync_.empty()) s = channels_.sync_client->Disconnect(connected_sync_);
+      // A fresh socket for every member asked (the Lazy Pirate pattern): a disconnected one
+      // may still hand a message to the pipe it is tearing down, and lose it.
+      Result<std::unique_ptr<Channel>> dealer = remake_(SocketType::kDealer);
+      if (!dealer.ok()) return;
+      channels_.sync_client = std::move(dealer).value();
+      if (!connected_outbound_.empty()) {
+        // Leaving a parent: the old one's frames are not to be mixed with the next one's.
+        Result<std::unique_ptr<Channel>> sub = remake_(SocketType::kSub);
+        Result<std::unique_ptr<Channel>> push = remake_(SocketType::kPush);
+        if (!sub.ok() || !push.ok()) return;
+        channels_.subscription = std::move(sub).value();
+        channels_.upstream = std::move(push).value();
+        for (const std::string& topic : topics_) s = channels_.subscription->Subscribe(topic);
+      }
       connected_outbound_.clear();
       connected_inbound_.clear();
       connected_sync_ = c.topic;
@@ -138,20 +156,13 @@ void ChannelListener::RunCommand(const Command& c) {
       // Requests made for the old parent are moot; their senders ask again on attaching.
       blocked_sync_client_.clear();
       break;
+    }
     case Command::kAttach:
-      if (!channels_.subscription || !channels_.upstream) return;
-      if (connected_outbound_ != c.topic) {
-        if (!connected_outbound_.empty()) {
-          s = channels_.subscription->Disconnect(connected_outbound_);
-        }
-        connected_outbound_ = c.topic;
-        s = channels_.subscription->Connect(c.topic);
-      }
-      if (s.ok() && connected_inbound_ != c.inbound) {
-        if (!connected_inbound_.empty()) s = channels_.upstream->Disconnect(connected_inbound_);
-        connected_inbound_ = c.inbound;
-        s = channels_.upstream->Connect(c.inbound);
-      }
+      if (!channels_.subscription || !channels_.upstream || !connected_outbound_.empty()) return;
+      connected_outbound_ = c.topic;
+      connected_inbound_ = c.inbound;
+      s = channels_.subscription->Connect(c.topic);
+      if (s.ok()) s = channels_.upstream->Connect(c.inbound);
       attached_ = true;
       break;
   }
@@ -371,22 +382,24 @@ void ChannelListener::Run() {
     ChannelKind kind;
   };
   std::vector<Readable> readables;
-  if (channels_.inbound) readables.push_back({channels_.inbound.get(), ChannelKind::kInbound});
-  if (channels_.sync_server) {
-    readables.push_back({channels_.sync_server.get(), ChannelKind::kSyncServer});
-  }
-  if (channels_.subscription) {
-    readables.push_back({channels_.subscription.get(), ChannelKind::kSubscription});
-  }
-  if (channels_.sync_client) {
-    readables.push_back({channels_.sync_client.get(), ChannelKind::kSyncClient});
-  }
   // The XPUB of a relay, read for subscriptions; last, after the readables.
   const bool read_subscriptions = channels_.relay && channels_.outbound;
   using SteadyClock = std::chrono::steady_clock;
   auto next_tick = SteadyClock::now() + tick_;
   std::vector<PollItem> items;
   while (!stop_.load()) {
+    // Built every round: joining replaces the client channels.
+    readables.clear();
+    if (channels_.inbound) readables.push_back({channels_.inbound.get(), ChannelKind::kInbound});
+    if (channels_.sync_server) {
+      readables.push_back({channels_.sync_server.get(), ChannelKind::kSyncServer});
+    }
+    if (channels_.subscription) {
+      readables.push_back({channels_.subscription.get(), ChannelKind::kSubscription});
+    }
+    if (channels_.sync_client) {
+      readables.push_back({channels_.sync_client.get(), ChannelKind::kSyncClient});
+    }
     items.clear();
     for (const Readable& r : readables) {
       PollItem it;
@@ -402,7 +415,6 @@ void ChannelListener::Run() {
     wake.fd = wake_fd_;
     items.push_back(wake);
     // Poll for room on a socket only while frames wait for it.
-    const size_t out_base = items.size();
     if (!blocked_upstream_.empty() && attached_) {
       PollItem it;
       it.channel = channels_.upstream.get();
@@ -426,16 +438,9 @@ void ChannelListener::Run() {
       if (items[i].readable) ReadChannel(readables[i].channel, readables[i].kind);
     }
     if (read_subscriptions && items[readables.size()].readable) ReadSubscriptions();
-    // The outbox is drained every round, not only on wake-ups: the eventfd is edge-like.
+    // The outbox is drained every round, not only on wake-ups: the eventfd is edge-like. It
+    // flushes the frames that waited for room too.
     DrainOutbox();
-    for (size_t i = out_base; i < items.size(); ++i) {
-      if (!items[i].writable) continue;
-      if (items[i].channel == channels_.upstream.get()) {
-        if (attached_) Flush(channels_.upstream.get(), &blocked_upstream_);
-      } else {
-        Flush(channels_.sync_client.get(), &blocked_sync_client_);
-      }
-    }
     if (SteadyClock::now() >= next_tick) {
       next_tick = SteadyClock::now() + tick_;
       sink_->OnTick();

@@ -3,7 +3,9 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,10 +60,16 @@ class ChannelListener {
     bool relay = false;
   };
 
+  // Makes a new client channel (kSub, subscribed to the control topic; kPush; kDealer) for
+  // JoinVia, from the I/O thread.
+  using ChannelFactory = std::function<Result<std::unique_ptr<Channel>>(SocketType)>;
+
   // sink must outlive this object. limits bound every decoded envelope. origin (16 bytes, the
-  // endpoint's id) is the origin of the wire::Batch envelopes this listener makes.
+  // endpoint's id) is the origin of the wire::Batch envelopes this listener makes. remake is
+  // needed by a client (JoinVia).
   ChannelListener(Channels channels, Sink* sink, const CodecLimits& limits,
-                  std::chrono::milliseconds tick, std::string origin);
+                  std::chrono::milliseconds tick, std::string origin,
+                  ChannelFactory remake = nullptr);
   // Stops and joins. Never call from the I/O thread.
   ~ChannelListener();
   ChannelListener(const ChannelListener&) = delete;
@@ -82,10 +90,10 @@ class ChannelListener {
   // SUB only: adds or removes a topic.
   void Subscribe(std::string topic) EXCLUDES(mu_);
   void Unsubscribe(std::string topic) EXCLUDES(mu_);
-  // Client side. Starts joining the member at base: disconnects the client channels from
-  // wherever they were connected and connects the DEALER to sync. Until Attach, kUpstream frames
-  // wait, kSyncRequest frames are dropped (their senders ask again on attaching) and only kJoin
-  // frames go out.
+  // Client side. Starts joining the member whose sync address is sync: a new DEALER connects
+  // there (and, after a parent was left, a new SUB with the same topics and a new PUSH wait). Until
+  // Attach, kUpstream frames wait, kSyncRequest frames are dropped (their senders ask again on
+  // attaching) and only kJoin frames go out.
   void JoinVia(std::string sync) EXCLUDES(mu_);
   // Connects SUB and PUSH to the member joined (outbound and inbound addresses) and lets the
   // waiting frames go.
@@ -128,6 +136,7 @@ class ChannelListener {
   void Deliver(std::vector<Message>* run);
 
   // Constant after construction.
+  const ChannelFactory remake_;
   Sink* const sink_;
   const CodecLimits limits_;
   const std::chrono::milliseconds tick_;
@@ -151,6 +160,8 @@ class ChannelListener {
   // Client side: joined (see JoinVia), and where the client channels are connected.
   bool attached_ = true;
   std::string connected_sync_, connected_outbound_, connected_inbound_;
+  // The topics subscribed with Subscribe, for a new SUB.
+  std::set<std::string> topics_;
   std::deque<OutboundFrame> blocked_upstream_;
   std::deque<OutboundFrame> blocked_sync_client_;
   // The elements of the batch being decoded (views into the frame), kept for their capacity.

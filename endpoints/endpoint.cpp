@@ -77,6 +77,7 @@ Status EndpointImpl::Init() {
   }
   context_ = ChannelContext::Shared();
   ChannelListener::Channels channels;
+  ChannelListener::ChannelFactory remake;
   if (!options_.listen.empty()) {
     Result<BaseAddress> base = ParseBaseAddress(options_.listen);
     if (!base.ok()) return base.status();
@@ -97,25 +98,27 @@ Status EndpointImpl::Init() {
     if (base->transport == "tcp" && base->port == 0) {
       return Status(StatusCode::kInvalidArgument, "a join address needs a port");
     }
-    ChannelAddresses a = DeriveChannelAddresses(*base);
-    ChannelOptions sub_opts;
-    sub_opts.rcvhwm = options_.subscribe_hwm;
-    sub_opts.rcvbuf = options_.subscribe_rcvbuf;
-    sub_opts.max_message_bytes = static_cast<int64_t>(options_.limits.max_envelope_bytes) + 1024;
-    ChannelOptions push_opts;
-    ChannelOptions dealer_opts;
-    dealer_opts.routing_id = RoutingIdOf(id_);
-    dealer_opts.max_message_bytes =
-        static_cast<int64_t>(options_.limits.max_sync_envelope_bytes) + 1024;
-    auto sub = Channel::Create(context_.get(), SocketType::kSub, sub_opts);
-    auto push = Channel::Create(context_.get(), SocketType::kPush, push_opts);
-    auto dealer = Channel::Create(context_.get(), SocketType::kDealer, dealer_opts);
+    // Connected once a member accepts this endpoint (tree.cpp).
+    remake = [this](SocketType type) -> Result<std::unique_ptr<Channel>> {
+      ChannelOptions o;
+      if (type == SocketType::kSub) {
+        o.rcvhwm = options_.subscribe_hwm;
+        o.rcvbuf = options_.subscribe_rcvbuf;
+        o.max_message_bytes = static_cast<int64_t>(options_.limits.max_envelope_bytes) + 1024;
+      } else if (type == SocketType::kDealer) {
+        o.routing_id = RoutingIdOf(id_);
+        o.max_message_bytes = static_cast<int64_t>(options_.limits.max_sync_envelope_bytes) + 1024;
+      }
+      Result<std::unique_ptr<Channel>> c = Channel::Create(context_.get(), type, o);
+      if (c.ok() && type == SocketType::kSub) ZINC_RETURN_IF_ERROR((*c)->Subscribe(kControlTopic));
+      return c;
+    };
+    auto sub = remake(SocketType::kSub);
+    auto push = remake(SocketType::kPush);
+    auto dealer = remake(SocketType::kDealer);
     if (!sub.ok()) return sub.status();
     if (!push.ok()) return push.status();
     if (!dealer.ok()) return dealer.status();
-    ZINC_RETURN_IF_ERROR((*sub)->Subscribe(kControlTopic));
-    // Connected once a member accepts this endpoint (tree.cpp).
-    (void)a;
     channels.subscription = std::move(sub).value();
     channels.upstream = std::move(push).value();
     channels.sync_client = std::move(dealer).value();
@@ -125,7 +128,8 @@ Status EndpointImpl::Init() {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency() / 2);
   pool_ = std::make_unique<HandlerPool>(threads, options_.max_queued_messages);
   listener_ = std::make_unique<ChannelListener>(std::move(channels), this, options_.limits,
-                                                options_.heartbeat, std::string(id_.bytes()));
+                                                options_.heartbeat, std::string(id_.bytes()),
+                                                std::move(remake));
   ZINC_RETURN_IF_ERROR(listener_->Start());
   MutexLock l(&tree_mu_);
   if (is_root()) {

@@ -6,8 +6,10 @@ set -u
 ZINCCTL=${1:?usage: zincctl_e2e.sh PATH/TO/zincctl}
 WORK=$(mktemp -d)
 HOST_PID=
+TREE_PIDS=
 cleanup() {
   [ -n "$HOST_PID" ] && kill -9 "$HOST_PID" 2>/dev/null
+  for p in $TREE_PIDS; do kill -9 "$p" 2>/dev/null; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -175,6 +177,64 @@ rc=$?
 "$ZINCCTL" host --listen tcp://127.0.0.1:0 --bogus 1 > /dev/null 2>&1
 rc=$?
 [ $rc -eq 1 ] && pass "unknown flag: exit 1" || fail "unknown flag: exit $rc"
+
+# --- a tree: a root that takes one child, two relays (the second is redirected below the first),
+# a client that asks the root and lands below the relays, stat from any member
+"$ZINCCTL" host --listen tcp://127.0.0.1:0 --max-children 1 --name root > "$WORK/root.out" \
+  2> "$WORK/root.err" &
+TREE_PIDS="$!"
+wait_line "$WORK/root.out" || fail "tree root did not start"
+ROOT=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["listen"])' < "$WORK/root.out")
+"$ZINCCTL" relay --listen tcp://127.0.0.1:0 --join "$ROOT" --max-children 1 --name r1 \
+  > "$WORK/r1.out" 2> "$WORK/r1.err" &
+TREE_PIDS="$TREE_PIDS $!"
+wait_line "$WORK/r1.out" || fail "relay r1 did not join: $(cat "$WORK/r1.err")"
+"$ZINCCTL" relay --listen tcp://127.0.0.1:0 --join "$ROOT" --name r2 \
+  > "$WORK/r2.out" 2> "$WORK/r2.err" &
+R2_PID=$!
+TREE_PIDS="$TREE_PIDS $R2_PID"
+wait_line "$WORK/r2.out" || fail "relay r2 did not join: $(cat "$WORK/r2.err")"
+R2=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["listen"])' < "$WORK/r2.out")
+python3 - "$WORK" <<'PY' && pass "relay r2 redirected to depth 2" || fail "relay line: $(cat "$WORK/r2.out")"
+import json, sys
+r1 = json.loads(open(f"{sys.argv[1]}/r1.out").readline())
+r2 = json.loads(open(f"{sys.argv[1]}/r2.out").readline())
+assert r1["depth"] == 1 and r2["depth"] == 2 and r2["parent"] == r1["listen"], (r1, r2)
+PY
+echo '{"set":["deep",1]}' | "$ZINCCTL" client --join "$ROOT" --doc tree --type map --name leaf \
+  > "$WORK/leaf.out" 2> "$WORK/leaf.err"
+rc=$?
+[ $rc -eq 0 ] && pass "client through two relays: exit 0" || fail "client through relays: exit $rc $(cat "$WORK/leaf.err")"
+"$ZINCCTL" cat --join "$R2" --doc tree > "$WORK/tree.cat" 2>&1
+grep -q '"deep":1' "$WORK/tree.cat" && pass "cat at a relay" || fail "cat at a relay: $(cat "$WORK/tree.cat")"
+# The roster reaches a relay within a heartbeat or so of a change: ask until it has all three.
+cat > "$WORK/check_roster.py" <<'PY'
+import json, sys
+roster = json.loads(open(sys.argv[1]).read())
+names = {m["name"]: m for m in roster["members"]}
+assert {"root", "r1", "r2"} <= set(names), roster
+assert names["root"]["parent"] is None and names["root"]["depth"] == 0
+assert names["r1"]["parent"] == names["root"]["id"] and names["r2"]["parent"] == names["r1"]["id"]
+assert names["root"]["max_children"] == 1 and names["r1"]["children"] == 1
+assert roster["root"] == names["root"]["id"] and roster["count"] == len(roster["members"])
+PY
+stat_ok=1
+for _ in $(seq 1 100); do
+  "$ZINCCTL" stat --join "$R2" > "$WORK/stat.out" 2> "$WORK/stat.err" &&
+    python3 "$WORK/check_roster.py" "$WORK/stat.out" 2> "$WORK/stat.check" && { stat_ok=0; break; }
+  sleep 0.05
+done
+[ $stat_ok -eq 0 ] && pass "stat at a relay prints the roster" ||
+  fail "stat: $(cat "$WORK/stat.out" "$WORK/stat.err" "$WORK/stat.check")"
+"$ZINCCTL" stat --join tcp://127.0.0.1:1 --timeout-ms 300 > /dev/null 2> "$WORK/stat.err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "unreachable" "$WORK/stat.err" && pass "stat of an unreachable member: exit 1" ||
+  fail "stat unreachable: exit $rc $(cat "$WORK/stat.err")"
+kill -TERM "$R2_PID"
+wait "$R2_PID"; rc=$?
+[ $rc -eq 0 ] && pass "relay exits 0 on SIGTERM" || fail "relay exit $rc on SIGTERM"
+for p in $TREE_PIDS; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+TREE_PIDS=
 
 # --- the host stops cleanly on SIGTERM
 kill -TERM "$HOST_PID"

@@ -23,16 +23,21 @@
 namespace {
 
 constexpr const char* kUsage = R"(usage:
-  zincctl host   --listen ADDR [options]
+  zincctl host   --listen ADDR [--max-children N] [options]
+  zincctl relay  --listen ADDR --join ADDR [--max-children N] [options]
   zincctl client --join ADDR --doc NAME --type TYPE [options]   (JSON edits on stdin)
   zincctl cat    --join ADDR --doc NAME [options]
   zincctl replay --join ADDR --doc NAME FILE.json.gz [--window N] [options]
+  zincctl stat   --join ADDR [options]                          (the cluster's roster as JSON)
 
 ADDR is tcp://HOST:PORT (PORT, PORT+1 and PORT+2 are used; PORT 0 picks free ports),
-ipc://PATH or inproc://NAME. TYPE is map, text, canvas or log.
+ipc://PATH or inproc://NAME. A --join ADDR may be any member's (the root or a relay): a
+member without room redirects to the shallowest one with room. TYPE is map, text, canvas or log.
 
 options:
   --timeout-ms N     how long to wait for the host (sync, acknowledgements); default 10000
+  --max-children N   children a host or relay accepts before redirecting; default 0: no limit
+  --name NAME        the name the roster and logs show
   --heartbeat-ms N   heartbeat and retry tick; default 100
   --threads N        handler threads; default 0: half the hardware threads, at least 1
   --log-level L      debug, info, warn (default), error or off
@@ -115,10 +120,17 @@ class Tool {
  public:
   int Run(const Args& args) {
     static const std::map<std::string, std::vector<std::string>> kAllowed = {
-        {"host", {"listen", "timeout-ms", "heartbeat-ms", "threads", "log-level"}},
-        {"client", {"join", "doc", "type", "timeout-ms", "heartbeat-ms", "threads", "log-level"}},
-        {"cat", {"join", "doc", "timeout-ms", "heartbeat-ms", "threads", "log-level"}},
-        {"replay", {"join", "doc", "window", "timeout-ms", "heartbeat-ms", "threads", "log-level"}},
+        {"host",
+         {"listen", "max-children", "name", "timeout-ms", "heartbeat-ms", "threads", "log-level"}},
+        {"relay",
+         {"listen", "join", "max-children", "name", "timeout-ms", "heartbeat-ms", "threads",
+          "log-level"}},
+        {"client",
+         {"join", "doc", "type", "name", "timeout-ms", "heartbeat-ms", "threads", "log-level"}},
+        {"cat", {"join", "doc", "name", "timeout-ms", "heartbeat-ms", "threads", "log-level"}},
+        {"replay",
+         {"join", "doc", "window", "name", "timeout-ms", "heartbeat-ms", "threads", "log-level"}},
+        {"stat", {"join", "timeout-ms", "log-level"}},
     };
     auto allowed = kAllowed.find(args.command);
     if (allowed == kAllowed.end()) return Fail("unknown command '" + args.command + "'\n" + kUsage);
@@ -128,10 +140,11 @@ class Tool {
       if (!ok) return Fail("unknown option --" + name + " for " + args.command);
     }
     std::string error;
-    long heartbeat_ms, threads;
+    long heartbeat_ms, threads, max_children;
     if (!IntFlag(args, "timeout-ms", 10000, 1, 86400000, &timeout_ms_, &error) ||
         !IntFlag(args, "heartbeat-ms", 100, 1, 60000, &heartbeat_ms, &error) ||
-        !IntFlag(args, "threads", 0, 0, 256, &threads, &error)) {
+        !IntFlag(args, "threads", 0, 0, 256, &threads, &error) ||
+        !IntFlag(args, "max-children", 0, 0, 1000000, &max_children, &error)) {
       return Fail(error);
     }
     types_.Register(std::make_unique<zinc::MapType>()).ok();
@@ -143,6 +156,8 @@ class Tool {
     options_.retry = std::chrono::milliseconds(std::max(5 * heartbeat_ms, 50L));
     options_.handler_threads = static_cast<size_t>(threads);
     options_.log_level = zinc::ParseLogLevel(Flag(args, "log-level"));
+    options_.max_children = static_cast<size_t>(max_children);
+    options_.name = Flag(args, "name");
     const size_t want_positional = args.command == "replay" ? 1 : 0;
     if (args.positional.size() != want_positional) {
       return Fail(args.positional.size() > want_positional
@@ -150,6 +165,8 @@ class Tool {
                       : "replay needs a trace file");
     }
     if (args.command == "host") return Host(args);
+    if (args.command == "relay") return Relay(args);
+    if (args.command == "stat") return Stat(args);
     if (args.command == "client") return Client(args);
     if (args.command == "replay") return Replay(args);
     return Cat(args);
@@ -168,6 +185,48 @@ class Tool {
     int sig = 0;
     sigwait(&stop, &sig);
     (*endpoint)->Stop();
+    return 0;
+  }
+
+  int Relay(const Args& args) {
+    options_.listen = Flag(args, "listen");
+    options_.join = Flag(args, "join");
+    if (options_.listen.empty() || options_.join.empty()) {
+      return Fail("relay needs --listen ADDR and --join ADDR");
+    }
+    sigset_t stop = BlockStopSignals();
+    auto endpoint = zinc::Endpoint::Start(options_);
+    if (!endpoint.ok()) {
+      return Fail("cannot relay on " + options_.listen + ": " + endpoint.status().ToString());
+    }
+    zinc::Status joined = (*endpoint)->WaitJoined(std::chrono::milliseconds(timeout_ms_));
+    if (!joined.ok()) {
+      (*endpoint)->Stop();
+      return Fail(joined.message());
+    }
+    const zinc::TreePosition at = (*endpoint)->position();
+    std::cout << "{\"listen\":\"" << (*endpoint)->listen_address() << "\",\"id\":\""
+              << (*endpoint)->id().ToString() << "\",\"parent\":\"" << at.parent
+              << "\",\"depth\":" << at.depth << "}" << std::endl;
+    int sig = 0;
+    sigwait(&stop, &sig);
+    (*endpoint)->Stop();
+    return 0;
+  }
+
+  int Stat(const Args& args) {
+    const std::string join = Flag(args, "join");
+    if (join.empty()) return Fail("stat needs --join ADDR");
+    zinc::Result<zinc::RosterInfo> roster =
+        zinc::FetchRoster(join, std::chrono::milliseconds(timeout_ms_));
+    if (!roster.ok()) {
+      if (roster.status().code() == zinc::StatusCode::kTimeout) {
+        return Fail("member " + join + " unreachable: no reply within " +
+                    std::to_string(timeout_ms_) + " ms");
+      }
+      return Fail(roster.status().message());
+    }
+    std::cout << zinc::RosterToJson(*roster) << std::endl;
     return 0;
   }
 
