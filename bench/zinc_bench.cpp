@@ -4,8 +4,9 @@
 //
 //   zinc_bench blast  --size B --counts C1,C2,... --rounds R [--window W]
 //   zinc_bench rtt    --size B --count N --rounds R
-//   zinc_bench fanout --subs S --size B --count N --rounds R [--window W]
+//   zinc_bench fanout --subs S --size B --count N --rounds R [--window W] [--levels L]
 //   zinc_bench text   --count N --rounds R [--window W]
+//   zinc_bench tree-latency --levels L --size B --count N --rounds R
 //
 // Scenarios:
 //   blast   one producer sends C messages of B bytes as fast as it may, one consumer receives
@@ -17,6 +18,13 @@
 //   rtt     one message in flight: raw PUSH -> relay -> SUB back to the sender; zinc Edit ->
 //           echo (WaitAcknowledged).
 //   fanout  one writer, S subscribers, B-byte messages; deliveries/s over all subscribers.
+//           With --levels L (zinc), the subscribers are leaves below L levels of relays (2, 4,
+//           8, ... relays, each a process like the root), spread evenly over the deepest ones;
+//           the writer is a direct child of the root. Scenario fanout_S, or fanout_treeL_S.
+//   tree-latency  one message in flight from a writer under the root to one leaf at each depth
+//           1 .. L+1 (the leaf at depth d is below a chain of d-1 relays): the latency at each
+//           depth (p50, p99), and what each level of relays adds (the deepest leaf's minus the
+//           shallowest's, over L). zinc only: raw ZeroMQ has no trees.
 //   text    one-character inserts from one client, received by another (zinc only).
 //
 // Output: CSV rows on stdout, no header (bench/run adds it):
@@ -158,8 +166,9 @@ LatencyStats Stats(const std::vector<double>& sorted) {
 // A relay or host in a child process of this program.
 class Server {
  public:
-  // role: "serve-raw" or "serve-zinc". Returns nullptr (and says why) on failure.
-  static std::unique_ptr<Server> Spawn(const char* role) {
+  // role: "serve-raw", "serve-zinc" or "serve-relay" (arg: the parent's address). Returns
+  // nullptr (and says why) on failure.
+  static std::unique_ptr<Server> Spawn(const char* role, const std::string& arg = "") {
     int in[2], out[2];
     if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) return nullptr;
     posix_spawn_file_actions_t fa;
@@ -168,7 +177,8 @@ class Server {
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     char exe[] = "/proc/self/exe";
     std::string r = role;
-    char* argv[] = {exe, r.data(), nullptr};
+    std::string a = arg;
+    char* argv[] = {exe, r.data(), a.empty() ? nullptr : a.data(), nullptr};
     pid_t pid;
     const int rc = posix_spawn(&pid, exe, &fa, nullptr, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -293,13 +303,19 @@ const zinc::TypeRegistry* BenchTypes() {
   return types;
 }
 
-int ServeZinc() {
+// The root host, or with parent a relay joined to it.
+int ServeZinc(const std::string& parent = "") {
   zinc::EndpointOptions o;
   o.listen = "tcp://127.0.0.1:0";
+  o.join = parent;
   o.types = BenchTypes();
   auto host = zinc::Endpoint::Start(o);
   if (!host.ok()) {
     std::fprintf(stderr, "zinc_bench: host: %s\n", host.status().ToString().c_str());
+    return 1;
+  }
+  if (!parent.empty() && !(*host)->WaitJoined(std::chrono::seconds(20)).ok()) {
+    std::fprintf(stderr, "zinc_bench: relay: not accepted by %s\n", parent.c_str());
     return 1;
   }
   std::printf("ready %s\n", (*host)->listen_address().c_str());
@@ -410,6 +426,21 @@ std::unique_ptr<zinc::Endpoint> Join(const Server& server) {
   return std::move(e).value();
 }
 
+// Joins the member at address (following redirects); a relay also hosts, on free ports.
+std::unique_ptr<zinc::Endpoint> JoinAt(const std::string& address, bool relay) {
+  zinc::EndpointOptions o;
+  o.join = address;
+  if (relay) o.listen = "tcp://127.0.0.1:*";
+  o.types = BenchTypes();
+  auto e = zinc::Endpoint::Start(o);
+  if (!e.ok() || !(*e)->WaitJoined(std::chrono::seconds(20)).ok()) {
+    std::fprintf(stderr, "zinc_bench: join %s: %s\n", address.c_str(),
+                 e.ok() ? "not accepted" : e.status().ToString().c_str());
+    return nullptr;
+  }
+  return std::move(e).value();
+}
+
 zinc::DocumentHandle* OpenSynced(zinc::Endpoint* e, const std::string& name,
                                  const std::string& type) {
   zinc::OpenOptions open;
@@ -471,6 +502,9 @@ struct Options {
   size_t rounds = 3;
   size_t subs = 10;
   size_t window = 4096;
+  // fanout: levels of relays between the root and the subscribers; tree-latency: relays in the
+  // chain.
+  size_t levels = 0;
   // "raw", "zinc" or both (empty): for profiling one side.
   std::string only;
 };
@@ -718,18 +752,34 @@ double FanoutRaw(size_t subs, size_t size, size_t count, size_t* lost) {
   return subs * count / ((last - start) / 1e9);
 }
 
-double FanoutZinc(size_t subs, size_t size, size_t count, size_t window, size_t* lost) {
+double FanoutZinc(size_t subs, size_t size, size_t count, size_t window, size_t levels,
+                  size_t* lost) {
   auto server = Server::Spawn("serve-zinc");
   if (!server) return -1;
   auto writer = Join(*server);
   if (!writer) return -1;
   zinc::DocumentHandle* out = OpenSynced(writer.get(), "fanout", "log");
   if (!out) return -1;
+  // The relays, each a process as the root is, two below each member of the level above;
+  // leaves go under the deepest.
+  std::vector<std::unique_ptr<Server>> relays;
+  std::vector<std::string> parents = {server->addresses()[0]};
+  for (size_t level = 0; level < levels; ++level) {
+    std::vector<std::string> next;
+    for (const std::string& parent : parents) {
+      for (int i = 0; i < 2; ++i) {
+        relays.push_back(Server::Spawn("serve-relay", parent));
+        if (!relays.back()) return -1;
+        next.push_back(relays.back()->addresses()[0]);
+      }
+    }
+    parents = next;
+  }
   std::vector<std::unique_ptr<zinc::Endpoint>> readers;
   std::vector<std::unique_ptr<Receipts>> receipts;
   std::atomic<int> resets{0};
   for (size_t i = 0; i < subs; ++i) {
-    readers.push_back(Join(*server));
+    readers.push_back(JoinAt(parents[i % parents.size()], /*relay=*/false));
     if (!readers.back()) return -1;
     zinc::DocumentHandle* in = OpenSynced(readers.back().get(), "fanout", "log");
     if (!in) return -1;
@@ -749,14 +799,16 @@ double FanoutZinc(size_t subs, size_t size, size_t count, size_t window, size_t*
 int Fanout(const Options& o) {
   Table table;
   const size_t count = o.counts[0];
-  const std::string scenario = "fanout_" + std::to_string(o.subs);
+  const std::string scenario =
+      (o.levels == 0 ? "fanout_" : "fanout_tree" + std::to_string(o.levels) + "_") +
+      std::to_string(o.subs);
   for (size_t round = 0; round < o.rounds; ++round) {
     for (const char* system : {"raw", "zinc"}) {
       if (!Runs(o, system)) continue;
       const bool raw = std::strcmp(system, "raw") == 0;
       size_t lost = 0;
       double rate = raw ? FanoutRaw(o.subs, o.size, count, &lost)
-                        : FanoutZinc(o.subs, o.size, count, o.window, &lost);
+                        : FanoutZinc(o.subs, o.size, count, o.window, o.levels, &lost);
       if (rate < 0) {
         std::fprintf(stderr, "zinc_bench: fanout %s failed\n", system);
         return 1;
@@ -767,6 +819,105 @@ int Fanout(const Options& o) {
       f.samples.push_back(rate);
       f.lost += lost;
     }
+  }
+  table.Print(o.rounds);
+  return 0;
+}
+
+// One message in flight from a writer under the root to a leaf at each depth 1 .. levels + 1;
+// fills latencies[d - 1] with the sorted microseconds at depth d. False on failure.
+bool TreeLatencyZinc(size_t levels, size_t size, size_t count,
+                     std::vector<std::vector<double>>* latencies) {
+  // Before the endpoints, so that their callbacks never outlive it.
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t arrived = 0;
+  auto server = Server::Spawn("serve-zinc");
+  if (!server) return false;
+  auto writer = Join(*server);
+  if (!writer) return false;
+  zinc::DocumentHandle* out = OpenSynced(writer.get(), "latency", "log");
+  if (!out) return false;
+  std::vector<std::unique_ptr<Server>> relays;  // each a process, as the root is
+  std::vector<std::unique_ptr<zinc::Endpoint>> leaves;
+  std::string parent = server->addresses()[0];
+  for (size_t depth = 1; depth <= levels + 1; ++depth) {
+    leaves.push_back(JoinAt(parent, /*relay=*/false));
+    if (!leaves.back()) return false;
+    if (depth <= levels) {
+      relays.push_back(Server::Spawn("serve-relay", parent));
+      if (!relays.back()) return false;
+      parent = relays.back()->addresses()[0];
+    }
+  }
+  latencies->assign(levels + 1, {});
+  for (size_t d = 0; d < leaves.size(); ++d) {
+    zinc::DocumentHandle* in = OpenSynced(leaves[d].get(), "latency", "log");
+    if (!in) return false;
+    in->OnChange([&, d](const zinc::DocumentChange& c) {
+      if (c.reset || c.local) return;
+      const char* e = LogEntry(c.payload);
+      if (!e) return;
+      int64_t ns;
+      uint32_t index;
+      Unstamp(e, &ns, &index);
+      const double us = (NowNs() - ns) / 1000.0;
+      std::lock_guard<std::mutex> l(mu);
+      (*latencies)[d].push_back(us);
+      ++arrived;
+      cv.notify_all();
+    });
+  }
+  std::string entry(size - 1, 'm');
+  const size_t warmup = std::min<size_t>(100, count);
+  for (size_t i = 0; i < count + warmup; ++i) {
+    Stamp(entry.data(), NowNs(), static_cast<uint32_t>(i));
+    if (!out->Edit(zinc::examples::EncodeLogAppend(entry)).ok()) return false;
+    std::unique_lock<std::mutex> l(mu);
+    if (!cv.wait_for(l, std::chrono::seconds(10), [&] { return arrived == leaves.size(); })) {
+      std::fprintf(stderr, "zinc_bench: tree-latency: message %zu did not arrive\n", i);
+      return false;
+    }
+    arrived = 0;
+    if (i < warmup) {
+      for (auto& v : *latencies) v.clear();
+    }
+  }
+  for (auto& l : leaves) l->Stop();
+  writer->Stop();
+  for (auto& v : *latencies) std::sort(v.begin(), v.end());
+  return true;
+}
+
+int TreeLatency(const Options& o) {
+  Table table;
+  const size_t count = o.counts[0];
+  const size_t levels = std::max<size_t>(1, o.levels);
+  for (size_t round = 0; round < o.rounds; ++round) {
+    std::vector<std::vector<double>> v;
+    if (!TreeLatencyZinc(levels, o.size, count, &v)) {
+      std::fprintf(stderr, "zinc_bench: tree-latency failed\n");
+      return 1;
+    }
+    std::vector<LatencyStats> s;
+    for (const auto& d : v) s.push_back(Stats(d));
+    for (size_t d = 0; d < s.size(); ++d) {
+      std::fprintf(stderr, "tree_latency depth %zu round=%zu: p50 %.0f p99 %.0f us\n", d + 1,
+                   round + 1, s[d].p50, s[d].p99);
+      const std::string depth = "depth" + std::to_string(d + 1);
+      table.At("tree_latency", "zinc", o.size, count, depth + "_p50_us", "us")
+          .samples.push_back(s[d].p50);
+      table.At("tree_latency", "zinc", o.size, count, depth + "_p99_us", "us")
+          .samples.push_back(s[d].p99);
+    }
+    const double per_p50 = (s.back().p50 - s.front().p50) / levels;
+    const double per_p99 = (s.back().p99 - s.front().p99) / levels;
+    std::fprintf(stderr, "tree_latency round=%zu: per level p50 %.0f p99 %.0f us\n", round + 1,
+                 per_p50, per_p99);
+    table.At("tree_latency", "zinc", o.size, count, "per_level_p50_us", "us")
+        .samples.push_back(per_p50);
+    table.At("tree_latency", "zinc", o.size, count, "per_level_p99_us", "us")
+        .samples.push_back(per_p99);
   }
   table.Print(o.rounds);
   return 0;
@@ -846,8 +997,9 @@ std::vector<size_t> ParseCounts(const std::string& s) {
 
 int Usage() {
   std::fprintf(stderr,
-               "usage: zinc_bench blast|rtt|fanout|text [--size B] [--counts C1,C2,...|--count "
-               "N] [--rounds R] [--subs S] [--window W]\n");
+               "usage: zinc_bench blast|rtt|fanout|text|tree-latency [--size B] "
+               "[--counts C1,C2,...|--count N] [--rounds R] [--subs S] [--window W] "
+               "[--levels L]\n");
   return 2;
 }
 
@@ -858,6 +1010,7 @@ int main(int argc, char** argv) {
   const std::string cmd = argv[1];
   if (cmd == "serve-raw") return ServeRaw();
   if (cmd == "serve-zinc") return ServeZinc();
+  if (cmd == "serve-relay" && argc == 3) return ServeZinc(argv[2]);
   Options o;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string f = argv[i], v = argv[i + 1];
@@ -873,6 +1026,8 @@ int main(int argc, char** argv) {
       o.only = v;
     } else if (f == "--window") {
       o.window = std::strtoull(v.c_str(), nullptr, 10);
+    } else if (f == "--levels") {
+      o.levels = std::strtoull(v.c_str(), nullptr, 10);
     } else {
       return Usage();
     }
@@ -882,5 +1037,6 @@ int main(int argc, char** argv) {
   if (cmd == "rtt") return Rtt(o);
   if (cmd == "fanout") return Fanout(o);
   if (cmd == "text") return Text(o);
+  if (cmd == "tree-latency") return TreeLatency(o);
   return Usage();
 }

@@ -641,9 +641,11 @@ void Replica::OnAttached() {
 
 void Replica::Close(bool release_state) {
   MutexLock l(&mu_);
-  if (state_ != State::kFailed || error_.code() != StatusCode::kUnavailable) {
-    FailLocked(Status(StatusCode::kUnavailable, "document '" + name_ + "' is closed"));
-  }
+  // Not FailLocked: closing is no failure worth a warning.
+  state_ = State::kFailed;
+  error_ = Status(StatusCode::kUnavailable, "document '" + name_ + "' is closed");
+  buffered_.clear();
+  ServeParkedLocked(0);
   pending_.clear();
   if (pending_edits_) pending_edits_ = type_->NewPendingEdits();
   sent_ = 0;
