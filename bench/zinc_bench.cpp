@@ -323,6 +323,9 @@ int ServeZinc(const std::string& parent = "") {
   while (!StdinClosed(-1)) {
   }
   (*host)->Stop();
+  if (getenv("ZINC_BENCH_COUNTERS")) {
+    std::fprintf(stderr, "%s", (*host)->counters().RenderPrometheus().c_str());
+  }
   std::printf("peak_rss_kb=%ld\n", PeakRssKb());
   return 0;
 }
