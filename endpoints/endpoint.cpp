@@ -139,6 +139,7 @@ Status EndpointImpl::Init() {
     self.listen = listen_address_;
     self.max_children = static_cast<uint32_t>(options_.max_children);
     self.name = options_.name;
+    roster_.set_max_members(options_.limits.max_roster_members);
     roster_.SetSelf(self);
     roster_root_ = id_;
   } else {

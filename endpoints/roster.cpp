@@ -161,6 +161,7 @@ void RosterBook::SetSelf(const MemberInfo& self) {
 bool RosterBook::Report(const EndpointId& id, const wire::MemberReport& r, int64_t now_micros) {
   reservations_.erase(id);
   if (r.leaving()) return members_.erase(id) > 0;
+  if (members_.size() >= max_members_ && members_.count(id) == 0) return false;
   auto [it, added] = members_.try_emplace(id);
   Entry& e = it->second;
   MemberInfo info;

@@ -53,6 +53,9 @@ class RosterBook {
  public:
   // The root's own entry, kept up to date by the root (which makes this book the root's).
   void SetSelf(const MemberInfo& self);
+  // Most members kept (reports of more are dropped): CodecLimits::max_roster_members, so that
+  // the roster still fits in one envelope.
+  void set_max_members(size_t n) { max_members_ = n; }
   // Root: a member's report (or its leaving). Returns whether the roster changed.
   bool Report(const EndpointId& id, const wire::MemberReport& report, int64_t now_micros);
   // Root: drops the members not heard from since before cutoff (and their reservations);
@@ -90,6 +93,7 @@ class RosterBook {
   std::map<EndpointId, Entry> members_;
   std::map<EndpointId, Reservation> reservations_;  // by newcomer
   bool authoritative_ = false;                      // this is the root's own book
+  size_t max_members_ = 100000;
 };
 
 }  // namespace internal

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <set>
 #include <string>
@@ -362,6 +363,110 @@ TEST(TreeTest, NackReachesAnAuthorBelowARelay) {
   EXPECT_EQ(nack.target(), author.id().bytes());
   EXPECT_EQ(nack.refused_origin_seq(), 1u);
   EXPECT_EQ(at_root->seq(), 0u);
+  relay->Stop();
+  root->Stop();
+}
+
+// A relay that edits while children join below it serves them the sequenced state, never its
+// own unacknowledged edits (those reach the children as echoes, like everyone's).
+TEST(TreeTest, RelayWithPendingEditsServesTheSequencedState) {
+  auto root = StartHost(Small());
+  auto relay = StartMember(root->listen_address(), true);
+  ASSERT_TRUE(relay->WaitJoined(kTimeout).ok());
+  DocumentHandle* at_root = OpenText(root.get(), "doc");
+  DocumentHandle* at_relay = OpenText(relay.get(), "doc");
+  ASSERT_TRUE(at_relay->WaitSynced(kTimeout).ok());
+  std::vector<std::unique_ptr<Endpoint>> late;
+  std::vector<DocumentHandle*> docs;
+  std::thread writer([&] {
+    for (int i = 0; i < 400; ++i) {
+      EXPECT_TRUE(at_relay->Edit(EncodeTextOp(TextSplice(0, 0, "r"))).ok());
+      if (i % 50 == 0) {
+        EXPECT_TRUE(at_root->Edit(EncodeTextOp(TextSplice(0, 0, "o"))).ok());
+      }
+    }
+  });
+  // Children join and sync while the relay has edits in flight.
+  for (int i = 0; i < 6; ++i) {
+    late.push_back(StartMember(relay->listen_address(), false));
+    docs.push_back(OpenText(late.back().get(), "doc"));
+    ASSERT_TRUE(docs.back()->WaitSynced(kTimeout).ok());
+  }
+  writer.join();
+  ASSERT_TRUE(at_relay->WaitAcknowledged(kTimeout).ok());
+  EXPECT_EQ(at_root->seq(), 408u);
+  docs.push_back(at_relay);
+  ExpectConverged(at_root, docs);
+  EXPECT_GE(relay->counters().Value("zinc_snapshots_served_total"), 6u);
+  for (auto& e : late) e->Stop();
+  relay->Stop();
+  root->Stop();
+}
+
+// Presence goes up through relays to the root and down to every leaf with the document open.
+TEST(TreeTest, PresenceCrossesRelays) {
+  auto root = StartHost(Small());
+  auto r1 = StartMember(root->listen_address(), true);
+  ASSERT_TRUE(r1->WaitJoined(kTimeout).ok());
+  auto r2 = StartMember(r1->listen_address(), true);
+  ASSERT_TRUE(r2->WaitJoined(kTimeout).ok());
+  auto deep = StartMember(r2->listen_address(), false);
+  auto shallow = StartMember(root->listen_address(), false);
+  DocumentHandle* d = OpenMap(deep.get(), "doc");
+  DocumentHandle* s = OpenMap(shallow.get(), "doc");
+  ASSERT_TRUE(d->WaitSynced(kTimeout).ok());
+  ASSERT_TRUE(s->WaitSynced(kTimeout).ok());
+  std::mutex mu;
+  std::map<std::string, std::string> seen_by_shallow, seen_by_deep;
+  s->OnPresence([&](const EndpointId& who, const std::string& state) {
+    std::lock_guard<std::mutex> l(mu);
+    seen_by_shallow[who.ToString()] = state;
+  });
+  d->OnPresence([&](const EndpointId& who, const std::string& state) {
+    std::lock_guard<std::mutex> l(mu);
+    seen_by_deep[who.ToString()] = state;
+  });
+  auto got = [&](std::map<std::string, std::string>* seen, const Endpoint& from,
+                 const std::string& want) {
+    std::lock_guard<std::mutex> l(mu);
+    auto it = seen->find(from.id().ToString());
+    return it != seen->end() && it->second == want;
+  };
+  // Repeated, as applications do, until the subscriptions are in place all the way.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        EXPECT_TRUE(d->SetPresence("deep cursor").ok());
+        EXPECT_TRUE(s->SetPresence("shallow cursor").ok());
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        return got(&seen_by_shallow, *deep, "deep cursor") &&
+               got(&seen_by_deep, *shallow, "shallow cursor");
+      },
+      kTimeout));
+  {
+    std::lock_guard<std::mutex> l(mu);
+    EXPECT_EQ(seen_by_deep.count(deep->id().ToString()), 0u) << "its own came back";
+  }
+  for (Endpoint* e : {deep.get(), shallow.get(), r2.get(), r1.get(), root.get()}) e->Stop();
+}
+
+// A child's garbage stops at its relay: refused and counted there, never forwarded.
+TEST(TreeTest, RelayRefusesBadFramesFromChildren) {
+  auto root = StartHost(Small());
+  auto relay = StartMember(root->listen_address(), true);
+  ASSERT_TRUE(relay->WaitJoined(kTimeout).ok());
+  DocumentHandle* at_root = OpenMap(root.get(), "doc");
+  testing::RawPeer peer(*relay);
+  peer.Push(std::string("\xff\x01 not an envelope"));
+  wire::Envelope wrong_version = peer.Fragment("doc", "map", 1, "x");
+  wrong_version.set_version(99);
+  peer.Push(wrong_version);
+  EXPECT_TRUE(WaitFor(
+      [&] { return relay->counters().SumPrefix("zinc_frames_rejected_total") >= 2; }, kTimeout));
+  // And a good fragment right after them goes through.
+  std::vector<MapOp> ops = {MapOp{MapOp::Kind::kSet, "k", "1"}};
+  peer.Push(peer.Fragment("doc", "map", 1, EncodeMapOps(ops)));
+  EXPECT_TRUE(WaitFor([&] { return at_root->seq() == 1; }, kTimeout));
+  EXPECT_EQ(root->counters().SumPrefix("zinc_frames_rejected_total"), 0u);
   relay->Stop();
   root->Stop();
 }
