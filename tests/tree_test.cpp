@@ -218,6 +218,27 @@ TEST(TreeTest, ThirtyEndpointsJoiningThroughTheRootMakeABalancedTree) {
   root->Stop();
 }
 
+// The same 30 all started at once: the member each newcomer is redirected to counts it until it
+// reports, so a burst spreads as well as a queue.
+TEST(TreeTest, ThirtyEndpointsJoiningAtOnceMakeABalancedTree) {
+  EndpointOptions ro = Small();
+  ro.max_children = 3;
+  auto root = StartHost(ro);
+  std::vector<std::unique_ptr<Endpoint>> members;
+  for (int i = 0; i < 30; ++i) {
+    members.push_back(StartMember(root->listen_address(), /*relay=*/true, /*max_children=*/3));
+  }
+  for (auto& m : members) ASSERT_TRUE(m->WaitJoined(kTimeout).ok());
+  std::map<uint32_t, int> per_depth;
+  for (auto& m : members) ++per_depth[m->position().depth];
+  EXPECT_EQ(per_depth[1], 3);
+  EXPECT_EQ(per_depth[2], 9);
+  EXPECT_EQ(per_depth[3], 18);
+  EXPECT_EQ(per_depth.rbegin()->first, 3u) << "deeper than the minimum";
+  for (auto& m : members) m->Stop();
+  root->Stop();
+}
+
 // A chain root -> r1 -> r2 -> r3 with a leaf editing under r3: a late joiner under r3 syncs
 // from r3's replica, and the root serves no snapshot for it.
 TEST(TreeTest, LateJoinerUnderADeepRelayGetsItsSnapshotFromThatRelay) {
