@@ -64,7 +64,7 @@ Result<std::unique_ptr<Channel>> Channel::Create(ChannelContext* context, Socket
                                                  const ChannelOptions& options) {
   try {
     auto socket = std::make_unique<zmq::socket_t>(*context->native(), ToZmq(type));
-    socket->set(zmq::sockopt::linger, 0);
+    socket->set(zmq::sockopt::linger, options.linger_ms);
     socket->set(zmq::sockopt::sndhwm, options.sndhwm);
     socket->set(zmq::sockopt::rcvhwm, options.rcvhwm);
     socket->set(zmq::sockopt::maxmsgsize, options.max_message_bytes);

@@ -51,6 +51,9 @@ struct ChannelOptions {
   std::string routing_id;
   // Kernel receive buffer (ZMQ_RCVBUF); 0 leaves the OS default. Tests shrink it to force drops.
   int rcvbuf = 0;
+  // How long what is still queued may go on being sent after the socket is closed (ZMQ_LINGER;
+  // the context waits that long at most when it ends). Default: 0, drop it.
+  int linger_ms = 0;
 };
 
 // One ZeroMQ socket with one job. The only code in zinc that uses cppzmq; every zmq::error_t is

@@ -446,6 +446,9 @@ void ChannelListener::Run() {
       sink_->OnTick();
     }
   }
+  // What was queued before Stop (a leaving member's report) goes out, as far as the sockets
+  // take it without waiting.
+  DrainOutbox();
 }
 
 }  // namespace zinc

@@ -105,6 +105,9 @@ Status EndpointImpl::Init() {
         o.rcvhwm = options_.subscribe_hwm;
         o.rcvbuf = options_.subscribe_rcvbuf;
         o.max_message_bytes = static_cast<int64_t>(options_.limits.max_envelope_bytes) + 1024;
+      } else if (type == SocketType::kPush) {
+        // The last words (a leaving member's report) get a moment to go out.
+        o.linger_ms = 200;
       } else if (type == SocketType::kDealer) {
         o.routing_id = RoutingIdOf(id_);
         o.max_message_bytes = static_cast<int64_t>(options_.limits.max_sync_envelope_bytes) + 1024;

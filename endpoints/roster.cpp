@@ -180,12 +180,12 @@ bool RosterBook::Report(const EndpointId& id, const wire::MemberReport& r, int64
   return changed;
 }
 
-bool RosterBook::Expire(int64_t cutoff_micros) {
-  bool changed = false;
+size_t RosterBook::Expire(int64_t cutoff_micros) {
+  size_t changed = 0;
   for (auto it = members_.begin(); it != members_.end();) {
     if (it->second.last_seen_micros < cutoff_micros) {
       it = members_.erase(it);
-      changed = true;
+      ++changed;
     } else {
       ++it;
     }

@@ -58,9 +58,8 @@ class RosterBook {
   void set_max_members(size_t n) { max_members_ = n; }
   // Root: a member's report (or its leaving). Returns whether the roster changed.
   bool Report(const EndpointId& id, const wire::MemberReport& report, int64_t now_micros);
-  // Root: drops the members not heard from since before cutoff (and their reservations);
-  // returns whether any went.
-  bool Expire(int64_t cutoff_micros);
+  // Root: drops the members not heard from since before cutoff; returns how many went.
+  size_t Expire(int64_t cutoff_micros);
   // Elsewhere: replaces the whole roster with the root's.
   void Replace(const wire::Roster& roster);
 

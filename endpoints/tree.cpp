@@ -183,7 +183,11 @@ void EndpointImpl::HandleMemberReport(Message msg) {
       child->second.last_seen_micros = now;
     }
   }
-  if (is_root()) roster_dirty_ = roster_.Report(msg.origin, r, now) || roster_dirty_;
+  if (is_root()) {
+    const bool changed = roster_.Report(msg.origin, r, now);
+    if (r.leaving() && changed) counters_.Get("zinc_members_left_total")->Add();
+    roster_dirty_ = changed || roster_dirty_;
+  }
 }
 
 void EndpointImpl::HandleRosterRequest(Message msg) {
@@ -234,7 +238,10 @@ void EndpointImpl::TreeTick(int64_t now) {
       }
     }
     if (is_root()) {
-      if (roster_.Expire(now - kMemberTimeoutMicros)) roster_dirty_ = true;
+      if (const size_t gone = roster_.Expire(now - kMemberTimeoutMicros)) {
+        counters_.Get("zinc_members_timed_out_total")->Add(gone);
+        roster_dirty_ = true;
+      }
       if (roster_dirty_ || now - roster_published_micros_ >= kRosterMicros) {
         wire::Envelope e = NewEnvelope("");
         *e.mutable_roster() = roster_.ToProto(id_);

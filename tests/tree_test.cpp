@@ -214,6 +214,11 @@ TEST(TreeTest, ThirtyEndpointsJoiningThroughTheRootMakeABalancedTree) {
   }
   ExpectConverged(at_host, docs);
   EXPECT_EQ(at_host->seq(), 30u);
+  // Members that stop say so: the roster drops them at once, not after a timeout.
+  for (size_t i = 25; i < 30; ++i) members[i]->Stop();
+  EXPECT_TRUE(WaitFor([&] { return root->roster().members.size() == 26; }, kTimeout));
+  EXPECT_EQ(root->counters().Value("zinc_members_left_total"), 5u);
+  EXPECT_EQ(root->counters().Value("zinc_members_timed_out_total"), 0u);
   for (auto& m : members) m->Stop();
   root->Stop();
 }
