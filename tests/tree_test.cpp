@@ -324,9 +324,9 @@ TEST(TreeTest, RelayStopsReceivingADocumentItsLastLeafClosed) {
     set(b_root, "fence");
     ++b_seq;
     EXPECT_TRUE(WaitFor([&] { return b->seq() == b_seq; }, kTimeout));
-    EXPECT_TRUE(WaitFor(
-        [&] { return relay->counters().Value("zinc_fragments_received_total") > start; },
-        kTimeout));
+    EXPECT_TRUE(
+        WaitFor([&] { return relay->counters().Value("zinc_fragments_received_total") > start; },
+                kTimeout));
     return relay->counters().Value("zinc_fragments_received_total") - start;
   };
   uint64_t last_delta = 0;
