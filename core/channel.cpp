@@ -185,6 +185,65 @@ Result<bool> Channel::Receive(std::vector<std::string>* parts, size_t max_parts)
   }
 }
 
+struct Frame::Parts {
+  std::vector<zmq::message_t> parts;
+};
+
+Frame::Frame() : parts_(std::make_unique<Parts>()) {}
+Frame::~Frame() = default;
+Frame::Frame(Frame&&) noexcept = default;
+Frame& Frame::operator=(Frame&&) noexcept = default;
+
+size_t Frame::size() const { return parts_->parts.size(); }
+
+std::string_view Frame::part(size_t i) const {
+  const zmq::message_t& m = parts_->parts[i];
+  return std::string_view(static_cast<const char*>(m.data()), m.size());
+}
+
+Result<bool> Channel::Receive(Frame* frame, size_t max_parts) {
+  std::vector<zmq::message_t>& parts = frame->parts_->parts;
+  parts.clear();
+  try {
+    zmq::message_t msg;
+    if (!socket_->recv(msg, zmq::recv_flags::dontwait)) return false;
+    bool too_many = false;
+    while (true) {
+      const bool more = msg.more();
+      if (parts.size() < max_parts) {
+        parts.push_back(std::move(msg));
+      } else {
+        too_many = true;
+      }
+      if (!more) break;
+      // The rest of a multipart message is already here.
+      (void)socket_->recv(msg, zmq::recv_flags::none);
+    }
+    if (too_many) return Status(StatusCode::kMalformed, "too many message parts");
+    return true;
+  } catch (const zmq::error_t& e) {
+    return FromZmqError(e, "receive");
+  }
+}
+
+Status Channel::Send(const Frame& frame) {
+  const std::vector<zmq::message_t>& parts = frame.parts_->parts;
+  try {
+    for (size_t i = 0; i < parts.size(); ++i) {
+      zmq::message_t copy;
+      copy.copy(const_cast<zmq::message_t&>(parts[i]));  // Shares the buffer (refcounted).
+      const auto flags = i + 1 < parts.size() ? zmq::send_flags::sndmore | zmq::send_flags::dontwait
+                                              : zmq::send_flags::dontwait;
+      if (!socket_->send(copy, flags)) {
+        return Status(StatusCode::kResourceExhausted, "send would block");
+      }
+    }
+    return Status::Ok();
+  } catch (const zmq::error_t& e) {
+    return FromZmqError(e, "send");
+  }
+}
+
 void* Channel::handle() { return socket_->handle(); }
 
 Status Poll(std::vector<PollItem>* items, std::chrono::milliseconds timeout) {

@@ -56,6 +56,25 @@ struct ChannelOptions {
   int linger_ms = 0;
 };
 
+// A received multipart message in ZeroMQ's own buffers: reading it copies nothing, and sending
+// it on shares the buffers (a relay passes frames on this way). Move-only; owner thread only.
+class Frame {
+ public:
+  Frame();
+  ~Frame();
+  Frame(Frame&&) noexcept;
+  Frame& operator=(Frame&&) noexcept;
+
+  size_t size() const;
+  // Valid until the next Receive into this Frame or its destruction.
+  std::string_view part(size_t i) const;
+
+ private:
+  friend class Channel;
+  struct Parts;
+  std::unique_ptr<Parts> parts_;
+};
+
 // One ZeroMQ socket with one job. The only code in zinc that uses cppzmq; every zmq::error_t is
 // caught here and becomes a Status (ETERM is kClosed). Resource type; owner thread only: the
 // thread that uses a Channel must be the only one that touches it (it may be created on another
@@ -85,6 +104,11 @@ class Channel {
   // Receives one multipart message without blocking into *parts. Returns false (and ok) if none
   // is waiting. A message of more than max_parts parts is drained and reported as kMalformed.
   Result<bool> Receive(std::vector<std::string>* parts, size_t max_parts = 4);
+  // The same into *frame, without copying.
+  Result<bool> Receive(Frame* frame, size_t max_parts = 4);
+  // Sends frame's parts as one message without blocking, sharing their buffers; frame keeps
+  // them. Errors as Send's.
+  Status Send(const Frame& frame);
 
   // The underlying socket, for Poll.
   void* handle();

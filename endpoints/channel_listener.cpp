@@ -273,13 +273,13 @@ void ChannelListener::Deliver(std::vector<Message>* run) {
   run->clear();
 }
 
-void ChannelListener::Decode(ChannelKind kind, std::vector<std::string>* parts,
-                             std::vector<Message>* run) {
+void ChannelListener::Decode(ChannelKind kind, const Frame& frame, std::vector<Message>* run) {
   // Expected shapes: SUB [topic][envelope], ROUTER [id][envelope], PULL and DEALER [envelope].
   const bool two_parts = kind == ChannelKind::kSubscription || kind == ChannelKind::kSyncServer;
   const size_t want = two_parts ? 2 : 1;
-  std::string routing_id = kind == ChannelKind::kSyncServer && !parts->empty() ? (*parts)[0] : "";
-  if (parts->size() != want) {
+  std::string routing_id =
+      kind == ChannelKind::kSyncServer && frame.size() > 0 ? std::string(frame.part(0)) : "";
+  if (frame.size() != want) {
     sink_->OnBadFrame(kind, Status(StatusCode::kMalformed, "wrong number of message parts"),
                       nullptr, routing_id);
     return;
@@ -290,9 +290,10 @@ void ChannelListener::Decode(ChannelKind kind, std::vector<std::string>* parts,
                                                             : limits_.max_envelope_bytes;
   bool batch = false;
   std::vector<std::string_view>& elements = batch_elements_;
-  Status s = DecodeFrame(parts->back(), max_bytes, limits_, &msg.envelope, &batch, &elements);
+  const std::string_view body = frame.part(want - 1);
+  Status s = DecodeFrame(body, max_bytes, limits_, &msg.envelope, &batch, &elements);
   if (s.ok() && kind == ChannelKind::kSubscription) {
-    const std::string& topic = (*parts)[0];
+    const std::string_view topic = frame.part(0);
     const bool control = topic == kControlTopic;
     if (control ? !msg.envelope.doc().empty() : topic != msg.envelope.doc()) {
       s = Status(StatusCode::kMalformed, "topic does not match the envelope's document");
@@ -308,15 +309,14 @@ void ChannelListener::Decode(ChannelKind kind, std::vector<std::string>* parts,
   }
   if (channels_.relay && kind == ChannelKind::kSubscription && channels_.outbound) {
     // Down the tree as it came, before this relay handles it.
-    std::string_view out[2] = {(*parts)[0], (*parts)[1]};
-    Status sent = channels_.outbound->Send(out, 2);
+    Status sent = channels_.outbound->Send(frame);  // Shares the buffers: no copy.
     (sent.ok() ? frames_sent_ : frames_dropped_).fetch_add(1, std::memory_order_relaxed);
   }
   if (channels_.relay && kind == ChannelKind::kInbound) {
     // Up the tree as it came: the root sequences it. Only control traffic (a child's member
     // report) concerns this relay too.
     if (channels_.upstream) {
-      blocked_upstream_.push_back(OutboundFrame{Route::kUpstream, "", std::move(parts->back())});
+      blocked_upstream_.push_back(OutboundFrame{Route::kUpstream, "", std::string(body)});
     }
     if (batch || !msg.envelope.doc().empty()) return;
   }
@@ -347,17 +347,16 @@ void ChannelListener::Decode(ChannelKind kind, std::vector<std::string>* parts,
 }
 
 void ChannelListener::ReadChannel(Channel* channel, ChannelKind kind) {
-  std::vector<std::string> parts;
   std::vector<Message> run;
   for (int i = 0; i < kReadBurst && !stop_.load(std::memory_order_relaxed); ++i) {
-    Result<bool> got = channel->Receive(&parts);
+    Result<bool> got = channel->Receive(&frame_);
     if (!got.ok()) {
       if (got.status().code() == StatusCode::kClosed) break;
       sink_->OnBadFrame(kind, got.status(), nullptr, "");
       continue;
     }
     if (!*got) break;
-    Decode(kind, &parts, &run);
+    Decode(kind, frame_, &run);
   }
   Deliver(&run);
 }

@@ -131,7 +131,7 @@ class ChannelListener {
   void ReadChannel(Channel* channel, ChannelKind kind);
   // Decodes one frame and appends its messages to *run, handing *run to the sink first when
   // they belong to another strand.
-  void Decode(ChannelKind kind, std::vector<std::string>* parts, std::vector<Message>* run);
+  void Decode(ChannelKind kind, const Frame& frame, std::vector<Message>* run);
   // Hands *run to the sink (if not empty) and clears it.
   void Deliver(std::vector<Message>* run);
 
@@ -164,6 +164,8 @@ class ChannelListener {
   std::set<std::string> topics_;
   std::deque<OutboundFrame> blocked_upstream_;
   std::deque<OutboundFrame> blocked_sync_client_;
+  // The frame being decoded, received without a copy.
+  Frame frame_;
   // The elements of the batch being decoded (views into the frame), kept for their capacity.
   std::vector<std::string_view> batch_elements_;
 };
