@@ -22,10 +22,10 @@ stop() {
 trap stop EXIT
 trap 'exit 0' INT TERM
 
-"$BUILD/tools/zincctl" host --listen "$JOIN" > /dev/null &
+"$BUILD/tools/zincctl" host --listen "$JOIN" --name root > /dev/null &
 # The standby keeps a full replica of the canvas (failover, when it lands, promotes it).
-tail -f /dev/null | "$BUILD/tools/zincctl" client --join "$JOIN" --doc canvas --type canvas \
-  > /dev/null &
+tail -f /dev/null | "$BUILD/tools/zincctl" client --join "$JOIN" --name standby \
+  --doc canvas --type canvas > /dev/null &
 "$BUILD/examples/zinc-canvas" --http "$HTTP" --join "$JOIN" &
 echo "demo: root host and standby on $JOIN; open http://$HTTP (Ctrl-C stops)"
 wait -n
