@@ -314,8 +314,9 @@ void ChannelListener::Decode(ChannelKind kind, const Frame& frame, std::vector<M
   }
   if (channels_.relay && kind == ChannelKind::kInbound) {
     // Up the tree as it came: the root sequences it. Only control traffic (a child's member
-    // report) concerns this relay too.
-    if (channels_.upstream) {
+    // report) concerns this relay too, and a child's heartbeat concerns it alone.
+    const bool own_business = !batch && msg.envelope.doc().empty() && msg.envelope.has_heartbeat();
+    if (channels_.upstream && !own_business) {
       blocked_upstream_.push_back(OutboundFrame{Route::kUpstream, "", std::string(body)});
     }
     if (batch || !msg.envelope.doc().empty()) return;

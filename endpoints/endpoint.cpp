@@ -300,10 +300,15 @@ void EndpointImpl::OnMessages(std::vector<Message> msgs) {
     }
     received_[static_cast<size_t>(m.channel)]->Add();
     if (&msgs[kept] != &m) msgs[kept] = std::move(m);
+    // Anything from the parent shows it alive, not only its heartbeats (a busy parent's may
+    // queue behind its data).
     ++kept;
   }
   msgs.resize(kept);
   if (msgs.empty()) return;
+  if (msgs[0].channel == ChannelKind::kSubscription) {
+    parent_traffic_micros_.store(clock_->NowMicros(), std::memory_order_relaxed);
+  }
   // Each document is a strand; control traffic has a strand of its own.
   const std::string& doc = msgs[0].envelope.doc();
   const std::string key = doc.empty() ? std::string(kControlTopic) : doc;
@@ -457,11 +462,15 @@ void EndpointImpl::HandlePresence(Message msg) {
 }
 
 void EndpointImpl::HandleHeartbeat(Message msg) {
-  if (msg.channel != ChannelKind::kSubscription) {
-    // TODO(soon): children's heartbeats (issue 7).
+  if (msg.channel == ChannelKind::kInbound) {
+    if (msg.envelope.doc().empty()) OnChildHeartbeat(msg.origin);
     return;
   }
-  if (msg.envelope.doc().empty()) return;  // The parent's liveness; used by failover.
+  if (msg.channel != ChannelKind::kSubscription) return;
+  if (msg.envelope.doc().empty()) {
+    OnParentHeartbeat(msg.origin);
+    return;
+  }
   if (Replica* r = FindReplica(msg.envelope.doc())) r->OnHeartbeat(msg.envelope);
 }
 

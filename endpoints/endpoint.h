@@ -52,6 +52,10 @@ struct EndpointOptions {
   CodecLimits limits;
   // Interval of heartbeats, retries and head notices. Default: 100 ms.
   std::chrono::milliseconds heartbeat{100};
+  // A parent that misses this many heartbeats in a row of a child drops it; a child that hears
+  // nothing from its parent for as long takes it for dead and joins again (its parent's parent,
+  // or its join address). Default: 3.
+  int heartbeat_misses = 3;
   // A request (snapshot, catch-up) or an unacknowledged edit is sent again after this long.
   // Default: 500 ms.
   std::chrono::milliseconds retry{500};

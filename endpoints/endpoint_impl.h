@@ -4,6 +4,7 @@
 // cluster's tree: joining, the roster and what relays add. Only endpoints/ includes this.
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -115,6 +116,12 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   void HandleRoster(Message msg) EXCLUDES(tree_mu_);
   void TreeTick(int64_t now_micros) EXCLUDES(tree_mu_);
   wire::MemberReport SelfReportLocked() const REQUIRES(tree_mu_);
+  // Liveness: a child's heartbeat (inbound), and anything heard on the control topic from the
+  // parent itself (not the root's heartbeats it passes on).
+  void OnChildHeartbeat(const EndpointId& child) EXCLUDES(tree_mu_);
+  void OnParentHeartbeat(const EndpointId& from) EXCLUDES(tree_mu_);
+  // The parent is gone: join again, through its parent if the roster knows it.
+  void RejoinLocked(const std::string& why) REQUIRES(tree_mu_);
   // A relay's replica of name serving its children, made (and subscribed upward) if missing.
   Replica* ServingReplica(const std::string& name, const std::string& type_name, bool create)
       EXCLUDES(mu_);
@@ -172,6 +179,9 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   std::vector<EndpointId> path_ GUARDED_BY(tree_mu_);
   std::string parent_address_ GUARDED_BY(tree_mu_);
   EndpointId parent_id_ GUARDED_BY(tree_mu_);
+  // When the parent was last heard from: its heartbeats, and any frame on the SUB.
+  int64_t parent_seen_micros_ GUARDED_BY(tree_mu_) = 0;
+  std::atomic<int64_t> parent_traffic_micros_{0};
   struct Child {
     std::string listen;
     int64_t last_seen_micros = 0;

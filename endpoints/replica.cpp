@@ -284,6 +284,7 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   type_ = type;
   applied_seq_ = env.seq();
   state_ = State::kSynced;
+  resend_on_catchup_ = false;  // Every pending edit goes again below.
   catchup_sent_micros_ = 0;
   catchup_to_ = 0;
   pending_progress_micros_ = core_->clock().NowMicros();
@@ -324,6 +325,13 @@ void Replica::OnCatchupReply(const wire::Envelope& env) {
     } else {
       for (const wire::Envelope& f : reply.fragments()) HandleSequencedLocked(f, &unnotified_);
       if (!parked_.empty()) ServeParkedLocked(0);
+      if (resend_on_catchup_ && state_ == State::kSynced && applied_seq_ >= env.seq()) {
+        resend_on_catchup_ = false;
+        if (!pending_.empty()) {
+          core_->counters().Get("zinc_edits_resent_total")->Add(pending_.size());
+          SendPendingLocked(0, pending_.size());
+        }
+      }
       // A reply capped short of the gap: ask for the rest now.
       if (state_ == State::kSynced && !buffered_.empty() &&
           buffered_.begin()->first > applied_seq_ + 1) {
@@ -496,8 +504,9 @@ Status Replica::EditLocked(std::string payload, DocumentChange* c) {
   if (has_listener_) c->payload = payload;
   pending_.push_back(origin_seq);
   pending_edits_->Push(std::move(payload));
-  // Held back while a chain is broken (see sent_); sent when its last edit is acknowledged.
-  if (sent_ == pending_.size() - 1 &&
+  // Held back while a chain is broken (see sent_), sent when its last edit is acknowledged; and
+  // while catching up after a lost parent, sent with the others.
+  if (sent_ == pending_.size() - 1 && !resend_on_catchup_ &&
       (sent_ == 0 || !remote_since_send_ || !type_->host_transforms())) {
     SendPendingLocked(sent_, 1);
   }
@@ -633,9 +642,16 @@ void Replica::OnPresenceMessage(const Message& msg) {
 void Replica::OnAttached() {
   MutexLock l(&mu_);
   if (state_ == State::kOpening || state_ == State::kResyncing) RequestSnapshotLocked();
-  if (state_ == State::kSynced && catchup_sent_micros_ != 0) {
+  if (state_ == State::kSynced) {
+    // A new parent (the old one died): what was on its way through the old one may be lost.
+    // Whatever was sequenced meanwhile comes by catch-up; the oldest pending edit goes again
+    // (the root drops it if it has it; the later ones follow its echo, or an out-of-order
+    // nack brings them).
     catchup_sent_micros_ = 0;
-    RequestCatchupLocked(applied_seq_ + 1, std::max(catchup_to_, applied_seq_ + 1));
+    RequestCatchupLocked(applied_seq_ + 1, UINT64_MAX);
+    // Pending edits go again once caught up: by then the echoes of those the root has are
+    // here, so the rest stand on applied_seq_ alone and can go as one new chain.
+    resend_on_catchup_ = !pending_.empty() && type_ != nullptr;
   }
 }
 

@@ -32,7 +32,8 @@ class Replica final : public DocumentHandle {
 
   // Sends the first snapshot request. Call once, after subscribing.
   void Start() EXCLUDES(mu_);
-  // The endpoint has joined a parent (again): requests made before were dropped, ask again.
+  // The endpoint has joined a parent (again): requests made before were dropped, ask again, and
+  // after a lost parent catch up and send the oldest pending edit again.
   void OnAttached() EXCLUDES(mu_);
   // Ends this replica: edits and waits return kUnavailable from now on, unacknowledged edits are
   // dropped. With release_state the state goes too (a relay's replica nobody holds).
@@ -171,6 +172,8 @@ class Replica final : public DocumentHandle {
   // echoes as transformed past the chain's edits still in flight, which only the chain's bridge
   // has (a new chain would start from them as sequenced, out of the edit's context).
   uint64_t chain_base_ GUARDED_BY(mu_) = 0;
+  // After a lost parent: send every pending edit again once the catch-up is complete.
+  bool resend_on_catchup_ GUARDED_BY(mu_) = false;
   bool remote_since_send_ GUARDED_BY(mu_) = false;
   // Times in a row pending_ made no progress for 4 x retry.
   int stalls_ GUARDED_BY(mu_) = 0;

@@ -10,8 +10,8 @@ namespace internal {
 namespace {
 // A member reports itself upward this often (and at once when it changes).
 constexpr int64_t kReportMicros = 1000000;
-// A member not heard from for this long has left (the root's roster; a parent's children).
-// TODO(soon): heartbeats decide this (issue 7).
+// A member not heard from for this long has left the root's roster (its parent drops it sooner,
+// by heartbeats; a member reports every kReportMicros).
 constexpr int64_t kMemberTimeoutMicros = 3500000;
 // The root publishes the roster at least this often.
 constexpr int64_t kRosterMicros = 1000000;
@@ -126,6 +126,7 @@ void EndpointImpl::HandleJoinReply(Message msg) {
       for (const std::string& p : r.path()) Unpack(p, &path_.emplace_back());
       parent_id_ = msg.origin;
       parent_address_ = target_;
+      parent_seen_micros_ = clock_->NowMicros();
       attempts_ = 0;
       report_dirty_ = true;
       listener_->Attach(a.outbound, a.inbound);
@@ -228,13 +229,34 @@ void EndpointImpl::TreeTick(int64_t now) {
       }
       SendJoinRequestLocked();
     }
+    const int64_t dead_after = std::chrono::microseconds(options_.heartbeat).count() *
+                               std::max(1, options_.heartbeat_misses);
     for (auto it = children_.begin(); it != children_.end();) {
-      if (now - it->second.last_seen_micros > kMemberTimeoutMicros) {
-        logger_.Info("ZINC-TREE", "child " + it->first.ToString() + " timed out");
+      if (now - it->second.last_seen_micros > dead_after) {
+        logger_.Info("ZINC-TREE", "child " + it->first.ToString() + " missed its heartbeats");
+        counters_.Get("zinc_children_lost_total")->Add();
+        if (is_root()) {
+          wire::MemberReport gone;
+          gone.set_leaving(true);
+          roster_dirty_ = roster_.Report(it->first, gone, now) || roster_dirty_;
+        }
         it = children_.erase(it);
         report_dirty_ = true;
       } else {
         ++it;
+      }
+    }
+    if (joined_ && !is_root()) {
+      parent_seen_micros_ =
+          std::max(parent_seen_micros_, parent_traffic_micros_.load(std::memory_order_relaxed));
+      if (now - parent_seen_micros_ > dead_after) {
+        RejoinLocked("no heartbeat from the parent for " + std::to_string(dead_after / 1000) +
+                     " ms");
+      } else {
+        // This member's own heartbeat, for its parent only (relays do not pass it on).
+        wire::Envelope e = NewEnvelope("");
+        e.mutable_heartbeat();
+        out.push_back(OutboundFrame{Route::kUpstream, "", EncodeEnvelope(e)});
       }
     }
     if (is_root()) {
@@ -274,6 +296,39 @@ void EndpointImpl::TreeTick(int64_t now) {
     }
   }
   if (!out.empty()) listener_->Send(std::move(out));
+}
+
+void EndpointImpl::OnChildHeartbeat(const EndpointId& child) {
+  MutexLock l(&tree_mu_);
+  auto it = children_.find(child);
+  if (it != children_.end()) it->second.last_seen_micros = clock_->NowMicros();
+}
+
+void EndpointImpl::OnParentHeartbeat(const EndpointId& from) {
+  MutexLock l(&tree_mu_);
+  if (joined_ && from == parent_id_) parent_seen_micros_ = clock_->NowMicros();
+}
+
+void EndpointImpl::RejoinLocked(const std::string& why) {
+  counters_.Get("zinc_parent_lost_total")->Add();
+  // The lost parent's own parent, from the roster, is the nearest member likely to have room;
+  // else the address this endpoint was given.
+  std::string next = options_.join;
+  const RosterInfo roster = roster_.ToInfo(roster_root_);
+  for (const MemberInfo& m : roster.members) {
+    if (m.id != parent_id_) continue;
+    for (const MemberInfo& p : roster.members) {
+      if (p.id == m.parent && !p.listen.empty()) next = p.listen;
+    }
+  }
+  logger_.Warn("ZINC-TREE", "parent " + parent_address_ + " lost (" + why + "); joining " + next);
+  joined_ = false;
+  parent_id_ = EndpointId();
+  parent_address_.clear();
+  target_ = next;
+  hops_ = 0;
+  attempts_ = 0;
+  SendJoinRequestLocked();
 }
 
 Replica* EndpointImpl::ServingReplica(const std::string& name, const std::string& type_name,

@@ -2,6 +2,7 @@
 // relays, subscriptions that follow the leaves, nacks that find authors below relays.
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,8 +34,10 @@ constexpr auto kTimeout = std::chrono::seconds(60);
 EndpointOptions Small() {
   EndpointOptions o;
   o.handler_threads = 1;
-  // Many endpoints share two cores: a slow tick, so that the tree's own chatter stays small.
+  // Many endpoints share two cores: a slow tick, so that the tree's own chatter stays small, and
+  // a parent silent for a second (not 300 ms) is dead, so that a starved one (sanitizers) is not.
   o.retry = std::chrono::milliseconds(300);
+  o.heartbeat_misses = 10;
   return o;
 }
 
@@ -493,6 +496,45 @@ TEST(TreeTest, RelayRefusesBadFramesFromChildren) {
   EXPECT_TRUE(WaitFor([&] { return at_root->seq() == 1; }, kTimeout));
   EXPECT_EQ(root->counters().SumPrefix("zinc_frames_rejected_total"), 0u);
   relay->Stop();
+  root->Stop();
+}
+
+// A relay dies under a leaf that edits: the leaf misses its heartbeats, joins the relay's
+// parent, catches up, and its edits keep being acknowledged; everything converges.
+TEST(TreeTest, ChildrenOfADeadRelayRejoinItsParent) {
+  auto root = StartHost(Small());
+  auto relay = StartMember(root->listen_address(), true);
+  ASSERT_TRUE(relay->WaitJoined(kTimeout).ok());
+  auto leaf = StartMember(relay->listen_address(), false);
+  ASSERT_TRUE(leaf->WaitJoined(kTimeout).ok());
+  ASSERT_EQ(leaf->position().depth, 2u);
+  DocumentHandle* at_root = OpenText(root.get(), "doc");
+  DocumentHandle* mine = OpenText(leaf.get(), "doc");
+  ASSERT_TRUE(mine->WaitSynced(kTimeout).ok());
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 0; !stop.load(); ++i) {
+      EXPECT_TRUE(mine->Edit(EncodeTextOp(TextSplice(0, 0, "l"))).ok());
+      if (i % 10 == 0) {
+        EXPECT_TRUE(at_root->Edit(EncodeTextOp(TextSplice(0, 0, "r"))).ok());
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  EXPECT_TRUE(WaitFor([&] { return at_root->seq() > 100; }, kTimeout));
+  relay->Stop();
+  EXPECT_TRUE(
+      WaitFor([&] { return leaf->counters().Value("zinc_parent_lost_total") == 1; }, kTimeout));
+  EXPECT_TRUE(
+      WaitFor([&] { return leaf->position().joined && leaf->position().depth == 1; }, kTimeout));
+  const uint64_t after = at_root->seq();
+  EXPECT_TRUE(WaitFor([&] { return at_root->seq() > after + 100; }, kTimeout));
+  stop = true;
+  writer.join();
+  ASSERT_TRUE(mine->WaitAcknowledged(kTimeout).ok());
+  ExpectConverged(at_root, {mine});
+  EXPECT_EQ(root->position().children, 1u);  // The leaf; the relay left.
+  leaf->Stop();
   root->Stop();
 }
 

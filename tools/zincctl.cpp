@@ -39,6 +39,7 @@ options:
   --max-children N   children a host or relay accepts before redirecting; default 0: no limit
   --name NAME        the name the roster and logs show
   --heartbeat-ms N   heartbeat and retry tick; default 100
+  --heartbeat-misses N  heartbeats missed before a parent or child counts as dead; default 3
   --threads N        handler threads; default 0: half the hardware threads, at least 1
   --log-level L      debug, info, warn (default), error or off
 
@@ -121,15 +122,20 @@ class Tool {
   int Run(const Args& args) {
     static const std::map<std::string, std::vector<std::string>> kAllowed = {
         {"host",
-         {"listen", "max-children", "name", "timeout-ms", "heartbeat-ms", "threads", "log-level"}},
+         {"listen", "max-children", "name", "timeout-ms", "heartbeat-ms", "heartbeat-misses",
+          "threads", "log-level"}},
         {"relay",
-         {"listen", "join", "max-children", "name", "timeout-ms", "heartbeat-ms", "threads",
-          "log-level"}},
+         {"listen", "join", "max-children", "name", "timeout-ms", "heartbeat-ms",
+          "heartbeat-misses", "threads", "log-level"}},
         {"client",
-         {"join", "doc", "type", "name", "timeout-ms", "heartbeat-ms", "threads", "log-level"}},
-        {"cat", {"join", "doc", "name", "timeout-ms", "heartbeat-ms", "threads", "log-level"}},
+         {"join", "doc", "type", "name", "timeout-ms", "heartbeat-ms", "heartbeat-misses",
+          "threads", "log-level"}},
+        {"cat",
+         {"join", "doc", "name", "timeout-ms", "heartbeat-ms", "heartbeat-misses", "threads",
+          "log-level"}},
         {"replay",
-         {"join", "doc", "window", "name", "timeout-ms", "heartbeat-ms", "threads", "log-level"}},
+         {"join", "doc", "window", "name", "timeout-ms", "heartbeat-ms", "heartbeat-misses",
+          "threads", "log-level"}},
         {"stat", {"join", "timeout-ms", "log-level"}},
     };
     auto allowed = kAllowed.find(args.command);
@@ -140,9 +146,10 @@ class Tool {
       if (!ok) return Fail("unknown option --" + name + " for " + args.command);
     }
     std::string error;
-    long heartbeat_ms, threads, max_children;
+    long heartbeat_ms, heartbeat_misses, threads, max_children;
     if (!IntFlag(args, "timeout-ms", 10000, 1, 86400000, &timeout_ms_, &error) ||
         !IntFlag(args, "heartbeat-ms", 100, 1, 60000, &heartbeat_ms, &error) ||
+        !IntFlag(args, "heartbeat-misses", 3, 1, 1000, &heartbeat_misses, &error) ||
         !IntFlag(args, "threads", 0, 0, 256, &threads, &error) ||
         !IntFlag(args, "max-children", 0, 0, 1000000, &max_children, &error)) {
       return Fail(error);
@@ -153,6 +160,7 @@ class Tool {
     types_.Register(std::make_unique<zinc::examples::LogType>()).ok();
     options_.types = &types_;
     options_.heartbeat = std::chrono::milliseconds(heartbeat_ms);
+    options_.heartbeat_misses = static_cast<int>(heartbeat_misses);
     options_.retry = std::chrono::milliseconds(std::max(5 * heartbeat_ms, 50L));
     options_.handler_threads = static_cast<size_t>(threads);
     options_.log_level = zinc::ParseLogLevel(Flag(args, "log-level"));
