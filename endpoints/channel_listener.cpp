@@ -316,7 +316,11 @@ void ChannelListener::Decode(ChannelKind kind, const Frame& frame, std::vector<M
     // Up the tree as it came: the root sequences it. Only control traffic (a child's member
     // report) concerns this relay too, and a child's heartbeat concerns it alone.
     const bool own_business = !batch && msg.envelope.doc().empty() && msg.envelope.has_heartbeat();
-    if (channels_.upstream && !own_business) {
+    if (!attached_ && blocked_upstream_.size() >= kMaxHeldUpstream) {
+      // Cut off from its parent for long: the children send their edits again when they see
+      // no acknowledgement, so the oldest queue is not allowed to grow without bound.
+      frames_dropped_.fetch_add(1, std::memory_order_relaxed);
+    } else if (channels_.upstream && !own_business) {
       blocked_upstream_.push_back(OutboundFrame{Route::kUpstream, "", std::string(body)});
     }
     if (batch || !msg.envelope.doc().empty()) return;

@@ -105,6 +105,9 @@ class ChannelListener {
 
   // Most bytes of envelopes the listener puts in one wire::Batch.
   static constexpr size_t kBatchBytes = 128 << 10;
+  // Most frames a relay holds for its parent while it is not attached (joining again); its
+  // children's further frames are dropped until then (they resend what is not acknowledged).
+  static constexpr size_t kMaxHeldUpstream = 10000;
 
  private:
   struct Command {

@@ -236,6 +236,49 @@ wait "$R2_PID"; rc=$?
 for p in $TREE_PIDS; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 TREE_PIDS=
 
+# --- a relay killed with SIGKILL under a client that keeps editing: the client joins the
+# relay's parent (the root), its edits all get acknowledged, exit 0, and the root has them all
+"$ZINCCTL" host --listen tcp://127.0.0.1:0 --max-children 1 --name root2 > "$WORK/root2.out" \
+  2> "$WORK/root2.err" &
+TREE_PIDS="$!"
+wait_line "$WORK/root2.out" || fail "root2 did not start"
+ROOT2=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["listen"])' < "$WORK/root2.out")
+"$ZINCCTL" relay --listen tcp://127.0.0.1:0 --join "$ROOT2" --name doomed > "$WORK/doomed.out" \
+  2> "$WORK/doomed.err" &
+DOOMED=$!
+TREE_PIDS="$TREE_PIDS $DOOMED"
+wait_line "$WORK/doomed.out" || fail "relay doomed did not join"
+mkfifo "$WORK/edits"
+"$ZINCCTL" client --join "$ROOT2" --doc survive --type map --timeout-ms 20000 \
+  < "$WORK/edits" > "$WORK/survivor.out" 2> "$WORK/survivor.err" &
+SURVIVOR=$!
+exec 7> "$WORK/edits"
+for i in $(seq 1 100); do echo "{\"set\":[\"before$i\",$i]}" >&7; done
+# Wait until the client's first edits are in (through the relay: the root takes one child).
+for _ in $(seq 1 200); do
+  "$ZINCCTL" cat --join "$ROOT2" --doc survive 2> /dev/null | grep -q '"seq":100,' && break
+  sleep 0.02
+done
+kill -9 "$DOOMED"
+{ wait "$DOOMED"; } 2> /dev/null
+for i in $(seq 1 100); do echo "{\"set\":[\"after$i\",$i]}" >&7; sleep 0.002; done
+exec 7>&-
+wait "$SURVIVOR"; rc=$?
+[ $rc -eq 0 ] && pass "client below a SIGKILLed relay: exit 0" ||
+  fail "client below a killed relay: exit $rc $(tail -3 "$WORK/survivor.err")"
+"$ZINCCTL" cat --join "$ROOT2" --doc survive > "$WORK/survive.cat" 2>&1
+python3 - "$WORK" <<'PY' && pass "every edit of the client survived the relay" || fail "survive: $(cat "$WORK/survive.cat")"
+import json, sys
+doc = json.loads(open(f"{sys.argv[1]}/survive.cat").read())
+keys = set(doc["entries"])
+want = {f"before{i}" for i in range(1, 101)} | {f"after{i}" for i in range(1, 101)}
+assert keys == want, sorted(want - keys)[:5]
+assert doc["seq"] == 200, doc["seq"]
+PY
+grep -q '"depth":1' "$WORK/doomed.out" && pass "the client was below the relay" || fail "relay line: $(cat "$WORK/doomed.out")"
+for p in $TREE_PIDS; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+TREE_PIDS=
+
 # --- the host stops cleanly on SIGTERM
 kill -TERM "$HOST_PID"
 wait "$HOST_PID"; rc=$?
