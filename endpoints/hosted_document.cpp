@@ -8,8 +8,6 @@ namespace {
 // and once every this long after that, so that a subscriber that lost the newest fragments at
 // its high-water mark learns of them soon, and at the latest within a second.
 constexpr int64_t kHeadNoticeMicros = 1000000;
-// Most bytes of fragments in one catch-up reply; the client asks again for the rest.
-constexpr size_t kCatchupReplyBytes = 4 << 20;
 }  // namespace
 
 HostedDocument::HostedDocument(EndpointCore* core, std::string name, const DocumentType* type)
@@ -18,7 +16,8 @@ HostedDocument::HostedDocument(EndpointCore* core, std::string name, const Docum
       type_(type),
       sequenced_(core->counters().Get("zinc_fragments_sequenced_total")),
       duplicates_(core->counters().Get("zinc_fragments_duplicate_total")),
-      state_(type->Create()) {}
+      state_(type->Create()),
+      history_(core->options().history_fragments, core->options().history_bytes) {}
 
 Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& origin,
                                       DocumentChange* change, wire::NackReason* reason,
@@ -72,13 +71,7 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
   env.set_seq(++head_);
   env.set_epoch(core_->epoch());
   std::string bytes = EncodeEnvelope(env);
-  tail_bytes_ += bytes.size();
-  tail_.push_back(bytes);
-  while (tail_.size() > 1 && (tail_.size() > core_->options().history_fragments ||
-                              tail_bytes_ > core_->options().history_bytes)) {
-    tail_bytes_ -= tail_.front().size();
-    tail_.pop_front();
-  }
+  history_.Append(bytes);
   out->push_back(OutboundFrame{Route::kPublish, name_, std::move(bytes), /*batchable=*/true});
   last_publish_micros_ = core_->clock().NowMicros();
   change->seq = head_;
@@ -96,8 +89,7 @@ Status HostedDocument::TransformLocked(const EndpointId& origin, uint64_t base_s
   if (!bridge.live || bridge.base != base_seq) {
     // A new chain: the author had everything up to base_seq and none of its own edits since
     // are in flight, so it must pass over exactly the others' fragments after base_seq.
-    const uint64_t first = head_ - tail_.size() + 1;
-    if (base_seq + 1 < first) {
+    if (base_seq + 1 < history_.First(head_)) {
       *reason = wire::NACK_STALE_BASE;
       return Status(StatusCode::kOutOfRange, "base_seq is older than the history kept");
     }
@@ -107,7 +99,7 @@ Status HostedDocument::TransformLocked(const EndpointId& origin, uint64_t base_s
     wire::Envelope prior;
     for (uint64_t s = base_seq + 1; s <= head_; ++s) {
       // Encoded by this host, so it parses.
-      prior.ParseFromString(tail_[s - first]);
+      prior.ParseFromString(history_.At(s, head_));
       if (prior.origin() != origin.bytes()) {
         bridge.ops->Push(std::move(*prior.mutable_fragment()->mutable_payload()));
       }
@@ -242,22 +234,8 @@ void HostedDocument::OnCatchupRequest(const Message& msg) {
   wire::CatchupReply* reply = e.mutable_catchup_reply();
   {
     MutexLock l(&mu_);
-    const uint64_t first = head_ - tail_.size() + 1;
-    const uint64_t to = std::min(req.to_seq(), head_);
     e.set_seq(head_);
-    if (req.from_seq() >= first && req.from_seq() <= to) {
-      size_t bytes = 0;
-      for (uint64_t s = req.from_seq(); s <= to; ++s) {
-        const std::string& f = tail_[s - first];
-        bytes += f.size();
-        if (reply->fragments_size() > 0 &&
-            (bytes > kCatchupReplyBytes || static_cast<size_t>(reply->fragments_size()) >=
-                                               core_->options().limits.max_catchup_fragments)) {
-          break;
-        }
-        reply->add_fragments()->ParseFromString(f);  // Encoded by this host, so it parses.
-      }
-    } else if (req.from_seq() < first) {
+    if (!history_.FillCatchup(req, head_, core_->options().limits.max_catchup_fragments, reply)) {
       // Compacted past from_seq: a fresh snapshot instead.
       *reply->mutable_snapshot() = SnapshotLocked();
     }

@@ -12,6 +12,7 @@
 #include "core/mutex.h"
 #include "endpoints/endpoint.h"
 #include "endpoints/endpoint_internal.h"
+#include "endpoints/history.h"
 
 namespace zinc {
 namespace internal {
@@ -104,10 +105,8 @@ class HostedDocument final : public DocumentHandle {
   mutable Mutex mu_;
   std::unique_ptr<Document> state_ GUARDED_BY(mu_);
   uint64_t head_ GUARDED_BY(mu_) = 0;
-  // Sequenced fragments head_ - tail_.size() + 1 .. head_, encoded as published (at most
-  // history_fragments of them and history_bytes in all, but always the newest).
-  std::deque<std::string> tail_ GUARDED_BY(mu_);
-  size_t tail_bytes_ GUARDED_BY(mu_) = 0;
+  // The newest sequenced fragments, up to head_.
+  History history_ GUARDED_BY(mu_);
   // The last origin_seq sequenced per origin (the dedup table).
   std::unordered_map<EndpointId, uint64_t, EndpointIdHash> applied_ GUARDED_BY(mu_);
   uint64_t next_origin_seq_ GUARDED_BY(mu_) = 1;

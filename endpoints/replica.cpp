@@ -10,7 +10,8 @@ Replica::Replica(EndpointCore* core, std::string name, const DocumentType* type,
       types_(types),
       serving_(core->is_relay()),
       create_(create),
-      type_(type) {
+      type_(type),
+      history_(core->options().history_fragments, core->options().history_bytes) {
   if (type_) {
     doc_ = type_->Create();
     pending_edits_ = type_->NewPendingEdits();
@@ -269,8 +270,7 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
     }
   }
   if (serving_) {
-    tail_.clear();
-    tail_bytes_ = 0;
+    history_.Clear();
     applied_by_origin_.clear();
     for (const auto& a : snap.applied()) applied_by_origin_[a.origin()] = a.origin_seq();
     confirmed_.reset();
@@ -665,8 +665,7 @@ void Replica::Close(bool release_state) {
   pending_.clear();
   if (pending_edits_) pending_edits_ = type_->NewPendingEdits();
   sent_ = 0;
-  tail_.clear();
-  tail_bytes_ = 0;
+  history_.Clear();
   if (release_state) {
     doc_.reset();
     confirmed_.reset();
@@ -678,14 +677,7 @@ void Replica::Close(bool release_state) {
 void Replica::RecordSequencedLocked(const wire::Envelope& env) {
   uint64_t& last = applied_by_origin_[env.origin()];
   last = std::max(last, env.origin_seq());
-  std::string bytes = EncodeEnvelope(env);
-  tail_bytes_ += bytes.size();
-  tail_.push_back(std::move(bytes));
-  while (tail_.size() > 1 && (tail_.size() > core_->options().history_fragments ||
-                              tail_bytes_ > core_->options().history_bytes)) {
-    tail_bytes_ -= tail_.front().size();
-    tail_.pop_front();
-  }
+  history_.Append(EncodeEnvelope(env));
   if (confirmed_ && !confirmed_->Apply(env.fragment().payload()).ok()) {
     // Cannot happen for a fragment the root sequenced; if it does, serve nothing wrong.
     confirmed_.reset();
@@ -741,22 +733,9 @@ bool Replica::ServeLocked(const std::string& routing_id, const wire::Envelope& r
   } else {
     const wire::CatchupRequest& req = request.catchup_request();
     if (req.from_seq() > applied_seq_ && !force) return false;
-    const uint64_t first = applied_seq_ - tail_.size() + 1;
-    const uint64_t to = std::min(req.to_seq(), applied_seq_);
     wire::CatchupReply* reply = e.mutable_catchup_reply();
-    if (req.from_seq() >= first && req.from_seq() <= to) {
-      size_t bytes = 0;
-      for (uint64_t s = req.from_seq(); s <= to; ++s) {
-        const std::string& f = tail_[s - first];
-        bytes += f.size();
-        if (reply->fragments_size() > 0 &&
-            (bytes > (4u << 20) || static_cast<size_t>(reply->fragments_size()) >=
-                                       core_->options().limits.max_catchup_fragments)) {
-          break;
-        }
-        reply->add_fragments()->ParseFromString(f);  // Encoded here, so it parses.
-      }
-    } else if (req.from_seq() < first) {
+    if (!history_.FillCatchup(req, applied_seq_, core_->options().limits.max_catchup_fragments,
+                              reply)) {
       *reply->mutable_snapshot() = ServedSnapshotLocked();
     }
     core_->counters().Get("zinc_catchups_served_total")->Add();

@@ -14,6 +14,7 @@
 #include "core/mutex.h"
 #include "endpoints/endpoint.h"
 #include "endpoints/endpoint_internal.h"
+#include "endpoints/history.h"
 
 namespace zinc {
 namespace internal {
@@ -198,9 +199,8 @@ class Replica final : public DocumentHandle {
     int64_t since_micros = 0;
   };
   std::vector<Parked> parked_ GUARDED_BY(mu_);
-  // Sequenced fragments applied_seq_ - tail_.size() + 1 .. applied_seq_, encoded.
-  std::deque<std::string> tail_ GUARDED_BY(mu_);
-  size_t tail_bytes_ GUARDED_BY(mu_) = 0;
+  // The newest sequenced fragments, up to applied_seq_.
+  History history_ GUARDED_BY(mu_);
   // The last origin_seq sequenced per origin (the root's dedup table, as of applied_seq_).
   std::unordered_map<std::string, uint64_t> applied_by_origin_ GUARDED_BY(mu_);
   // The state as sequenced, while doc_ also holds this endpoint's own pending edits.
