@@ -40,6 +40,22 @@ EndpointId IdOf(const std::string& bytes) {
   return id;
 }
 
+// The fields a wire::Member and a wire::MemberReport share (by the same names), into *m.
+template <typename Wire>
+void FillMember(const Wire& w, MemberInfo* m) {
+  m->parent = IdOf(w.parent());
+  m->listen = w.listen();
+  m->depth = w.depth();
+  m->max_children = w.max_children();
+  m->children = w.children();
+  m->name = w.name();
+}
+
+bool SameMember(const MemberInfo& a, const MemberInfo& b) {
+  return std::tie(a.id, a.parent, a.listen, a.depth, a.max_children, a.children, a.name) ==
+         std::tie(b.id, b.parent, b.listen, b.depth, b.max_children, b.children, b.name);
+}
+
 void SortMembers(std::vector<MemberInfo>* members) {
   std::sort(members->begin(), members->end(), [](const MemberInfo& a, const MemberInfo& b) {
     return std::tie(a.depth, a.id) < std::tie(b.depth, b.id);
@@ -137,15 +153,9 @@ RosterInfo RosterFromProto(const wire::Roster& roster) {
   RosterInfo info;
   info.root = IdOf(roster.root());
   for (const wire::Member& m : roster.members()) {
-    MemberInfo mi;
+    MemberInfo& mi = info.members.emplace_back();
     mi.id = IdOf(m.id());
-    mi.parent = IdOf(m.parent());
-    mi.listen = m.listen();
-    mi.depth = m.depth();
-    mi.max_children = m.max_children();
-    mi.children = m.children();
-    mi.name = m.name();
-    info.members.push_back(std::move(mi));
+    FillMember(m, &mi);
   }
   SortMembers(&info.members);
   return info;
@@ -166,15 +176,8 @@ bool RosterBook::Report(const EndpointId& id, const wire::MemberReport& r, int64
   Entry& e = it->second;
   MemberInfo info;
   info.id = id;
-  info.parent = IdOf(r.parent());
-  info.listen = r.listen();
-  info.depth = r.depth();
-  info.max_children = r.max_children();
-  info.children = r.children();
-  info.name = r.name();
-  const bool changed = added || info.parent != e.info.parent || info.listen != e.info.listen ||
-                       info.depth != e.info.depth || info.max_children != e.info.max_children ||
-                       info.children != e.info.children || info.name != e.info.name;
+  FillMember(r, &info);
+  const bool changed = added || !SameMember(info, e.info);
   e.info = std::move(info);
   e.last_seen_micros = now_micros;
   return changed;
@@ -198,12 +201,7 @@ void RosterBook::Replace(const wire::Roster& roster) {
   for (const wire::Member& m : roster.members()) {
     Entry& e = members_[IdOf(m.id())];
     e.info.id = IdOf(m.id());
-    e.info.parent = IdOf(m.parent());
-    e.info.listen = m.listen();
-    e.info.depth = m.depth();
-    e.info.max_children = m.max_children();
-    e.info.children = m.children();
-    e.info.name = m.name();
+    FillMember(m, &e.info);
     reservations_.erase(e.info.id);  // It has arrived.
   }
 }

@@ -22,6 +22,7 @@
 namespace zinc {
 namespace {
 
+using testing::OpenText;
 using testing::StartClient;
 using testing::StartHost;
 using testing::WaitFor;
@@ -43,14 +44,6 @@ std::vector<std::string> TraceFiles() {
   }
   std::sort(files.begin(), files.end());
   return files;
-}
-
-DocumentHandle* OpenText(Endpoint* endpoint, const std::string& name) {
-  OpenOptions open;
-  open.type = "text";
-  Result<DocumentHandle*> doc = endpoint->Open(name, open);
-  EXPECT_TRUE(doc.ok()) << doc.status().ToString();
-  return doc.ok() ? *doc : nullptr;
 }
 
 std::string Text(DocumentHandle* doc) {

@@ -26,6 +26,7 @@ namespace zinc {
 namespace {
 
 using testing::OpenMap;
+using testing::OpenText;
 using testing::StartHost;
 using testing::WaitFor;
 
@@ -53,14 +54,6 @@ std::unique_ptr<Endpoint> StartMember(const std::string& join, bool relay, size_
   EXPECT_TRUE(e.ok()) << e.status().ToString();
   if (!e.ok()) std::abort();
   return std::move(e).value();
-}
-
-DocumentHandle* OpenText(Endpoint* endpoint, const std::string& name) {
-  OpenOptions open;
-  open.type = "text";
-  Result<DocumentHandle*> doc = endpoint->Open(name, open);
-  EXPECT_TRUE(doc.ok()) << doc.status().ToString();
-  return doc.ok() ? *doc : nullptr;
 }
 
 std::string Snapshot(const DocumentHandle* doc) {

@@ -30,12 +30,22 @@ std::unique_ptr<Endpoint> StartClient(const Endpoint& host, EndpointOptions opti
 namespace zinc {
 namespace testing {
 
-DocumentHandle* OpenMap(Endpoint* endpoint, const std::string& name) {
+namespace {
+DocumentHandle* OpenTyped(Endpoint* endpoint, const std::string& name, const char* type) {
   OpenOptions open;
-  open.type = "map";
+  open.type = type;
   Result<DocumentHandle*> doc = endpoint->Open(name, open);
   EXPECT_TRUE(doc.ok()) << doc.status().ToString();
   return doc.ok() ? *doc : nullptr;
+}
+}  // namespace
+
+DocumentHandle* OpenMap(Endpoint* endpoint, const std::string& name) {
+  return OpenTyped(endpoint, name, "map");
+}
+
+DocumentHandle* OpenText(Endpoint* endpoint, const std::string& name) {
+  return OpenTyped(endpoint, name, "text");
 }
 
 RawPeer::RawPeer(const Endpoint& host, EndpointId id) : id_(id) {

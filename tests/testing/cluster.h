@@ -16,6 +16,8 @@ std::unique_ptr<Endpoint> StartClient(const Endpoint& host,
                                       EndpointOptions options = EndpointOptions());
 // Opens (creating) the map called name; fails the test and returns nullptr on error.
 DocumentHandle* OpenMap(Endpoint* endpoint, const std::string& name);
+// The same for a text.
+DocumentHandle* OpenText(Endpoint* endpoint, const std::string& name);
 
 }  // namespace testing
 }  // namespace zinc
