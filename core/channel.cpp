@@ -117,16 +117,6 @@ Status Channel::Connect(const std::string& address) {
   }
 }
 
-Status Channel::Disconnect(const std::string& address) {
-  try {
-    socket_->disconnect(address);
-    return Status::Ok();
-  } catch (const zmq::error_t& e) {
-    if (e.num() == ENOENT) return Status::Ok();  // Not connected there: nothing to undo.
-    return FromZmqError(e, ("disconnect " + address).c_str());
-  }
-}
-
 Status Channel::Subscribe(std::string_view topic) {
   try {
     socket_->set(zmq::sockopt::subscribe, topic);

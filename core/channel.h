@@ -91,8 +91,6 @@ class Channel {
   // Binds to address and returns the endpoint actually bound (the port filled in for "*").
   Result<std::string> Bind(const std::string& address);
   Status Connect(const std::string& address);
-  // Undoes Connect(address); Ok if it was not connected there.
-  Status Disconnect(const std::string& address);
   // SUB only: adds or removes a topic prefix from the subscription filter.
   Status Subscribe(std::string_view topic);
   Status Unsubscribe(std::string_view topic);

@@ -140,7 +140,7 @@ void ChannelListener::RunCommand(const Command& c) {
       Result<std::unique_ptr<Channel>> dealer = remake_(SocketType::kDealer);
       if (!dealer.ok()) return;
       channels_.sync_client = std::move(dealer).value();
-      if (!connected_outbound_.empty()) {
+      if (connected_) {
         // Leaving a parent: the old one's frames are not to be mixed with the next one's.
         Result<std::unique_ptr<Channel>> sub = remake_(SocketType::kSub);
         Result<std::unique_ptr<Channel>> push = remake_(SocketType::kPush);
@@ -149,18 +149,15 @@ void ChannelListener::RunCommand(const Command& c) {
         channels_.upstream = std::move(push).value();
         for (const std::string& topic : topics_) s = channels_.subscription->Subscribe(topic);
       }
-      connected_outbound_.clear();
-      connected_inbound_.clear();
-      connected_sync_ = c.topic;
+      connected_ = false;
       s = channels_.sync_client->Connect(c.topic);
       // Requests made for the old parent are moot; their senders ask again on attaching.
       blocked_sync_client_.clear();
       break;
     }
     case Command::kAttach:
-      if (!channels_.subscription || !channels_.upstream || !connected_outbound_.empty()) return;
-      connected_outbound_ = c.topic;
-      connected_inbound_ = c.inbound;
+      if (!channels_.subscription || !channels_.upstream || connected_) return;
+      connected_ = true;
       s = channels_.subscription->Connect(c.topic);
       if (s.ok()) s = channels_.upstream->Connect(c.inbound);
       attached_ = true;

@@ -160,9 +160,10 @@ class ChannelListener {
 
   // I/O thread only (after Start).
   Channels channels_;
-  // Client side: joined (see JoinVia), and where the client channels are connected.
+  // Client side: joined (see JoinVia), and whether SUB and PUSH are connected to a parent (a
+  // JoinVia after that makes new ones).
   bool attached_ = true;
-  std::string connected_sync_, connected_outbound_, connected_inbound_;
+  bool connected_ = false;
   // The topics subscribed with Subscribe, for a new SUB.
   std::set<std::string> topics_;
   std::deque<OutboundFrame> blocked_upstream_;
