@@ -300,8 +300,15 @@ void EndpointImpl::TreeTick(int64_t now) {
 
 void EndpointImpl::OnChildHeartbeat(const EndpointId& child) {
   MutexLock l(&tree_mu_);
-  auto it = children_.find(child);
-  if (it != children_.end()) it->second.last_seen_micros = clock_->NowMicros();
+  // Only a direct child heartbeats here (relays do not pass them on): one that was dropped for
+  // silence but lives (a starved process) is taken back, even over max_children, rather than
+  // left attached to a parent that no longer counts it.
+  auto [it, readmitted] = children_.try_emplace(child);
+  if (readmitted) {
+    counters_.Get("zinc_children_readmitted_total")->Add();
+    report_dirty_ = true;
+  }
+  it->second.last_seen_micros = clock_->NowMicros();
 }
 
 void EndpointImpl::OnParentHeartbeat(const EndpointId& from) {

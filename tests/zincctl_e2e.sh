@@ -178,18 +178,22 @@ rc=$?
 rc=$?
 [ $rc -eq 1 ] && pass "unknown flag: exit 1" || fail "unknown flag: exit $rc"
 
+# Tree members take a peer for dead after 1 s of silence, not 300 ms: CI runs tests side by side
+# on two cores, and a starved process must not reshape the tree the checks look at.
+SLOW="--heartbeat-misses 10"
+
 # --- a tree: a root that takes one child, two relays (the second is redirected below the first),
 # a client that asks the root and lands below the relays, stat from any member
-"$ZINCCTL" host --listen tcp://127.0.0.1:0 --max-children 1 --name root > "$WORK/root.out" \
+"$ZINCCTL" host --listen tcp://127.0.0.1:0 --max-children 1 --name root $SLOW > "$WORK/root.out" \
   2> "$WORK/root.err" &
 TREE_PIDS="$!"
 wait_line "$WORK/root.out" || fail "tree root did not start"
 ROOT=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["listen"])' < "$WORK/root.out")
-"$ZINCCTL" relay --listen tcp://127.0.0.1:0 --join "$ROOT" --max-children 1 --name r1 \
+"$ZINCCTL" relay --listen tcp://127.0.0.1:0 --join "$ROOT" --max-children 1 --name r1 $SLOW \
   > "$WORK/r1.out" 2> "$WORK/r1.err" &
 TREE_PIDS="$TREE_PIDS $!"
 wait_line "$WORK/r1.out" || fail "relay r1 did not join: $(cat "$WORK/r1.err")"
-"$ZINCCTL" relay --listen tcp://127.0.0.1:0 --join "$ROOT" --name r2 \
+"$ZINCCTL" relay --listen tcp://127.0.0.1:0 --join "$ROOT" --name r2 $SLOW \
   > "$WORK/r2.out" 2> "$WORK/r2.err" &
 R2_PID=$!
 TREE_PIDS="$TREE_PIDS $R2_PID"
@@ -201,7 +205,7 @@ r1 = json.loads(open(f"{sys.argv[1]}/r1.out").readline())
 r2 = json.loads(open(f"{sys.argv[1]}/r2.out").readline())
 assert r1["depth"] == 1 and r2["depth"] == 2 and r2["parent"] == r1["listen"], (r1, r2)
 PY
-echo '{"set":["deep",1]}' | "$ZINCCTL" client --join "$ROOT" --doc tree --type map --name leaf \
+echo '{"set":["deep",1]}' | "$ZINCCTL" client --join "$ROOT" --doc tree --type map --name leaf $SLOW \
   > "$WORK/leaf.out" 2> "$WORK/leaf.err"
 rc=$?
 [ $rc -eq 0 ] && pass "client through two relays: exit 0" || fail "client through relays: exit $rc $(cat "$WORK/leaf.err")"
@@ -238,18 +242,18 @@ TREE_PIDS=
 
 # --- a relay killed with SIGKILL under a client that keeps editing: the client joins the
 # relay's parent (the root), its edits all get acknowledged, exit 0, and the root has them all
-"$ZINCCTL" host --listen tcp://127.0.0.1:0 --max-children 1 --name root2 > "$WORK/root2.out" \
+"$ZINCCTL" host --listen tcp://127.0.0.1:0 --max-children 1 --name root2 $SLOW > "$WORK/root2.out" \
   2> "$WORK/root2.err" &
 TREE_PIDS="$!"
 wait_line "$WORK/root2.out" || fail "root2 did not start"
 ROOT2=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["listen"])' < "$WORK/root2.out")
-"$ZINCCTL" relay --listen tcp://127.0.0.1:0 --join "$ROOT2" --name doomed > "$WORK/doomed.out" \
+"$ZINCCTL" relay --listen tcp://127.0.0.1:0 --join "$ROOT2" --name doomed $SLOW > "$WORK/doomed.out" \
   2> "$WORK/doomed.err" &
 DOOMED=$!
 TREE_PIDS="$TREE_PIDS $DOOMED"
 wait_line "$WORK/doomed.out" || fail "relay doomed did not join"
 mkfifo "$WORK/edits"
-"$ZINCCTL" client --join "$ROOT2" --doc survive --type map --timeout-ms 20000 \
+"$ZINCCTL" client --join "$ROOT2" --doc survive --type map --timeout-ms 20000 $SLOW \
   < "$WORK/edits" > "$WORK/survivor.out" 2> "$WORK/survivor.err" &
 SURVIVOR=$!
 exec 7> "$WORK/edits"
