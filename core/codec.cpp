@@ -321,6 +321,8 @@ Status CheckTreeMessage(const wire::Envelope& e, const CodecLimits& limits) {
     case wire::Envelope::kRoster: {
       const wire::Roster& r = e.roster();
       if (!IsIdOrEmpty(r.root())) return bad("roster root is not 16 bytes");
+      if (!IsIdOrEmpty(r.standby())) return bad("roster standby is not 16 bytes");
+      if (!text_ok(r.role())) return bad("roster with an oversized role");
       if (static_cast<size_t>(r.members_size()) > limits.max_roster_members) {
         return Status(StatusCode::kResourceExhausted, "roster with too many members");
       }
@@ -332,6 +334,9 @@ Status CheckTreeMessage(const wire::Envelope& e, const CodecLimits& limits) {
       }
       return Status::Ok();
     }
+    case wire::Envelope::kTakeover:
+      if (!text_ok(e.takeover().listen())) return bad("takeover with an oversized address");
+      return Status::Ok();
     default:
       return Status::Ok();
   }
@@ -427,6 +432,8 @@ Status DecodeEnvelope(std::string_view bytes, size_t max_bytes, const CodecLimit
     case wire::Envelope::kMemberReport:
     case wire::Envelope::kRosterRequest:
     case wire::Envelope::kRoster:
+    case wire::Envelope::kRootLost:
+    case wire::Envelope::kTakeover:
       if (has_doc) return Status(StatusCode::kMalformed, "tree control message with a document id");
       return CheckTreeMessage(*out, limits);
     case wire::Envelope::kBatch:

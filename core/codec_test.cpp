@@ -189,10 +189,15 @@ bool IsValidEnvelope(std::string_view bytes, size_t max_bytes, const CodecLimits
              r.name().size() <= limits.max_address_bytes;
     }
     case wire::Envelope::kRosterRequest:
+    case wire::Envelope::kRootLost:
       return !has_doc;
+    case wire::Envelope::kTakeover:
+      return !has_doc && e.takeover().listen().size() <= limits.max_address_bytes;
     case wire::Envelope::kRoster: {
       const auto& r = e.roster();
       if (has_doc || !(r.root().empty() || r.root().size() == 16) ||
+          !(r.standby().empty() || r.standby().size() == 16) ||
+          r.role().size() > limits.max_address_bytes ||
           static_cast<size_t>(r.members_size()) > limits.max_roster_members) {
         return false;
       }

@@ -44,6 +44,10 @@ MessageKind Message::kind() const {
       return MessageKind::kRosterRequest;
     case wire::Envelope::kRoster:
       return MessageKind::kRoster;
+    case wire::Envelope::kRootLost:
+      return MessageKind::kRootLost;
+    case wire::Envelope::kTakeover:
+      return MessageKind::kTakeover;
     case wire::Envelope::kBatch:  // Unpacked by the ChannelListener; never handled as one.
     case wire::Envelope::BODY_NOT_SET:
       break;

@@ -23,6 +23,8 @@ enum class MessageKind {
   kMemberReport,
   kRosterRequest,
   kRoster,
+  kRootLost,
+  kTakeover,
   kCount,
 };
 
@@ -55,6 +57,7 @@ enum class Route {
   kSyncRequest,  // DEALER to the parent: [payload]
   kSyncReply,    // ROUTER to one child: [routing id][payload]
   kJoin,         // DEALER to the member asked to join, before joining: [payload]
+  kDirect,       // PUSH to the inbound address in `address` (failover votes): [payload]
 };
 
 // One encoded frame on its way to a socket. Value type.
@@ -64,8 +67,8 @@ struct OutboundFrame {
       : route(r), address(std::move(a)), payload(std::move(p)), batchable(b) {}
 
   Route route = Route::kPublish;
-  // The topic (kPublish), routing id (kSyncReply) or, for a batchable kUpstream frame, the
-  // document id; unused otherwise.
+  // The topic (kPublish), routing id (kSyncReply), inbound address (kDirect) or, for a
+  // batchable kUpstream frame, the document id; unused otherwise.
   std::string address;
   std::string payload;
   // payload is one Envelope holding a fragment of document `address`, and may travel in a

@@ -25,7 +25,9 @@ ChannelListener::ChannelListener(Channels channels, Sink* sink, const CodecLimit
       limits_(limits),
       tick_(tick),
       origin_(std::move(origin)),
-      channels_(std::move(channels)) {}
+      channels_(std::move(channels)) {
+  relay_ = channels_.relay;
+}
 
 ChannelListener::~ChannelListener() {
   Stop();
@@ -118,6 +120,28 @@ void ChannelListener::Attach(std::string outbound, std::string inbound) {
   Queue(Command{Command::kAttach, std::move(outbound), std::move(inbound)});
 }
 
+void ChannelListener::Promote() { Queue(Command{Command::kPromote, "", ""}); }
+
+void ChannelListener::Demote() { Queue(Command{Command::kDemote, "", ""}); }
+
+void ChannelListener::SendDirect(const OutboundFrame& f) {
+  auto it = direct_.find(f.address);
+  if (it == direct_.end()) {
+    if (!remake_) return;
+    if (direct_.size() >= 8) direct_.clear();  // Failover talks to one or two peers at a time.
+    Result<std::unique_ptr<Channel>> push = remake_(SocketType::kPush);
+    if (!push.ok() || !(*push)->Connect(f.address).ok()) {
+      frames_dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    it = direct_.emplace(f.address, std::move(push).value()).first;
+  }
+  std::string_view part(f.payload);
+  // Never waits: a vote that finds no room is followed by the next one.
+  Status s = it->second->Send(&part, 1);
+  (s.ok() ? frames_sent_ : frames_dropped_).fetch_add(1, std::memory_order_relaxed);
+}
+
 void ChannelListener::RunCommand(const Command& c) {
   Status s;
   switch (c.kind) {
@@ -162,6 +186,31 @@ void ChannelListener::RunCommand(const Command& c) {
       if (s.ok()) s = channels_.upstream->Connect(c.inbound);
       attached_ = true;
       break;
+    case Command::kPromote:
+      relay_ = false;
+      channels_.subscription.reset();
+      channels_.upstream.reset();
+      channels_.sync_client.reset();
+      blocked_upstream_.clear();
+      blocked_sync_client_.clear();
+      topics_.clear();
+      attached_ = true;
+      connected_ = false;
+      break;
+    case Command::kDemote: {
+      if (!remake_) return;
+      Result<std::unique_ptr<Channel>> sub = remake_(SocketType::kSub);
+      Result<std::unique_ptr<Channel>> push = remake_(SocketType::kPush);
+      Result<std::unique_ptr<Channel>> dealer = remake_(SocketType::kDealer);
+      if (!sub.ok() || !push.ok() || !dealer.ok()) return;
+      channels_.subscription = std::move(sub).value();
+      channels_.upstream = std::move(push).value();
+      channels_.sync_client = std::move(dealer).value();
+      relay_ = false;
+      connected_ = false;
+      attached_ = false;
+      break;
+    }
   }
   (void)s;  // Cannot fail on a live socket with an address that parsed; ETERM: stopping.
 }
@@ -229,6 +278,9 @@ void ChannelListener::DrainOutbox() {
         break;
       case Route::kJoin:
         if (channels_.sync_client) blocked_sync_client_.push_back(std::move(f));
+        break;
+      case Route::kDirect:
+        SendDirect(f);
         break;
     }
   }
@@ -304,15 +356,17 @@ void ChannelListener::Decode(ChannelKind kind, const Frame& frame, std::vector<M
     sink_->OnBadFrame(kind, s, named ? &msg.envelope : nullptr, routing_id);
     return;
   }
-  if (channels_.relay && kind == ChannelKind::kSubscription && channels_.outbound) {
+  if (relay_ && kind == ChannelKind::kSubscription && channels_.outbound) {
     // Down the tree as it came, before this relay handles it.
     Status sent = channels_.outbound->Send(frame);  // Shares the buffers: no copy.
     (sent.ok() ? frames_sent_ : frames_dropped_).fetch_add(1, std::memory_order_relaxed);
   }
-  if (channels_.relay && kind == ChannelKind::kInbound) {
+  if (relay_ && kind == ChannelKind::kInbound) {
     // Up the tree as it came: the root sequences it. Only control traffic (a child's member
     // report) concerns this relay too, and a child's heartbeat concerns it alone.
-    const bool own_business = !batch && msg.envelope.doc().empty() && msg.envelope.has_heartbeat();
+    const bool own_business = !batch && msg.envelope.doc().empty() &&
+                              (msg.envelope.has_heartbeat() || msg.envelope.has_root_lost() ||
+                               msg.envelope.has_takeover());
     if (!attached_ && blocked_upstream_.size() >= kMaxHeldUpstream) {
       // Cut off from its parent for long: the children send their edits again when they see
       // no acknowledgement, so the oldest queue is not allowed to grow without bound.
@@ -384,7 +438,7 @@ void ChannelListener::Run() {
   };
   std::vector<Readable> readables;
   // The XPUB of a relay, read for subscriptions; last, after the readables.
-  const bool read_subscriptions = channels_.relay && channels_.outbound;
+  const bool read_subscriptions = channels_.xpub && channels_.outbound;
   using SteadyClock = std::chrono::steady_clock;
   auto next_tick = SteadyClock::now() + tick_;
   std::vector<PollItem> items;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -53,10 +54,11 @@ class ChannelListener {
     std::unique_ptr<Channel> subscription;
     std::unique_ptr<Channel> upstream;
     std::unique_ptr<Channel> sync_client;
-    // A relay: outbound is an XPUB whose subscriptions go to Sink::OnSubscription; every valid
-    // frame from the parent (SUB) is published unchanged to the children as well as decoded,
-    // and every valid frame from a child (PULL) is sent upward unchanged, only control frames
-    // (member reports) being decoded for the sink too.
+    // outbound is an XPUB: its subscriptions go to Sink::OnSubscription.
+    bool xpub = false;
+    // A relay: every valid frame from the parent (SUB) is published unchanged to the children
+    // as well as decoded, and every valid frame from a child (PULL) is sent upward unchanged,
+    // only control frames (member reports) being decoded for the sink too. Promote ends it.
     bool relay = false;
   };
 
@@ -98,6 +100,11 @@ class ChannelListener {
   // Connects SUB and PUSH to the member joined (outbound and inbound addresses) and lets the
   // waiting frames go.
   void Attach(std::string outbound, std::string inbound) EXCLUDES(mu_);
+  // Failover. Promote: this relay is the root now; it stops forwarding and closes its client
+  // channels. Demote: a root that was replaced becomes a member; it makes client channels (a
+  // JoinVia follows).
+  void Promote() EXCLUDES(mu_);
+  void Demote() EXCLUDES(mu_);
 
   // Frames sent, and frames dropped because a socket refused them.
   uint64_t frames_sent() const { return frames_sent_.load(std::memory_order_relaxed); }
@@ -111,7 +118,7 @@ class ChannelListener {
 
  private:
   struct Command {
-    enum Kind { kSubscribe, kUnsubscribe, kJoinVia, kAttach } kind = kSubscribe;
+    enum Kind { kSubscribe, kUnsubscribe, kJoinVia, kAttach, kPromote, kDemote } kind = kSubscribe;
     std::string topic;    // or the sync address (kJoinVia), or the outbound address (kAttach)
     std::string inbound;  // kAttach
   };
@@ -119,6 +126,8 @@ class ChannelListener {
   void RunCommand(const Command& c);
   // Relays: reads the children's subscriptions from the XPUB.
   void ReadSubscriptions();
+  // A Route::kDirect frame: to a PUSH connected to its address (made on first use).
+  void SendDirect(const OutboundFrame& f);
 
   void Run();
   // Whether a Send must signal the I/O thread (it is not already signalled); marks it signalled.
@@ -160,9 +169,13 @@ class ChannelListener {
 
   // I/O thread only (after Start).
   Channels channels_;
+  // Forwarding as a relay (Channels::relay, until Promote).
+  bool relay_ = false;
   // Client side: joined (see JoinVia), and whether SUB and PUSH are connected to a parent (a
   // JoinVia after that makes new ones).
   bool attached_ = true;
+  // The PUSH sockets of Route::kDirect, by inbound address.
+  std::map<std::string, std::unique_ptr<Channel>> direct_;
   bool connected_ = false;
   // The topics subscribed with Subscribe, for a new SUB.
   std::set<std::string> topics_;

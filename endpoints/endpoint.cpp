@@ -72,12 +72,38 @@ Status EndpointImpl::Init() {
         std::string("zinc_messages_received_total{channel=\"") + ChannelKindName(kind) + "\"}");
   }
   fragments_received_ = counters_.Get("zinc_fragments_received_total");
+  stale_dropped_ = counters_.Get("zinc_stale_epoch_dropped_total");
   if (options_.listen.empty() && options_.join.empty()) {
     return Status(StatusCode::kInvalidArgument, "an endpoint needs a listen or a join address");
   }
+  root_.store(options_.join.empty());
+  relay_.store(!options_.join.empty() && !options_.listen.empty());
+  {
+    MutexLock l(&tree_mu_);
+    join_address_ = options_.join;
+  }
   context_ = ChannelContext::Shared();
   ChannelListener::Channels channels;
-  ChannelListener::ChannelFactory remake;
+  // Client channels: made on joining, again on every rejoin, and by a root that steps down; and
+  // the PUSH sockets of failover's votes and notices.
+  ChannelListener::ChannelFactory remake =
+      [this](SocketType type) -> Result<std::unique_ptr<Channel>> {
+    ChannelOptions o;
+    if (type == SocketType::kSub) {
+      o.rcvhwm = options_.subscribe_hwm;
+      o.rcvbuf = options_.subscribe_rcvbuf;
+      o.max_message_bytes = static_cast<int64_t>(options_.limits.max_envelope_bytes) + 1024;
+    } else if (type == SocketType::kPush) {
+      // The last words (a leaving member's report) get a moment to go out.
+      o.linger_ms = 200;
+    } else if (type == SocketType::kDealer) {
+      o.routing_id = RoutingIdOf(id_);
+      o.max_message_bytes = static_cast<int64_t>(options_.limits.max_sync_envelope_bytes) + 1024;
+    }
+    Result<std::unique_ptr<Channel>> c = Channel::Create(context_.get(), type, o);
+    if (c.ok() && type == SocketType::kSub) ZINC_RETURN_IF_ERROR((*c)->Subscribe(kControlTopic));
+    return c;
+  };
   if (!options_.listen.empty()) {
     Result<BaseAddress> base = ParseBaseAddress(options_.listen);
     if (!base.ok()) return base.status();
@@ -85,10 +111,10 @@ Status EndpointImpl::Init() {
     pub_opts.sndhwm = options_.publish_hwm;
     ChannelOptions in_opts;
     in_opts.max_message_bytes = static_cast<int64_t>(options_.limits.max_envelope_bytes) + 1024;
-    // A relay's XPUB tells it what its children subscribe to.
-    ZINC_RETURN_IF_ERROR(BindHostChannels(context_.get(), &*base,
-                                          is_relay() ? SocketType::kXPub : SocketType::kPub,
-                                          pub_opts, in_opts, &channels));
+    // An XPUB tells a relay what its children subscribe to (a root may become one: failover).
+    ZINC_RETURN_IF_ERROR(
+        BindHostChannels(context_.get(), &*base, SocketType::kXPub, pub_opts, in_opts, &channels));
+    channels.xpub = true;
     channels.relay = is_relay();
     listen_address_ = FormatBaseAddress(*base);
   }
@@ -99,23 +125,6 @@ Status EndpointImpl::Init() {
       return Status(StatusCode::kInvalidArgument, "a join address needs a port");
     }
     // Connected once a member accepts this endpoint (tree.cpp).
-    remake = [this](SocketType type) -> Result<std::unique_ptr<Channel>> {
-      ChannelOptions o;
-      if (type == SocketType::kSub) {
-        o.rcvhwm = options_.subscribe_hwm;
-        o.rcvbuf = options_.subscribe_rcvbuf;
-        o.max_message_bytes = static_cast<int64_t>(options_.limits.max_envelope_bytes) + 1024;
-      } else if (type == SocketType::kPush) {
-        // The last words (a leaving member's report) get a moment to go out.
-        o.linger_ms = 200;
-      } else if (type == SocketType::kDealer) {
-        o.routing_id = RoutingIdOf(id_);
-        o.max_message_bytes = static_cast<int64_t>(options_.limits.max_sync_envelope_bytes) + 1024;
-      }
-      Result<std::unique_ptr<Channel>> c = Channel::Create(context_.get(), type, o);
-      if (c.ok() && type == SocketType::kSub) ZINC_RETURN_IF_ERROR((*c)->Subscribe(kControlTopic));
-      return c;
-    };
     auto sub = remake(SocketType::kSub);
     auto push = remake(SocketType::kPush);
     auto dealer = remake(SocketType::kDealer);
@@ -142,8 +151,10 @@ Status EndpointImpl::Init() {
     self.listen = listen_address_;
     self.max_children = static_cast<uint32_t>(options_.max_children);
     self.name = options_.name;
+    self.priority = options_.priority;
     roster_.set_max_members(options_.limits.max_roster_members);
     roster_.SetSelf(self);
+    roster_.set_epoch(epoch());
     roster_root_ = id_;
   } else {
     target_ = options_.join;
@@ -196,6 +207,8 @@ void EndpointImpl::RegisterHandlers() {
   add(MessageKind::kMemberReport, &EndpointImpl::HandleMemberReport);
   add(MessageKind::kRosterRequest, &EndpointImpl::HandleRosterRequest);
   add(MessageKind::kRoster, &EndpointImpl::HandleRoster);
+  add(MessageKind::kRootLost, &EndpointImpl::HandleRootLost);
+  add(MessageKind::kTakeover, &EndpointImpl::HandleTakeover);
 }
 
 Result<DocumentHandle*> EndpointImpl::Open(const std::string& name, const OpenOptions& options) {
@@ -283,6 +296,13 @@ HostedDocument* EndpointImpl::FindHosted(const std::string& name, const std::str
   return raw;
 }
 
+Replica* EndpointImpl::FindOrReplicate(const std::string& name, const std::string& type_name) {
+  if (Replica* r = FindReplica(name)) return r;
+  // The standby replicates every document the root publishes anything of.
+  if (!replicate_all_flag_.load(std::memory_order_acquire)) return nullptr;
+  return ServingReplica(name, type_name, /*create=*/false);
+}
+
 Replica* EndpointImpl::FindReplica(const std::string& name) {
   MutexLock l(&mu_);
   auto it = replicas_.find(name);
@@ -297,6 +317,17 @@ void EndpointImpl::OnMessages(std::vector<Message> msgs) {
     if (!handlers_.Find(m.kind())) {
       Refuse(m, wire::NACK_UNSUPPORTED, "message kind not served here");
       continue;
+    }
+    // Every message carries its sender's epoch (docs/failover.md): a later one than ours means
+    // a new root (a root steps down); from the parent, an older one is a replaced root's.
+    const uint64_t e = m.envelope.epoch();
+    if (e != epoch()) {
+      if (e > epoch()) {
+        ObserveEpoch(m);
+      } else if (m.channel == ChannelKind::kSubscription) {
+        stale_dropped_->Add();
+        continue;
+      }
     }
     received_[static_cast<size_t>(m.channel)]->Add();
     if (&msgs[kept] != &m) msgs[kept] = std::move(m);
@@ -400,6 +431,11 @@ void EndpointImpl::HandleFragment(Message msg) {
       Refuse(msg, wire::NACK_UNSUPPORTED, "this endpoint does not sequence");
       return;
     }
+    if (!accepting()) {
+      // Maybe replaced (docs/failover.md): the author sends it again to whoever is the root.
+      counters_.Get("zinc_fragments_held_back_total")->Add();
+      return;
+    }
     wire::NackReason reason = wire::NACK_UNSPECIFIED;
     std::string why;
     HostedDocument* doc =
@@ -419,7 +455,9 @@ void EndpointImpl::HandleFragment(Message msg) {
   }
   if (msg.channel == ChannelKind::kSubscription) {
     fragments_received_->Add();
-    if (Replica* r = FindReplica(name)) r->OnFragment(msg.envelope);
+    if (Replica* r = FindOrReplicate(name, msg.envelope.fragment().type())) {
+      r->OnFragment(msg.envelope);
+    }
     return;
   }
   Refuse(msg, wire::NACK_UNSUPPORTED, "fragment on the wrong channel");
@@ -429,10 +467,12 @@ void EndpointImpl::HandleFragments(Message* msgs, size_t n) {
   const std::string& name = msgs[0].envelope.doc();
   if (msgs[0].channel == ChannelKind::kSubscription) {
     fragments_received_->Add(n);
-    if (Replica* r = FindReplica(name)) r->OnFragments(msgs, n);
+    if (Replica* r = FindOrReplicate(name, msgs[0].envelope.fragment().type())) {
+      r->OnFragments(msgs, n);
+    }
     return;
   }
-  if (msgs[0].channel == ChannelKind::kInbound && is_root()) {
+  if (msgs[0].channel == ChannelKind::kInbound && is_root() && accepting()) {
     wire::NackReason reason = wire::NACK_UNSPECIFIED;
     std::string why;
     // The document checks each fragment's type itself.
@@ -471,12 +511,16 @@ void EndpointImpl::HandleHeartbeat(Message msg) {
     OnParentHeartbeat(msg.origin);
     return;
   }
-  if (Replica* r = FindReplica(msg.envelope.doc())) r->OnHeartbeat(msg.envelope);
+  if (Replica* r = FindOrReplicate(msg.envelope.doc(), "")) r->OnHeartbeat(msg.envelope);
 }
 
 void EndpointImpl::HandleSnapshotRequest(Message msg) {
   if (msg.channel != ChannelKind::kSyncServer) {
     Refuse(msg, wire::NACK_UNSUPPORTED, "snapshot request on the wrong channel");
+    return;
+  }
+  if (!is_root() && !is_relay()) {
+    Refuse(msg, wire::NACK_UNSUPPORTED, "this member does not host");
     return;
   }
   if (!is_root()) {
@@ -506,6 +550,10 @@ void EndpointImpl::HandleSnapshotRequest(Message msg) {
 void EndpointImpl::HandleCatchupRequest(Message msg) {
   if (msg.channel != ChannelKind::kSyncServer) {
     Refuse(msg, wire::NACK_UNSUPPORTED, "catch-up request on the wrong channel");
+    return;
+  }
+  if (!is_root() && !is_relay()) {
+    Refuse(msg, wire::NACK_UNSUPPORTED, "this member does not host");
     return;
   }
   if (!is_root()) {

@@ -56,6 +56,11 @@ struct EndpointOptions {
   // nothing from its parent for as long takes it for dead and joins again (its parent's parent,
   // or its join address). Default: 3.
   int heartbeat_misses = 3;
+  // Standby preference of a relay: the root picks, among its direct children that host, the one
+  // of the highest priority (then the lowest id) as its standby, which takes over if the root
+  // dies (docs/failover.md). Give relays in the root's site a higher one. 0: never the standby.
+  // Default: 1.
+  uint32_t priority = 1;
   // A request (snapshot, catch-up) or an unacknowledged edit is sent again after this long.
   // Default: 500 ms.
   std::chrono::milliseconds retry{500};

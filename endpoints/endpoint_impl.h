@@ -59,8 +59,8 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   void Stop() override;
   const EndpointId& id() const override { return id_; }
   const std::string& listen_address() const override { return listen_address_; }
-  bool is_root() const override { return options_.join.empty(); }
-  bool is_relay() const override { return !options_.join.empty() && !options_.listen.empty(); }
+  bool is_root() const override { return root_.load(std::memory_order_acquire); }
+  bool is_relay() const override { return relay_.load(std::memory_order_acquire); }
   Status WaitJoined(std::chrono::milliseconds timeout) override EXCLUDES(tree_mu_);
   TreePosition position() const override EXCLUDES(tree_mu_);
   RosterInfo roster() const override EXCLUDES(tree_mu_);
@@ -73,7 +73,10 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   const EndpointOptions& options() const override { return options_; }
   const Clock& clock() const override { return *clock_; }
   Logger& logger() override { return logger_; }
-  uint64_t epoch() const override { return 1; }
+  uint64_t epoch() const override { return epoch_.load(std::memory_order_acquire); }
+  bool accepting() const override {
+    return is_root() && accepting_.load(std::memory_order_acquire);
+  }
   void Send(OutboundFrame frame) override { listener_->Send(std::move(frame)); }
   void Send(std::vector<OutboundFrame> frames) override { listener_->Send(std::move(frames)); }
   void Post(const std::string& doc, std::function<void()> task) override {
@@ -96,6 +99,8 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   HostedDocument* FindHosted(const std::string& name, const std::string& type_name, bool create,
                              wire::NackReason* reason, std::string* why) EXCLUDES(mu_);
   Replica* FindReplica(const std::string& name) EXCLUDES(mu_);
+  // FindReplica, or at the standby a new replica of a document not replicated yet.
+  Replica* FindOrReplicate(const std::string& name, const std::string& type_name) EXCLUDES(mu_);
 
   void HandleFragment(Message msg);
   // A run of fragments of one document from one channel: one lock and one send for the lot.
@@ -122,6 +127,29 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   void OnParentHeartbeat(const EndpointId& from) EXCLUDES(tree_mu_);
   // The parent is gone: join again, through its parent if the roster knows it.
   void RejoinLocked(const std::string& why) REQUIRES(tree_mu_);
+  // Where to ask after a refusal or no answer: the standby while the root is lost, else the
+  // join address.
+  std::string FallbackTargetLocked() const REQUIRES(tree_mu_);
+  // The listen address this endpoint offers to children ("" once deposed: it joins as a leaf).
+  std::string OfferedListenLocked() const REQUIRES(tree_mu_);
+  // "root", "standby", "relay", "client" or "joining".
+  std::string RoleLocked() const REQUIRES(tree_mu_);
+
+  // Failover (failover.cpp, docs/failover.md).
+  // Per message from the I/O thread: a later epoch than this endpoint's.
+  void ObserveEpoch(const Message& msg) EXCLUDES(tree_mu_, mu_);
+  void HandleRootLost(Message msg) EXCLUDES(tree_mu_);
+  void HandleTakeover(Message msg) EXCLUDES(tree_mu_);
+  // The root's liveness as a member sees it, votes and the election; the root's pause check
+  // and standby choice. Called by TreeTick; appends frames to *out; returns true when this
+  // standby won the election and must take over (after tree_mu_ is released).
+  bool FailoverTickLocked(int64_t now_micros, std::vector<OutboundFrame>* out) REQUIRES(tree_mu_);
+  // The standby takes over: its replicas become hosted documents, then it is the root.
+  void TakeOver() EXCLUDES(tree_mu_, mu_);
+  // A root that learned of a later epoch steps down and joins listen (if known) as a member.
+  void StepDown(uint64_t epoch, const std::string& listen) EXCLUDES(tree_mu_, mu_);
+  // Posts Replica::OnEpoch to every replica.
+  void ResyncReplicas(uint64_t epoch) EXCLUDES(mu_);
   // A relay's replica of name serving its children, made (and subscribed upward) if missing.
   Replica* ServingReplica(const std::string& name, const std::string& type_name, bool create)
       EXCLUDES(mu_);
@@ -145,6 +173,8 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   std::array<Counter*, 4> received_;
   // zinc_fragments_received_total: sequenced fragments from the parent (any document).
   Counter* fragments_received_ = nullptr;
+  // zinc_stale_epoch_dropped_total: from the parent, of a replaced root's epoch.
+  Counter* stale_dropped_ = nullptr;
   HandlerRegistry handlers_;
 
   std::shared_ptr<ChannelContext> context_;
@@ -164,7 +194,17 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   std::map<std::string, Topic> topics_ GUARDED_BY(mu_);
   // Closed replicas: an application may still hold their handles.
   std::vector<std::unique_ptr<Replica>> closed_ GUARDED_BY(mu_);
+  // Hosted documents of a root that stepped down (frozen: edits return kUnavailable).
+  std::vector<std::unique_ptr<HostedDocument>> deposed_docs_ GUARDED_BY(mu_);
   bool stopped_ GUARDED_BY(mu_) = false;
+
+  // The role, which a failover changes; and the epoch of the root this endpoint follows (or is).
+  std::atomic<bool> root_{false};
+  std::atomic<bool> relay_{false};
+  std::atomic<bool> accepting_{true};
+  std::atomic<uint64_t> epoch_{1};
+  // The standby's replicate_all_, read on the hot path without tree_mu_.
+  std::atomic<bool> replicate_all_flag_{false};
 
   // The tree. Lock order: mu_ before tree_mu_ is never needed; neither is held across a send.
   mutable Mutex tree_mu_;
@@ -193,6 +233,32 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   int64_t roster_published_micros_ GUARDED_BY(tree_mu_) = 0;
   bool report_dirty_ GUARDED_BY(tree_mu_) = true;
   int64_t reported_micros_ GUARDED_BY(tree_mu_) = 0;
+  // The address to join when nothing better is known: options_.join, or the new root's after
+  // stepping down.
+  std::string join_address_ GUARDED_BY(tree_mu_);
+
+  // Failover state.
+  // Member: when the root was last heard from (its heartbeats, relayed down the tree), and
+  // whether it is taken for lost, as of which epoch.
+  int64_t root_seen_micros_ GUARDED_BY(tree_mu_) = 0;
+  bool root_lost_ GUARDED_BY(tree_mu_) = false;
+  // Standby: subscribed to every document; the votes (members that lost the root) by when they
+  // came, and since when this standby has lost the root.
+  bool replicate_all_ GUARDED_BY(tree_mu_) = false;
+  std::map<EndpointId, int64_t> votes_ GUARDED_BY(tree_mu_);
+  int64_t electing_since_micros_ GUARDED_BY(tree_mu_) = 0;
+  bool taking_over_ GUARDED_BY(tree_mu_) = false;
+  // New root: the inbound address of the root it replaced, told of the takeover until then.
+  std::string old_root_inbound_ GUARDED_BY(tree_mu_);
+  EndpointId old_root_id_ GUARDED_BY(tree_mu_);
+  int64_t takeover_until_micros_ GUARDED_BY(tree_mu_) = 0;
+  // Root: the last tick (a longer gap than the heartbeat timeout is a pause), and since when it
+  // doubts it is still the root.
+  int64_t last_tick_micros_ GUARDED_BY(tree_mu_) = 0;
+  bool suspect_ GUARDED_BY(tree_mu_) = false;
+  int64_t suspect_since_micros_ GUARDED_BY(tree_mu_) = 0;
+  // Stepped down: joins as a leaf, never hosts again.
+  bool deposed_ GUARDED_BY(tree_mu_) = false;
 };
 
 }  // namespace internal

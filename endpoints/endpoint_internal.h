@@ -25,6 +25,9 @@ class EndpointCore {
   virtual Logger& logger() = 0;
   virtual Counters& counters() = 0;
   virtual uint64_t epoch() const = 0;
+  // The root sequences now: false while it is not sure it still is the root (after a pause),
+  // and for good once it was replaced (docs/failover.md).
+  virtual bool accepting() const = 0;
   // Joins a parent and hosts children: replicas serve snapshots and catch-up.
   virtual bool is_relay() const = 0;
 

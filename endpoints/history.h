@@ -33,6 +33,14 @@ class History {
     }
   }
 
+  // Takes other's fragments (a standby's replica handing its history to the document it hosts
+  // from now on).
+  void Assign(History&& other) {
+    fragments_ = std::move(other.fragments_);
+    bytes_ = other.bytes_;
+    other.Clear();
+  }
+
   void Clear() {
     fragments_.clear();
     bytes_ = 0;

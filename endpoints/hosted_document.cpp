@@ -19,6 +19,24 @@ HostedDocument::HostedDocument(EndpointCore* core, std::string name, const Docum
       state_(type->Create()),
       history_(core->options().history_fragments, core->options().history_bytes) {}
 
+Status HostedDocument::Adopt(const std::string& state, uint64_t seq,
+                             const std::unordered_map<std::string, uint64_t>& applied,
+                             History history) {
+  std::unique_ptr<Document> doc = type_->Create();
+  ZINC_RETURN_IF_ERROR(doc->Restore(state));
+  MutexLock l(&mu_);
+  state_ = std::move(doc);
+  head_ = seq;
+  history_.Assign(std::move(history));
+  applied_.clear();
+  for (const auto& [origin, origin_seq] : applied) {
+    EndpointId id;
+    if (EndpointId::FromBytes(origin, &id)) applied_[id] = origin_seq;
+  }
+  next_origin_seq_ = applied_[core_->id()] + 1;
+  return Status::Ok();
+}
+
 Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& origin,
                                       DocumentChange* change, wire::NackReason* reason,
                                       uint64_t* expected, std::vector<OutboundFrame>* out) {
@@ -259,6 +277,10 @@ void HostedDocument::OnTick(int64_t now_micros) {
 }
 
 Status HostedDocument::EditLocked(std::string payload, DocumentChange* change) {
+  if (!core_->accepting()) {
+    return Status(StatusCode::kUnavailable,
+                  "this endpoint is not sequencing: it may have been replaced as the root");
+  }
   wire::NackReason reason = wire::NACK_UNSPECIFIED;
   uint64_t expected = 0;
   wire::Envelope env = core_->NewEnvelope(name_);

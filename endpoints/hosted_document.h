@@ -26,6 +26,11 @@ class HostedDocument final : public DocumentHandle {
  public:
   // core must outlive this object.
   HostedDocument(EndpointCore* core, std::string name, const DocumentType* type);
+  // A standby taking over: starts from its replica's sequenced state, seq, dedup table (by
+  // origin bytes) and history instead of empty. Call before the document is shared.
+  Status Adopt(const std::string& state, uint64_t seq,
+               const std::unordered_map<std::string, uint64_t>& applied, History history)
+      EXCLUDES(mu_);
 
   // Strand handlers.
   void OnFragment(Message msg) EXCLUDES(mu_);

@@ -3,6 +3,12 @@
 namespace zinc {
 namespace internal {
 
+namespace {
+// Acknowledged own edits a replica keeps to send again after a failover (Replica::acked_): far
+// more than a standby can lag behind the root it replaces.
+constexpr size_t kAckedTail = 16384;
+}  // namespace
+
 Replica::Replica(EndpointCore* core, std::string name, const DocumentType* type, bool create,
                  const TypeRegistry* types)
     : core_(core),
@@ -28,6 +34,7 @@ void Replica::RequestSnapshotLocked() {
   wire::SnapshotRequest* r = e.mutable_snapshot_request();
   if (type_) r->set_type(std::string(type_->name()));
   r->set_create(create_ && type_ != nullptr);
+  r->set_min_epoch(min_epoch_);
   snapshot_sent_micros_ = core_->clock().NowMicros();
   core_->Send(OutboundFrame{Route::kSyncRequest, "", EncodeEnvelope(e)});
 }
@@ -147,6 +154,10 @@ void Replica::ApplySequencedLocked(const wire::Envelope& env, Changes* changes) 
   if (env.origin() == core_->id().bytes()) {
     // The echo of our own fragment: its acknowledgement. It is already in doc_.
     const uint64_t origin_seq = env.origin_seq();
+    if (!pending_.empty() && pending_.front() <= origin_seq) {
+      acked_.emplace_back(origin_seq, env.fragment().payload());
+      if (acked_.size() > kAckedTail) acked_.pop_front();
+    }
     bool lost = false;
     while (!pending_.empty() && pending_.front() <= origin_seq) {
       // One sequenced past without an echo was refused by the host (a nack is on its way).
@@ -218,6 +229,7 @@ void Replica::DrainBufferedLocked(Changes* changes) {
 
 void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply& snap,
                             Changes* changes) {
+  if (env.epoch() < min_epoch_) return;  // From before a failover: the tick asks again.
   snapshot_sent_micros_ = 0;
   if (!snap.found()) {
     if (state_ == State::kOpening) {
@@ -258,6 +270,21 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
     pending_edits_->PopFront();
     if (sent_ > 0) --sent_;
   }
+  // Acknowledged edits the snapshot lacks: a new root that never had the old one's newest
+  // fragments (docs/failover.md). They are pending again, in front of the others, and go with
+  // them; if the root has them after all (sequenced after the snapshot), their echo follows.
+  while (!acked_.empty() && acked_.back().first > mine) {
+    if (type == type_ && (pending_.empty() || acked_.back().first < pending_.front())) {
+      std::unique_ptr<PendingEdits> edits = type->NewPendingEdits();
+      edits->Push(std::move(acked_.back().second));
+      for (size_t i = 0; i < pending_edits_->size(); ++i) edits->Push(pending_edits_->at(i));
+      pending_edits_ = std::move(edits);
+      pending_.push_front(acked_.back().first);
+      sent_ = 0;
+      core_->counters().Get("zinc_edits_recovered_total")->Add();
+    }
+    acked_.pop_back();
+  }
   for (size_t i = 0; i < pending_.size();) {
     // TODO(soon): rebase pending edits of types that transform (text) onto the snapshot.
     if (doc->Apply(pending_edits_->at(i)).ok()) {
@@ -283,6 +310,7 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   doc_ = std::move(doc);
   type_ = type;
   applied_seq_ = env.seq();
+  epoch_ = env.epoch();
   state_ = State::kSynced;
   resend_on_catchup_ = false;  // Every pending edit goes again below.
   catchup_sent_micros_ = 0;
@@ -655,6 +683,33 @@ void Replica::OnAttached() {
   }
 }
 
+void Replica::OnEpoch(uint64_t epoch) {
+  MutexLock l(&mu_);
+  if (epoch <= min_epoch_ || state_ == State::kFailed) return;
+  min_epoch_ = epoch;
+  // Buffered fragments may be the old root's, with seqs the new one gives to others.
+  buffered_.clear();
+  catchup_sent_micros_ = 0;
+  catchup_to_ = 0;
+  resend_on_catchup_ = false;
+  if (state_ == State::kSynced) {
+    ResyncLocked("a new root took over at epoch " + std::to_string(epoch));
+  } else {
+    RequestSnapshotLocked();
+  }
+}
+
+bool Replica::TakeHandover(Handover* out) {
+  MutexLock l(&mu_);
+  if (state_ != State::kSynced || !type_ || !doc_) return false;
+  out->type = type_;
+  out->state = (confirmed_ ? confirmed_ : doc_)->Snapshot();
+  out->seq = applied_seq_;
+  out->applied = applied_by_origin_;
+  out->history.Assign(std::move(history_));
+  return true;
+}
+
 void Replica::Close(bool release_state) {
   MutexLock l(&mu_);
   // Not FailLocked: closing is no failure worth a warning.
@@ -725,8 +780,13 @@ bool Replica::ServeLocked(const std::string& routing_id, const wire::Envelope& r
     return true;
   }
   if (state_ != State::kSynced) return false;
+  // A child that saw a later epoch than this state's waits until this replica has resynced.
+  if (request.has_snapshot_request() && request.snapshot_request().min_epoch() > epoch_) {
+    return false;
+  }
   wire::Envelope e = core_->NewEnvelope(name_);
   e.set_seq(applied_seq_);
+  e.set_epoch(epoch_);  // The state's, which may trail this relay's own.
   if (request.has_snapshot_request()) {
     *e.mutable_snapshot_reply() = ServedSnapshotLocked();
     core_->counters().Get("zinc_snapshots_served_total")->Add();

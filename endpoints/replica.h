@@ -36,6 +36,22 @@ class Replica final : public DocumentHandle {
   // The endpoint has joined a parent (again): requests made before were dropped, ask again, and
   // after a lost parent catch up and send the oldest pending edit again.
   void OnAttached() EXCLUDES(mu_);
+  // A root of a later epoch than this replica's state took over (failover): the state may hold a
+  // tail of the old root's fragments the new one never had, so resync from a snapshot of at
+  // least that epoch; own edits the snapshot lacks, acknowledged or not, are sent again
+  // (docs/failover.md).
+  void OnEpoch(uint64_t epoch) EXCLUDES(mu_);
+  // What a standby's replica hands to the document it hosts once it takes over: the state as
+  // sequenced (without this endpoint's own pending edits), its seq, the dedup table and the
+  // history. Returns false if the replica is not synced (nothing to hand over).
+  struct Handover {
+    const DocumentType* type = nullptr;
+    std::string state;
+    uint64_t seq = 0;
+    std::unordered_map<std::string, uint64_t> applied;
+    History history{1, 1};
+  };
+  bool TakeHandover(Handover* out) EXCLUDES(mu_);
   // Ends this replica: edits and waits return kUnavailable from now on, unacknowledged edits are
   // dropped. With release_state the state goes too (a relay's replica nobody holds).
   void Close(bool release_state) EXCLUDES(mu_);
@@ -173,6 +189,13 @@ class Replica final : public DocumentHandle {
   // echoes as transformed past the chain's edits still in flight, which only the chain's bridge
   // has (a new chain would start from them as sequenced, out of the edit's context).
   uint64_t chain_base_ GUARDED_BY(mu_) = 0;
+  // The epoch of the root whose state this is (the snapshot's), and the least epoch a snapshot
+  // must have to be taken (raised by OnEpoch).
+  uint64_t epoch_ GUARDED_BY(mu_) = 0;
+  uint64_t min_epoch_ GUARDED_BY(mu_) = 0;
+  // This endpoint's newest acknowledged edits (origin_seq, payload as sequenced), so that those
+  // a new root lacks after a failover can be sent again: at most kAckedTail of them.
+  std::deque<std::pair<uint64_t, std::string>> acked_ GUARDED_BY(mu_);
   // After a lost parent: send every pending edit again once the catch-up is complete.
   bool resend_on_catchup_ GUARDED_BY(mu_) = false;
   bool remote_since_send_ GUARDED_BY(mu_) = false;

@@ -49,11 +49,13 @@ void FillMember(const Wire& w, MemberInfo* m) {
   m->max_children = w.max_children();
   m->children = w.children();
   m->name = w.name();
+  m->priority = w.priority();
 }
 
 bool SameMember(const MemberInfo& a, const MemberInfo& b) {
-  return std::tie(a.id, a.parent, a.listen, a.depth, a.max_children, a.children, a.name) ==
-         std::tie(b.id, b.parent, b.listen, b.depth, b.max_children, b.children, b.name);
+  return std::tie(a.id, a.parent, a.listen, a.depth, a.max_children, a.children, a.name,
+                  a.priority) == std::tie(b.id, b.parent, b.listen, b.depth, b.max_children,
+                                          b.children, b.name, b.priority);
 }
 
 void SortMembers(std::vector<MemberInfo>* members) {
@@ -64,9 +66,28 @@ void SortMembers(std::vector<MemberInfo>* members) {
 
 }  // namespace
 
+const char* RoleOf(const RosterInfo& roster, const MemberInfo& m) {
+  if (m.id == roster.root) return "root";
+  if (m.id == roster.standby) return "standby";
+  return m.listen.empty() ? "client" : "relay";
+}
+
 std::string RosterToJson(const RosterInfo& roster) {
+  auto id_or_null = [](std::string* out, const EndpointId& id) {
+    if (id.is_nil()) {
+      *out += "null";
+    } else {
+      AppendJsonString(out, id.ToString());
+    }
+  };
   std::string out = "{\"root\":";
   AppendJsonString(&out, roster.root.ToString());
+  out += ",\"epoch\":" + std::to_string(roster.epoch) + ",\"standby\":";
+  id_or_null(&out, roster.standby);
+  out += ",\"asked\":";
+  id_or_null(&out, roster.asked);
+  out += ",\"role\":";
+  AppendJsonString(&out, roster.role);
   out += ",\"members\":[";
   uint32_t depth = 0;
   for (size_t i = 0; i < roster.members.size(); ++i) {
@@ -77,16 +98,15 @@ std::string RosterToJson(const RosterInfo& roster) {
     AppendJsonString(&out, m.id.ToString());
     out += ",\"name\":";
     AppendJsonString(&out, m.name);
+    out += ",\"role\":";
+    AppendJsonString(&out, RoleOf(roster, m));
     out += ",\"parent\":";
-    if (m.parent.is_nil()) {
-      out += "null";
-    } else {
-      AppendJsonString(&out, m.parent.ToString());
-    }
+    id_or_null(&out, m.parent);
     out += ",\"depth\":" + std::to_string(m.depth) + ",\"listen\":";
     AppendJsonString(&out, m.listen);
     out += ",\"children\":" + std::to_string(m.children) +
-           ",\"max_children\":" + std::to_string(m.max_children) + "}";
+           ",\"max_children\":" + std::to_string(m.max_children) +
+           ",\"priority\":" + std::to_string(m.priority) + "}";
   }
   out += "],\"count\":" + std::to_string(roster.members.size()) +
          ",\"depth\":" + std::to_string(depth) + "}";
@@ -141,7 +161,10 @@ Result<RosterInfo> FetchRoster(const std::string& address, std::chrono::millisec
       return Status(StatusCode::kUnavailable, "refused: " + reply.nack().text());
     }
     if (!reply.has_roster()) continue;
-    return internal::RosterFromProto(reply.roster());
+    RosterInfo info = internal::RosterFromProto(reply.roster());
+    info.asked = IdOf(reply.origin());
+    info.role = reply.roster().role();
+    return info;
   }
   return Status(StatusCode::kTimeout,
                 "no roster from " + address + " within " + std::to_string(timeout.count()) + " ms");
@@ -152,6 +175,8 @@ namespace internal {
 RosterInfo RosterFromProto(const wire::Roster& roster) {
   RosterInfo info;
   info.root = IdOf(roster.root());
+  info.epoch = roster.epoch();
+  info.standby = IdOf(roster.standby());
   for (const wire::Member& m : roster.members()) {
     MemberInfo& mi = info.members.emplace_back();
     mi.id = IdOf(m.id());
@@ -198,12 +223,42 @@ size_t RosterBook::Expire(int64_t cutoff_micros) {
 
 void RosterBook::Replace(const wire::Roster& roster) {
   members_.clear();
+  standby_ = IdOf(roster.standby());
+  epoch_ = roster.epoch();
   for (const wire::Member& m : roster.members()) {
     Entry& e = members_[IdOf(m.id())];
     e.info.id = IdOf(m.id());
     FillMember(m, &e.info);
     reservations_.erase(e.info.id);  // It has arrived.
   }
+}
+
+void RosterBook::TakeOver(const MemberInfo& self, const EndpointId& old_root, int64_t now_micros) {
+  for (auto it = members_.begin(); it != members_.end();) {
+    const MemberInfo& m = it->second.info;
+    if (m.id == old_root || (m.parent == old_root && m.id != self.id)) {
+      it = members_.erase(it);
+      continue;
+    }
+    it->second.last_seen_micros = now_micros;
+    ++it;
+  }
+  reservations_.clear();
+  standby_ = EndpointId();
+  SetSelf(self);
+}
+
+const MemberInfo* RosterBook::Find(const EndpointId& id) const {
+  auto it = members_.find(id);
+  return it == members_.end() ? nullptr : &it->second.info;
+}
+
+std::vector<EndpointId> RosterBook::Others(const EndpointId& root) const {
+  std::vector<EndpointId> out;
+  for (const auto& [id, e] : members_) {
+    if (id != root) out.push_back(id);
+  }
+  return out;
 }
 
 void RosterBook::Reserve(const EndpointId& newcomer, const EndpointId& host, int64_t until_micros) {
@@ -251,6 +306,8 @@ const MemberInfo* RosterBook::ChooseHost(const std::vector<EndpointId>& exclude,
 wire::Roster RosterBook::ToProto(const EndpointId& root) const {
   wire::Roster r;
   r.set_root(std::string(root.bytes()));
+  r.set_epoch(epoch_);
+  if (!standby_.is_nil()) r.set_standby(std::string(standby_.bytes()));
   const std::map<EndpointId, uint32_t> counts = ChildCounts(0, /*reservations=*/false);
   for (const auto& [id, e] : members_) {
     wire::Member* m = r.add_members();
@@ -262,6 +319,7 @@ wire::Roster RosterBook::ToProto(const EndpointId& root) const {
     auto c = counts.find(id);
     m->set_children(c == counts.end() ? 0 : c->second);
     m->set_name(e.info.name);
+    m->set_priority(e.info.priority);
   }
   return r;
 }

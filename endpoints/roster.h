@@ -25,17 +25,31 @@ struct MemberInfo {
   uint32_t max_children = 0;
   uint32_t children = 0;
   std::string name;
+  // Standby preference: the root picks its direct child (with a listen address) of the highest
+  // priority, then the lowest id, as its standby. 0: never.
+  uint32_t priority = 0;
 };
 
 // The members of a cluster, as the root last published them.
 struct RosterInfo {
   EndpointId root;
+  // The root's epoch (bumped by every failover) and its standby (nil: none).
+  uint64_t epoch = 0;
+  EndpointId standby;
+  // The member this copy is from (the one asked), and its role as it sees itself: "root",
+  // "standby", "relay", "client", or "joining" while it has no parent.
+  EndpointId asked;
+  std::string role;
   // Sorted by depth, then id.
   std::vector<MemberInfo> members;
 };
 
-// {"root":ID,"members":[{"id":ID,"name":S,"parent":ID|null,"depth":N,"listen":S,"children":N,
-// "max_children":N},...],"count":N,"depth":N} (zincctl stat's output; docs/zincctl.md).
+// "root", "standby", "relay" or "client": m's role in roster.
+const char* RoleOf(const RosterInfo& roster, const MemberInfo& m);
+
+// {"root":ID,"epoch":N,"standby":ID|null,"asked":ID,"role":S,"members":[{"id":ID,"name":S,
+// "role":S,"parent":ID|null,"depth":N,"listen":S,"children":N,"max_children":N,"priority":N},
+// ...],"count":N,"depth":N} (zincctl stat's output; docs/zincctl.md).
 std::string RosterToJson(const RosterInfo& roster);
 
 // Asks the member hosting at base address `address` for its roster over the sync channel, and
@@ -62,6 +76,17 @@ class RosterBook {
   size_t Expire(int64_t cutoff_micros);
   // Elsewhere: replaces the whole roster with the root's.
   void Replace(const wire::Roster& roster);
+  // A standby taking over: this copy becomes the root's book, with self as the root, without the
+  // old root and its other direct children (they join again), the rest seen at now_micros.
+  void TakeOver(const MemberInfo& self, const EndpointId& old_root, int64_t now_micros);
+  const MemberInfo* Find(const EndpointId& id) const;
+  // Members other than the root.
+  std::vector<EndpointId> Others(const EndpointId& root) const;
+  // The standby (nil: none) and epoch the roster carries.
+  void set_standby(const EndpointId& id) { standby_ = id; }
+  const EndpointId& standby() const { return standby_; }
+  void set_epoch(uint64_t epoch) { epoch_ = epoch; }
+  uint64_t epoch() const { return epoch_; }
 
   // A newcomer was sent to host: counted as its child until it reports, or until expiry.
   void Reserve(const EndpointId& newcomer, const EndpointId& host, int64_t until_micros);
@@ -92,6 +117,8 @@ class RosterBook {
   std::map<EndpointId, Entry> members_;
   std::map<EndpointId, Reservation> reservations_;  // by newcomer
   bool authoritative_ = false;                      // this is the root's own book
+  EndpointId standby_;
+  uint64_t epoch_ = 0;
   size_t max_members_ = 100000;
 };
 

@@ -30,7 +30,7 @@ void EndpointImpl::SendJoinRequestLocked() {
   if (!base.ok()) {
     // Only a redirect can be bad (the join address was checked by Init): start over.
     logger_.Warn("ZINC-JOIN", "bad redirect '" + target_ + "': " + base.status().ToString());
-    target_ = options_.join;
+    target_ = join_address_;
     hops_ = 0;
     base = ParseBaseAddress(target_);
     if (!base.ok()) return;
@@ -38,10 +38,11 @@ void EndpointImpl::SendJoinRequestLocked() {
   listener_->JoinVia(DeriveChannelAddresses(*base).sync);
   wire::Envelope e = NewEnvelope("");
   wire::JoinRequest* r = e.mutable_join_request();
-  r->set_listen(listen_address_);
+  r->set_listen(OfferedListenLocked());
   r->set_max_children(static_cast<uint32_t>(options_.max_children));
   r->set_hops(hops_);
   r->set_name(options_.name);
+  r->set_priority(options_.priority);
   join_sent_micros_ = clock_->NowMicros();
   listener_->Send(OutboundFrame{Route::kJoin, "", EncodeEnvelope(e)});
 }
@@ -62,6 +63,10 @@ void EndpointImpl::HandleJoinRequest(Message msg) {
     const bool room = options_.max_children == 0 || children_.size() < options_.max_children;
     if (msg.origin == id_) {
       reply->set_text("an endpoint cannot join itself");
+    } else if (!is_root() && !is_relay()) {
+      reply->set_text("this member does not host");
+    } else if (suspect_) {
+      reply->set_text("this root is not sure it still is the root");
     } else if (!joined_) {
       reply->set_text("this member has not joined its own parent yet");
     } else if (known || room) {
@@ -81,6 +86,7 @@ void EndpointImpl::HandleJoinRequest(Message msg) {
         r.set_depth(1);
         r.set_max_children(req.max_children());
         r.set_name(req.name());
+        r.set_priority(req.priority());
         roster_dirty_ = roster_.Report(msg.origin, r, now) || roster_dirty_;
       }
       verdict = "accepted";
@@ -127,6 +133,7 @@ void EndpointImpl::HandleJoinReply(Message msg) {
       parent_id_ = msg.origin;
       parent_address_ = target_;
       parent_seen_micros_ = clock_->NowMicros();
+      root_seen_micros_ = parent_seen_micros_;
       attempts_ = 0;
       report_dirty_ = true;
       listener_->Attach(a.outbound, a.inbound);
@@ -141,7 +148,7 @@ void EndpointImpl::HandleJoinReply(Message msg) {
     } else {
       // Nobody has room, or the member is not ready: ask the join address again later.
       logger_.Warn("ZINC-JOIN", "not accepted by " + target_ + ": " + r.text());
-      target_ = options_.join;
+      target_ = FallbackTargetLocked();
       hops_ = 0;
       join_sent_micros_ = clock_->NowMicros();
       return;
@@ -159,11 +166,12 @@ void EndpointImpl::HandleJoinReply(Message msg) {
 wire::MemberReport EndpointImpl::SelfReportLocked() const {
   wire::MemberReport r;
   if (!parent_id_.is_nil()) r.set_parent(std::string(parent_id_.bytes()));
-  r.set_listen(listen_address_);
+  r.set_listen(OfferedListenLocked());
   r.set_depth(depth_);
   r.set_max_children(static_cast<uint32_t>(options_.max_children));
   r.set_children(static_cast<uint32_t>(children_.size()));
   r.set_name(options_.name);
+  r.set_priority(options_.priority);
   return r;
 }
 
@@ -200,6 +208,7 @@ void EndpointImpl::HandleRosterRequest(Message msg) {
   {
     MutexLock l(&tree_mu_);
     *e.mutable_roster() = roster_.ToProto(roster_root_);
+    e.mutable_roster()->set_role(RoleLocked());
   }
   listener_->Send(OutboundFrame{Route::kSyncReply, msg.routing_id, EncodeEnvelope(e)});
 }
@@ -210,20 +219,44 @@ void EndpointImpl::HandleRoster(Message msg) {
     return;
   }
   if (is_root()) return;
-  MutexLock l(&tree_mu_);
-  roster_.Replace(msg.envelope.roster());
-  Unpack(msg.envelope.roster().root(), &roster_root_);
+  bool subscribe_all = false;
+  bool unsubscribe_all = false;
+  {
+    MutexLock l(&tree_mu_);
+    // Only the root's, relayed down unchanged; a stale root's is of an older epoch (dropped).
+    EndpointId root;
+    Unpack(msg.envelope.roster().root(), &root);
+    if (msg.origin != root) return;
+    roster_.Replace(msg.envelope.roster());
+    if (root != roster_root_) root_seen_micros_ = clock_->NowMicros();
+    roster_root_ = root;
+    // The standby replicates every document: it subscribes to all of them.
+    const bool standby = roster_.standby() == id_ && is_relay();
+    if (standby != replicate_all_) {
+      replicate_all_ = standby;
+      replicate_all_flag_.store(standby, std::memory_order_release);
+      subscribe_all = standby;
+      unsubscribe_all = !standby;
+      logger_.Info("ZINC-FAILOVER",
+                   standby ? "this relay is the standby" : "no longer the standby");
+    }
+  }
+  if (subscribe_all) listener_->Subscribe("");
+  if (unsubscribe_all) listener_->Unsubscribe("");
 }
 
 void EndpointImpl::TreeTick(int64_t now) {
   std::vector<OutboundFrame> out;
+  bool take_over = false;
   {
     MutexLock l(&tree_mu_);
-    const int64_t retry = std::chrono::microseconds(options_.retry).count();
-    if (!joined_ && now - join_sent_micros_ >= retry) {
+    // While the root is lost, joining the standby is what ends the outage: ask every heartbeat.
+    const int64_t retry =
+        std::chrono::microseconds(root_lost_ ? options_.heartbeat : options_.retry).count();
+    if (!joined_ && !target_.empty() && now - join_sent_micros_ >= retry) {
       // No answer: ask again, and after a few tries start over from the join address.
-      if (++attempts_ >= 3 && target_ != options_.join) {
-        target_ = options_.join;
+      if (++attempts_ >= 3 && target_ != FallbackTargetLocked()) {
+        target_ = FallbackTargetLocked();
         hops_ = 0;
         attempts_ = 0;
       }
@@ -249,7 +282,12 @@ void EndpointImpl::TreeTick(int64_t now) {
     if (joined_ && !is_root()) {
       parent_seen_micros_ =
           std::max(parent_seen_micros_, parent_traffic_micros_.load(std::memory_order_relaxed));
-      if (now - parent_seen_micros_ > dead_after) {
+    }
+    take_over = FailoverTickLocked(now, &out);
+    // The standby does not leave a silent root: it holds the election (FailoverTickLocked).
+    const bool electing = electing_since_micros_ != 0 || take_over;
+    if (joined_ && !is_root()) {
+      if (now - parent_seen_micros_ > dead_after && !electing) {
         RejoinLocked("no heartbeat from the parent for " + std::to_string(dead_after / 1000) +
                      " ms");
       } else {
@@ -280,7 +318,8 @@ void EndpointImpl::TreeTick(int64_t now) {
       reported_micros_ = now;
     }
   }
-  if (is_relay()) {
+  if (take_over) TakeOver();
+  if (is_relay() && !replicate_all_flag_.load(std::memory_order_acquire)) {
     // Replicas made for a child's request whose subscription never came.
     MutexLock l(&mu_);
     std::vector<std::string> stale;
@@ -314,19 +353,30 @@ void EndpointImpl::OnChildHeartbeat(const EndpointId& child) {
 void EndpointImpl::OnParentHeartbeat(const EndpointId& from) {
   MutexLock l(&tree_mu_);
   if (joined_ && from == parent_id_) parent_seen_micros_ = clock_->NowMicros();
+  if (from == roster_root_ && !roster_root_.is_nil()) {
+    // Relayed down from the root: it lives (a standby holding an election stands down).
+    root_seen_micros_ = clock_->NowMicros();
+    if (root_lost_ && !taking_over_) {
+      root_lost_ = false;
+      electing_since_micros_ = 0;
+      votes_.clear();
+      logger_.Info("ZINC-FAILOVER", "the root is back");
+    }
+  }
 }
 
 void EndpointImpl::RejoinLocked(const std::string& why) {
   counters_.Get("zinc_parent_lost_total")->Add();
   // The lost parent's own parent, from the roster, is the nearest member likely to have room;
   // else the address this endpoint was given.
-  std::string next = options_.join;
-  const RosterInfo roster = roster_.ToInfo(roster_root_);
-  for (const MemberInfo& m : roster.members) {
-    if (m.id != parent_id_) continue;
-    for (const MemberInfo& p : roster.members) {
-      if (p.id == m.parent && !p.listen.empty()) next = p.listen;
-    }
+  std::string next = join_address_;
+  if (parent_id_ == roster_root_) {
+    // The root itself: its standby takes over.
+    root_lost_ = true;
+    next = FallbackTargetLocked();
+  } else if (const MemberInfo* m = roster_.Find(parent_id_)) {
+    const MemberInfo* p = roster_.Find(m->parent);
+    if (p && !p->listen.empty()) next = p->listen;
   }
   logger_.Warn("ZINC-TREE", "parent " + parent_address_ + " lost (" + why + "); joining " + next);
   joined_ = false;
@@ -336,6 +386,18 @@ void EndpointImpl::RejoinLocked(const std::string& why) {
   hops_ = 0;
   attempts_ = 0;
   SendJoinRequestLocked();
+}
+
+std::string EndpointImpl::FallbackTargetLocked() const {
+  if (root_lost_) {
+    const MemberInfo* s = roster_.Find(roster_.standby());
+    if (s && s->id != id_ && !s->listen.empty()) return s->listen;
+  }
+  return join_address_;
+}
+
+std::string EndpointImpl::OfferedListenLocked() const {
+  return deposed_ ? std::string() : listen_address_;
 }
 
 Replica* EndpointImpl::ServingReplica(const std::string& name, const std::string& type_name,
@@ -385,7 +447,7 @@ void EndpointImpl::RetireReplicaLocked(const std::string& name, bool release_sta
 }
 
 void EndpointImpl::OnSubscription(const std::string& topic, bool subscribed) {
-  if (topic == kControlTopic || !ValidateDocId(topic, options_.limits).ok()) return;
+  if (!is_relay() || topic == kControlTopic || !ValidateDocId(topic, options_.limits).ok()) return;
   MutexLock l(&mu_);
   if (stopped_) return;
   Topic& t = topics_[topic];
@@ -414,7 +476,7 @@ Status EndpointImpl::WaitJoined(std::chrono::milliseconds timeout) {
   MutexLock l(&tree_mu_);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   if (!l.WaitUntil(&joined_cv_, deadline, [&]() REQUIRES(tree_mu_) { return joined_; })) {
-    return Status(StatusCode::kTimeout, "not accepted by any member of " + options_.join +
+    return Status(StatusCode::kTimeout, "not accepted by any member of " + join_address_ +
                                             " in time (asking " + target_ + ")");
   }
   return Status::Ok();
@@ -433,7 +495,17 @@ TreePosition EndpointImpl::position() const {
 
 RosterInfo EndpointImpl::roster() const {
   MutexLock l(&tree_mu_);
-  return roster_.ToInfo(roster_root_);
+  RosterInfo info = roster_.ToInfo(roster_root_);
+  info.asked = id_;
+  info.role = RoleLocked();
+  return info;
+}
+
+std::string EndpointImpl::RoleLocked() const {
+  if (is_root()) return "root";
+  if (!joined_) return "joining";
+  if (roster_.standby() == id_) return "standby";
+  return OfferedListenLocked().empty() ? "client" : "relay";
 }
 
 }  // namespace internal

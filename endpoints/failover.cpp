@@ -1,0 +1,331 @@
+// Failover: the standby, the members' votes, the takeover, epochs and stepping down.
+// docs/failover.md.
+
+#include "endpoints/address.h"
+#include "endpoints/endpoint_impl.h"
+
+namespace zinc {
+namespace internal {
+
+namespace {
+// A new root tells the root it replaced of the takeover this long (in case that one was only
+// paused, and resumes): every heartbeat until it shows up as a member.
+constexpr int64_t kTakeoverNoticeMicros = 600000000;
+// A standby that has lost the root but finds no majority for this many heartbeat timeouts gives
+// up and joins again like any member (it may be the one cut off).
+constexpr int kElectionTimeouts = 20;
+
+std::string InboundOf(const std::string& listen) {
+  Result<BaseAddress> base = ParseBaseAddress(listen);
+  return base.ok() ? DeriveChannelAddresses(*base).inbound : std::string();
+}
+}  // namespace
+
+void EndpointImpl::ObserveEpoch(const Message& msg) {
+  const uint64_t e = msg.envelope.epoch();
+  bool step_down = false;
+  std::string listen;
+  {
+    MutexLock l(&tree_mu_);
+    if (e <= epoch()) return;
+    if (is_root()) {
+      step_down = true;
+      if (msg.envelope.has_takeover()) {
+        listen = msg.envelope.takeover().listen();
+      } else if (const MemberInfo* s = roster_.Find(roster_.standby())) {
+        listen = s->listen;  // Most likely the one that took over.
+      }
+    } else {
+      logger_.Info("ZINC-FAILOVER", "epoch " + std::to_string(epoch()) + " -> " +
+                                        std::to_string(e) + ": a new root; resyncing");
+      epoch_.store(e, std::memory_order_release);
+      root_lost_ = false;
+      votes_.clear();
+      electing_since_micros_ = 0;
+      root_seen_micros_ = clock_->NowMicros();
+    }
+  }
+  counters_.Get("zinc_epoch_changes_total")->Add();
+  if (step_down) {
+    StepDown(e, listen);
+  } else {
+    ResyncReplicas(e);
+  }
+}
+
+void EndpointImpl::ResyncReplicas(uint64_t epoch) {
+  std::vector<Replica*> replicas;
+  {
+    MutexLock l(&mu_);
+    for (auto& [name, r] : replicas_) replicas.push_back(r.get());
+  }
+  for (Replica* r : replicas) Post(r->name(), [r, epoch] { r->OnEpoch(epoch); });
+}
+
+void EndpointImpl::HandleRootLost(Message msg) {
+  if (msg.channel != ChannelKind::kInbound) return;
+  bool take_over = false;
+  {
+    MutexLock l(&tree_mu_);
+    if (is_root() || msg.envelope.epoch() < epoch()) return;  // Settled already.
+    votes_[msg.origin] = clock_->NowMicros();
+    if (electing_since_micros_ != 0 && !taking_over_) {
+      // Counted at once rather than at the next tick: every millisecond here is downtime.
+      const int64_t dead_after = std::chrono::microseconds(options_.heartbeat).count() *
+                                 std::max(1, options_.heartbeat_misses);
+      const int64_t now = clock_->NowMicros();
+      size_t yes = 0;
+      const std::vector<EndpointId> others = roster_.Others(roster_root_);
+      for (const EndpointId& id : others) {
+        auto v = votes_.find(id);
+        if (v != votes_.end() && now - v->second <= dead_after) ++yes;
+      }
+      if (2 * yes > others.size()) take_over = taking_over_ = true;
+    }
+  }
+  if (take_over) TakeOver();
+}
+
+void EndpointImpl::HandleTakeover(Message msg) {
+  // ObserveEpoch has done what a takeover of a later epoch asks; an older one is moot.
+  (void)msg;
+}
+
+bool EndpointImpl::FailoverTickLocked(int64_t now, std::vector<OutboundFrame>* out) {
+  const int64_t dead_after = std::chrono::microseconds(options_.heartbeat).count() *
+                             std::max(1, options_.heartbeat_misses);
+  if (is_root()) {
+    // A tick this late means this process stood still (SIGSTOP, a stall) for as long as its
+    // members take it for dead: a standby may have taken over meanwhile. Sequence nothing until
+    // that is ruled out: a takeover notice says so (ObserveEpoch steps down), or members that
+    // are a majority keep heartbeating well after the pause.
+    if (last_tick_micros_ != 0 && now - last_tick_micros_ > dead_after && !suspect_ &&
+        !roster_.standby().is_nil()) {
+      suspect_ = true;
+      suspect_since_micros_ = now;
+      accepting_.store(false, std::memory_order_release);
+      counters_.Get("zinc_root_pauses_total")->Add();
+      logger_.Warn("ZINC-FAILOVER", "no tick for " +
+                                        std::to_string((now - last_tick_micros_) / 1000) +
+                                        " ms: not sequencing until the members are known to "
+                                        "be here");
+    }
+    last_tick_micros_ = now;
+    if (suspect_) {
+      size_t here = 0;
+      const std::vector<EndpointId> others = roster_.Others(id_);
+      for (const EndpointId& id : others) {
+        // The member's ancestor among this root's children.
+        EndpointId top = id;
+        for (int hops = 0; hops < 64; ++hops) {
+          const MemberInfo* m = roster_.Find(top);
+          if (!m || m->parent.is_nil() || m->parent == id_) break;
+          top = m->parent;
+        }
+        auto c = children_.find(top);
+        if (c != children_.end() &&
+            c->second.last_seen_micros >= suspect_since_micros_ + dead_after) {
+          ++here;
+        }
+      }
+      if (roster_.standby().is_nil() || 2 * here > others.size()) {
+        suspect_ = false;
+        accepting_.store(true, std::memory_order_release);
+        logger_.Warn("ZINC-FAILOVER", "the members are still here: sequencing again");
+      }
+    }
+    // The standby: the direct child that hosts with the highest priority, then the lowest id.
+    EndpointId standby;
+    uint32_t best = 0;
+    for (const auto& [id, child] : children_) {
+      const MemberInfo* m = roster_.Find(id);
+      if (!m || m->listen.empty() || m->priority == 0) continue;
+      if (m->priority > best || (m->priority == best && id < standby)) {
+        best = m->priority;
+        standby = id;
+      }
+    }
+    if (standby != roster_.standby()) {
+      roster_.set_standby(standby);
+      roster_dirty_ = true;
+      logger_.Info("ZINC-FAILOVER",
+                   standby.is_nil() ? std::string("no standby") : "standby " + standby.ToString());
+    }
+    if (!old_root_inbound_.empty()) {
+      if (now > takeover_until_micros_ || roster_.Find(old_root_id_)) {
+        old_root_inbound_.clear();
+      } else {
+        wire::Envelope e = NewEnvelope("");
+        e.mutable_takeover()->set_listen(listen_address_);
+        out->push_back(OutboundFrame{Route::kDirect, old_root_inbound_, EncodeEnvelope(e)});
+      }
+    }
+    return false;
+  }
+  if (joined_ && parent_id_ == roster_root_) {
+    root_seen_micros_ = std::max(root_seen_micros_, parent_seen_micros_);
+  }
+  if (joined_ && !root_lost_ && !roster_root_.is_nil() && now - root_seen_micros_ > dead_after) {
+    root_lost_ = true;
+    counters_.Get("zinc_root_lost_total")->Add();
+    logger_.Warn("ZINC-FAILOVER",
+                 "no heartbeat from the root for " + std::to_string(dead_after / 1000) + " ms");
+  }
+  if (!root_lost_) return false;
+  if (roster_.standby() == id_) {
+    if (electing_since_micros_ == 0) {
+      electing_since_micros_ = now;
+      counters_.Get("zinc_elections_total")->Add();
+    }
+    votes_[id_] = now;
+    size_t yes = 0;
+    const std::vector<EndpointId> others = roster_.Others(roster_root_);
+    for (const EndpointId& id : others) {
+      auto v = votes_.find(id);
+      if (v != votes_.end() && now - v->second <= dead_after) ++yes;
+    }
+    if (2 * yes > others.size() && !taking_over_) {
+      taking_over_ = true;
+      return true;
+    }
+    if (now - electing_since_micros_ > kElectionTimeouts * dead_after) {
+      // No majority has lost the root: this standby is the one cut off.
+      logger_.Warn("ZINC-FAILOVER", "no majority lost the root (" + std::to_string(yes) + " of " +
+                                        std::to_string(others.size()) + "): joining again");
+      electing_since_micros_ = 0;
+      root_lost_ = false;
+      root_seen_micros_ = now;
+      if (joined_) RejoinLocked("no majority for a takeover");
+    }
+    return false;
+  }
+  // Any other member votes: the standby counts it.
+  const MemberInfo* s = roster_.Find(roster_.standby());
+  if (s && !s->listen.empty()) {
+    const std::string inbound = InboundOf(s->listen);
+    if (!inbound.empty()) {
+      wire::Envelope e = NewEnvelope("");
+      e.mutable_root_lost();
+      out->push_back(OutboundFrame{Route::kDirect, inbound, EncodeEnvelope(e)});
+    }
+  }
+  return false;
+}
+
+void EndpointImpl::TakeOver() {
+  // The documents first, so that the first fragment sequenced here finds its document.
+  std::vector<std::pair<std::string, Replica*>> replicas;
+  {
+    MutexLock l(&mu_);
+    for (auto& [name, r] : replicas_) replicas.emplace_back(name, r.get());
+  }
+  std::vector<std::unique_ptr<HostedDocument>> adopted;
+  for (auto& [name, r] : replicas) {
+    Replica::Handover h;
+    if (!r->TakeHandover(&h)) continue;  // Not synced: its members bring their edits again.
+    auto doc = std::make_unique<HostedDocument>(this, name, h.type);
+    Status s = doc->Adopt(h.state, h.seq, h.applied, std::move(h.history));
+    if (!s.ok()) {
+      logger_.Warn("ZINC-FAILOVER", "document " + name + " not taken over: " + s.ToString());
+      continue;
+    }
+    adopted.push_back(std::move(doc));
+  }
+  {
+    MutexLock l(&mu_);
+    for (auto& doc : adopted) {
+      const std::string name = doc->name();
+      hosted_[name] = std::move(doc);
+    }
+    for (auto& [name, r] : replicas) {
+      auto t = topics_.find(name);
+      // The application's own replicas are closed too (their handles freeze): it opens the
+      // document again, hosted here now.
+      RetireReplicaLocked(name, /*release_state=*/t == topics_.end() || !t->second.app);
+    }
+    topics_.clear();
+  }
+  const int64_t now = clock_->NowMicros();
+  std::vector<OutboundFrame> out;
+  {
+    MutexLock l(&tree_mu_);
+    const uint64_t new_epoch = std::max(epoch(), roster_.epoch()) + 1;
+    old_root_id_ = roster_root_;
+    if (const MemberInfo* old = roster_.Find(roster_root_)) {
+      old_root_inbound_ = InboundOf(old->listen);
+      takeover_until_micros_ = now + kTakeoverNoticeMicros;
+    }
+    MemberInfo self;
+    self.id = id_;
+    self.listen = listen_address_;
+    self.max_children = static_cast<uint32_t>(options_.max_children);
+    self.name = options_.name;
+    self.priority = options_.priority;
+    roster_.TakeOver(self, roster_root_, now);
+    roster_.set_epoch(new_epoch);
+    roster_root_ = id_;
+    epoch_.store(new_epoch, std::memory_order_release);
+    accepting_.store(true, std::memory_order_release);
+    relay_.store(false, std::memory_order_release);
+    root_.store(true, std::memory_order_release);
+    joined_ = true;
+    depth_ = 0;
+    path_.clear();
+    parent_id_ = EndpointId();
+    parent_address_.clear();
+    root_lost_ = false;
+    votes_.clear();
+    electing_since_micros_ = 0;
+    taking_over_ = false;
+    replicate_all_ = false;
+    replicate_all_flag_.store(false, std::memory_order_release);
+    suspect_ = false;
+    last_tick_micros_ = now;
+    // Children it had as a relay stay; the old root's other children join now.
+    for (auto& [id, child] : children_) child.last_seen_micros = now;
+    wire::Envelope e = NewEnvelope("");
+    *e.mutable_roster() = roster_.ToProto(id_);
+    out.push_back(OutboundFrame{Route::kPublish, std::string(kControlTopic), EncodeEnvelope(e)});
+    roster_dirty_ = false;
+    roster_published_micros_ = now;
+    logger_.Warn("ZINC-FAILOVER", "took over as the root at epoch " + std::to_string(new_epoch) +
+                                      " with " + std::to_string(adopted.size()) + " documents");
+  }
+  counters_.Get("zinc_takeovers_total")->Add();
+  listener_->Promote();
+  listener_->Send(std::move(out));
+}
+
+void EndpointImpl::StepDown(uint64_t epoch, const std::string& listen) {
+  {
+    MutexLock l(&mu_);
+    for (auto& [name, doc] : hosted_) deposed_docs_.push_back(std::move(doc));
+    hosted_.clear();
+  }
+  MutexLock l(&tree_mu_);
+  if (!is_root()) return;
+  logger_.Warn("ZINC-FAILOVER", "a root took over at epoch " + std::to_string(epoch) +
+                                    ": stepping down" +
+                                    (listen.empty() ? std::string() : ", joining " + listen));
+  counters_.Get("zinc_stepped_down_total")->Add();
+  accepting_.store(false, std::memory_order_release);
+  root_.store(false, std::memory_order_release);
+  relay_.store(false, std::memory_order_release);
+  epoch_.store(epoch, std::memory_order_release);
+  deposed_ = true;
+  suspect_ = false;
+  joined_ = false;
+  children_.clear();
+  roster_ = RosterBook();
+  roster_.set_max_members(options_.limits.max_roster_members);
+  roster_root_ = EndpointId();
+  if (!listen.empty()) join_address_ = listen;
+  listener_->Demote();
+  target_ = join_address_;
+  hops_ = 0;
+  attempts_ = 0;
+  if (!target_.empty()) SendJoinRequestLocked();
+}
+
+}  // namespace internal
+}  // namespace zinc
