@@ -157,6 +157,13 @@ class DocumentHandle {
   // arrives. It runs on the document's strand and must not block. Replaces any previous one.
   virtual void OnPresence(
       std::function<void(const EndpointId& origin, const std::string& state)> listener) = 0;
+  // Sets the listener called once for each local edit acknowledged (sequenced by the root),
+  // with the edit's origin_seq (the n-th edit made through this handle is n) and the seq it was
+  // sequenced at (for an edit found in a snapshot, the snapshot's seq). It runs on the
+  // document's strand, after the changes applied with it, and must not block. An application
+  // that must know which edits are durable (zincctl client --acks) logs these. Replaces any
+  // previous one.
+  virtual void OnAcknowledged(std::function<void(uint64_t origin_seq, uint64_t seq)> listener) = 0;
 };
 
 // Options of Endpoint::Open.

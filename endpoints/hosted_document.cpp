@@ -303,8 +303,9 @@ Status HostedDocument::Edit(std::string payload) {
   {
     MutexLock l(&mu_);
     ZINC_RETURN_IF_ERROR(EditLocked(std::move(payload), &change));
-    notify = has_listener_;
-    if (notify) unnotified_.push_back(std::move(change));
+    if (ack_listener_) unnotified_acks_.emplace_back(next_origin_seq_ - 1, change.seq);
+    notify = has_listener_ || ack_listener_;
+    if (has_listener_) unnotified_.push_back(std::move(change));
   }
   // Local changes, like remote ones, reach the listener on the strand, in the order they were
   // applied.
@@ -320,8 +321,9 @@ Status HostedDocument::EditWith(const std::function<Result<std::string>(const Do
     Result<std::string> payload = make(*state_);
     if (!payload.ok()) return payload.status();
     ZINC_RETURN_IF_ERROR(EditLocked(std::move(payload).value(), &change));
-    notify = has_listener_;
-    if (notify) unnotified_.push_back(std::move(change));
+    if (ack_listener_) unnotified_acks_.emplace_back(next_origin_seq_ - 1, change.seq);
+    notify = has_listener_ || ack_listener_;
+    if (has_listener_) unnotified_.push_back(std::move(change));
   }
   if (notify) core_->Post(name_, [this] { Notify(); });
   return Status::Ok();
@@ -386,13 +388,28 @@ void HostedDocument::OnPresenceMessage(const Message& msg) {
 void HostedDocument::Notify() {
   std::vector<DocumentChange> changes;
   std::shared_ptr<std::function<void(const DocumentChange&)>> listener;
+  std::vector<std::pair<uint64_t, uint64_t>> acks;
+  std::shared_ptr<std::function<void(uint64_t, uint64_t)>> ack_listener;
   {
     MutexLock l(&mu_);
     changes.swap(unnotified_);
     listener = listener_;
+    acks.swap(unnotified_acks_);
+    ack_listener = ack_listener_;
   }
-  if (!listener || !*listener) return;
-  for (const DocumentChange& c : changes) (*listener)(c);
+  if (listener && *listener) {
+    for (const DocumentChange& c : changes) (*listener)(c);
+  }
+  if (ack_listener && *ack_listener) {
+    for (const auto& [origin_seq, seq] : acks) (*ack_listener)(origin_seq, seq);
+  }
+}
+
+void HostedDocument::OnAcknowledged(std::function<void(uint64_t, uint64_t)> listener) {
+  MutexLock l(&mu_);
+  ack_listener_ =
+      listener ? std::make_shared<std::function<void(uint64_t, uint64_t)>>(std::move(listener))
+               : nullptr;
 }
 
 }  // namespace internal

@@ -58,6 +58,7 @@ class HostedDocument final : public DocumentHandle {
   Status SetPresence(std::string state) override EXCLUDES(mu_);
   void OnPresence(std::function<void(const EndpointId&, const std::string&)> listener) override
       EXCLUDES(mu_);
+  void OnAcknowledged(std::function<void(uint64_t, uint64_t)> listener) override EXCLUDES(mu_);
   // Strand handler: a presence from the network.
   void OnPresenceMessage(const Message& msg) EXCLUDES(mu_);
 
@@ -130,6 +131,9 @@ class HostedDocument final : public DocumentHandle {
   bool has_listener_ GUARDED_BY(mu_) = false;
   std::shared_ptr<std::function<void(const EndpointId&, const std::string&)>> presence_listener_
       GUARDED_BY(mu_);
+  std::shared_ptr<std::function<void(uint64_t, uint64_t)>> ack_listener_ GUARDED_BY(mu_);
+  // Acknowledgements (origin_seq, seq) not yet handed to ack_listener_ (only while it is set).
+  std::vector<std::pair<uint64_t, uint64_t>> unnotified_acks_ GUARDED_BY(mu_);
   // Changes applied (local or remote, in seq order) and not yet handed to the listener.
   std::vector<DocumentChange> unnotified_ GUARDED_BY(mu_);
 };

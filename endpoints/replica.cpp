@@ -162,6 +162,9 @@ void Replica::ApplySequencedLocked(const wire::Envelope& env, Changes* changes) 
     while (!pending_.empty() && pending_.front() <= origin_seq) {
       // One sequenced past without an echo was refused by the host (a nack is on its way).
       lost = lost || pending_.front() < origin_seq;
+      if (ack_listener_ && pending_.front() == origin_seq) {
+        unnotified_acks_.emplace_back(origin_seq, env.seq());
+      }
       pending_.pop_front();
       pending_edits_->PopFront();
       if (sent_ > 0) --sent_;
@@ -266,6 +269,7 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   }
   if (!pending_edits_) pending_edits_ = type->NewPendingEdits();
   while (!pending_.empty() && pending_.front() <= mine) {
+    if (ack_listener_) unnotified_acks_.emplace_back(pending_.front(), env.seq());
     pending_.pop_front();
     pending_edits_->PopFront();
     if (sent_ > 0) --sent_;
@@ -865,13 +869,28 @@ void Replica::OnCatchupRequest(const Message& msg) {
 void Replica::Notify() {
   Changes changes;
   std::shared_ptr<std::function<void(const DocumentChange&)>> listener;
+  std::vector<std::pair<uint64_t, uint64_t>> acks;
+  std::shared_ptr<std::function<void(uint64_t, uint64_t)>> ack_listener;
   {
     MutexLock l(&mu_);
     changes.swap(unnotified_);
     listener = listener_;
+    acks.swap(unnotified_acks_);
+    ack_listener = ack_listener_;
   }
-  if (!listener || !*listener) return;
-  for (const DocumentChange& c : changes) (*listener)(c);
+  if (listener && *listener) {
+    for (const DocumentChange& c : changes) (*listener)(c);
+  }
+  if (ack_listener && *ack_listener) {
+    for (const auto& [origin_seq, seq] : acks) (*ack_listener)(origin_seq, seq);
+  }
+}
+
+void Replica::OnAcknowledged(std::function<void(uint64_t, uint64_t)> listener) {
+  MutexLock l(&mu_);
+  ack_listener_ =
+      listener ? std::make_shared<std::function<void(uint64_t, uint64_t)>>(std::move(listener))
+               : nullptr;
 }
 
 }  // namespace internal

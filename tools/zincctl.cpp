@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -24,8 +25,9 @@ namespace {
 
 constexpr const char* kUsage = R"(usage:
   zincctl host   --listen ADDR [--max-children N] [options]
-  zincctl relay  --listen ADDR --join ADDR [--max-children N] [options]
-  zincctl client --join ADDR --doc NAME --type TYPE [options]   (JSON edits on stdin)
+  zincctl relay  --listen ADDR --join ADDR [--max-children N] [--priority N] [options]
+  zincctl client --join ADDR --doc NAME --type TYPE [--acks FILE] [options]
+                                                               (JSON edits on stdin)
   zincctl cat    --join ADDR --doc NAME [options]
   zincctl replay --join ADDR --doc NAME FILE.json.gz [--window N] [options]
   zincctl stat   --join ADDR [options]                          (the cluster's roster as JSON)
@@ -40,6 +42,9 @@ options:
   --name NAME        the name the roster and logs show
   --heartbeat-ms N   heartbeat and retry tick; default 100
   --heartbeat-misses N  heartbeats missed before a parent or child counts as dead; default 3
+  --priority N       a relay's standby preference (the root's direct child with the highest
+                     takes over if the root dies); default 1; 0: never the standby
+  --acks FILE        client: append "ORIGIN_SEQ SEQ" to FILE for every edit acknowledged
   --threads N        handler threads; default 0: half the hardware threads, at least 1
   --log-level L      debug, info, warn (default), error or off
 
@@ -125,10 +130,10 @@ class Tool {
          {"listen", "max-children", "name", "timeout-ms", "heartbeat-ms", "heartbeat-misses",
           "threads", "log-level"}},
         {"relay",
-         {"listen", "join", "max-children", "name", "timeout-ms", "heartbeat-ms",
+         {"listen", "join", "max-children", "priority", "name", "timeout-ms", "heartbeat-ms",
           "heartbeat-misses", "threads", "log-level"}},
         {"client",
-         {"join", "doc", "type", "name", "timeout-ms", "heartbeat-ms", "heartbeat-misses",
+         {"join", "doc", "type", "acks", "name", "timeout-ms", "heartbeat-ms", "heartbeat-misses",
           "threads", "log-level"}},
         {"cat",
          {"join", "doc", "name", "timeout-ms", "heartbeat-ms", "heartbeat-misses", "threads",
@@ -146,12 +151,13 @@ class Tool {
       if (!ok) return Fail("unknown option --" + name + " for " + args.command);
     }
     std::string error;
-    long heartbeat_ms, heartbeat_misses, threads, max_children;
+    long heartbeat_ms, heartbeat_misses, threads, max_children, priority;
     if (!IntFlag(args, "timeout-ms", 10000, 1, 86400000, &timeout_ms_, &error) ||
         !IntFlag(args, "heartbeat-ms", 100, 1, 60000, &heartbeat_ms, &error) ||
         !IntFlag(args, "heartbeat-misses", 3, 1, 1000, &heartbeat_misses, &error) ||
         !IntFlag(args, "threads", 0, 0, 256, &threads, &error) ||
-        !IntFlag(args, "max-children", 0, 0, 1000000, &max_children, &error)) {
+        !IntFlag(args, "max-children", 0, 0, 1000000, &max_children, &error) ||
+        !IntFlag(args, "priority", 1, 0, 1000000, &priority, &error)) {
       return Fail(error);
     }
     types_.Register(std::make_unique<zinc::MapType>()).ok();
@@ -165,6 +171,7 @@ class Tool {
     options_.handler_threads = static_cast<size_t>(threads);
     options_.log_level = zinc::ParseLogLevel(Flag(args, "log-level"));
     options_.max_children = static_cast<size_t>(max_children);
+    options_.priority = static_cast<uint32_t>(priority);
     options_.name = Flag(args, "name");
     const size_t want_positional = args.command == "replay" ? 1 : 0;
     if (args.positional.size() != want_positional) {
@@ -289,6 +296,15 @@ class Tool {
       std::lock_guard<std::mutex> l(out_mu);
       std::cout << line << "\n" << std::flush;
     });
+    std::ofstream acks;
+    if (!Flag(args, "acks").empty()) {
+      acks.open(Flag(args, "acks"), std::ios::app);
+      if (!acks) return Fail("cannot open " + Flag(args, "acks"));
+      doc->OnAcknowledged([&](uint64_t origin_seq, uint64_t seq) {
+        std::lock_guard<std::mutex> l(out_mu);
+        acks << origin_seq << " " << seq << "\n" << std::flush;
+      });
+    }
     const auto timeout = std::chrono::milliseconds(timeout_ms_);
     zinc::Status synced = doc->WaitSynced(timeout);
     if (!synced.ok()) {
