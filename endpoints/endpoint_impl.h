@@ -242,6 +242,9 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   // whether it is taken for lost, as of which epoch.
   int64_t root_seen_micros_ GUARDED_BY(tree_mu_) = 0;
   bool root_lost_ GUARDED_BY(tree_mu_) = false;
+  // The last standby the roster named, kept when a roster names none for a while (a standby
+  // that missed heartbeats under load): where to go if the root dies.
+  std::string standby_hint_ GUARDED_BY(tree_mu_);
   // Standby: subscribed to every document; the votes (members that lost the root) by when they
   // came, and since when this standby has lost the root.
   bool replicate_all_ GUARDED_BY(tree_mu_) = false;
@@ -252,6 +255,9 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   std::string old_root_inbound_ GUARDED_BY(tree_mu_);
   EndpointId old_root_id_ GUARDED_BY(tree_mu_);
   int64_t takeover_until_micros_ GUARDED_BY(tree_mu_) = 0;
+  // Root: when the standby was last heard from: it stays the standby for a while after its
+  // parent drops it for silence (it may only be starved), rather than flap.
+  int64_t standby_seen_micros_ GUARDED_BY(tree_mu_) = 0;
   // Root: the last tick (a longer gap than the heartbeat timeout is a pause), and since when it
   // doubts it is still the root.
   int64_t last_tick_micros_ GUARDED_BY(tree_mu_) = 0;

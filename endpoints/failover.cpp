@@ -14,6 +14,8 @@ constexpr int64_t kTakeoverNoticeMicros = 600000000;
 // A standby that has lost the root but finds no majority for this many heartbeat timeouts gives
 // up and joins again like any member (it may be the one cut off).
 constexpr int kElectionTimeouts = 20;
+// The standby stays the standby this long after it was last heard from.
+constexpr int64_t kStandbyGraceMicros = 3500000;
 
 std::string InboundOf(const std::string& listen) {
   Result<BaseAddress> base = ParseBaseAddress(listen);
@@ -36,8 +38,8 @@ void EndpointImpl::ObserveEpoch(const Message& msg) {
         listen = s->listen;  // Most likely the one that took over.
       }
     } else {
-      logger_.Info("ZINC-FAILOVER", "epoch " + std::to_string(epoch()) + " -> " +
-                                        std::to_string(e) + ": a new root; resyncing");
+      logger_.Info("ZINC-EPOCH", "epoch " + std::to_string(epoch()) + " -> " + std::to_string(e) +
+                                     ": a new root; resyncing");
       epoch_.store(e, std::memory_order_release);
       root_lost_ = false;
       votes_.clear();
@@ -105,10 +107,9 @@ bool EndpointImpl::FailoverTickLocked(int64_t now, std::vector<OutboundFrame>* o
       suspect_since_micros_ = now;
       accepting_.store(false, std::memory_order_release);
       counters_.Get("zinc_root_pauses_total")->Add();
-      logger_.Warn("ZINC-FAILOVER", "no tick for " +
-                                        std::to_string((now - last_tick_micros_) / 1000) +
-                                        " ms: not sequencing until the members are known to "
-                                        "be here");
+      logger_.Warn("ZINC-PAUSE", "no tick for " + std::to_string((now - last_tick_micros_) / 1000) +
+                                     " ms: not sequencing until the members are known to "
+                                     "be here");
     }
     last_tick_micros_ = now;
     if (suspect_) {
@@ -131,24 +132,33 @@ bool EndpointImpl::FailoverTickLocked(int64_t now, std::vector<OutboundFrame>* o
       if (roster_.standby().is_nil() || 2 * here > others.size()) {
         suspect_ = false;
         accepting_.store(true, std::memory_order_release);
-        logger_.Warn("ZINC-FAILOVER", "the members are still here: sequencing again");
+        logger_.Warn("ZINC-PAUSE", "the members are still here: sequencing again");
       }
     }
     // The standby: the direct child that hosts with the highest priority, then the lowest id.
+    // The current one keeps the post while it was heard from lately, even if it missed enough
+    // heartbeats to be dropped as a child (starved, most likely): a standby that flaps leaves
+    // the members without one to turn to.
     EndpointId standby;
     uint32_t best = 0;
-    for (const auto& [id, child] : children_) {
+    auto consider = [&](const EndpointId& id) {
       const MemberInfo* m = roster_.Find(id);
-      if (!m || m->listen.empty() || m->priority == 0) continue;
+      if (!m || m->listen.empty() || m->priority == 0 || m->parent != id_) return;
       if (m->priority > best || (m->priority == best && id < standby)) {
         best = m->priority;
         standby = id;
       }
+    };
+    for (const auto& [id, child] : children_) consider(id);
+    const EndpointId current = roster_.standby();
+    if (!current.is_nil() && children_.count(current) == 0 &&
+        now - standby_seen_micros_ < kStandbyGraceMicros) {
+      consider(current);
     }
     if (standby != roster_.standby()) {
       roster_.set_standby(standby);
       roster_dirty_ = true;
-      logger_.Info("ZINC-FAILOVER",
+      logger_.Info("ZINC-STANDBY",
                    standby.is_nil() ? std::string("no standby") : "standby " + standby.ToString());
     }
     if (!old_root_inbound_.empty()) {
@@ -168,7 +178,7 @@ bool EndpointImpl::FailoverTickLocked(int64_t now, std::vector<OutboundFrame>* o
   if (joined_ && !root_lost_ && !roster_root_.is_nil() && now - root_seen_micros_ > dead_after) {
     root_lost_ = true;
     counters_.Get("zinc_root_lost_total")->Add();
-    logger_.Warn("ZINC-FAILOVER",
+    logger_.Warn("ZINC-ROOT-LOST",
                  "no heartbeat from the root for " + std::to_string(dead_after / 1000) + " ms");
   }
   if (!root_lost_) return false;
@@ -190,7 +200,7 @@ bool EndpointImpl::FailoverTickLocked(int64_t now, std::vector<OutboundFrame>* o
     }
     if (now - electing_since_micros_ > kElectionTimeouts * dead_after) {
       // No majority has lost the root: this standby is the one cut off.
-      logger_.Warn("ZINC-FAILOVER", "no majority lost the root (" + std::to_string(yes) + " of " +
+      logger_.Warn("ZINC-ELECTION", "no majority lost the root (" + std::to_string(yes) + " of " +
                                         std::to_string(others.size()) + "): joining again");
       electing_since_micros_ = 0;
       root_lost_ = false;
@@ -226,7 +236,7 @@ void EndpointImpl::TakeOver() {
     auto doc = std::make_unique<HostedDocument>(this, name, h.type);
     Status s = doc->Adopt(h.state, h.seq, h.applied, std::move(h.history));
     if (!s.ok()) {
-      logger_.Warn("ZINC-FAILOVER", "document " + name + " not taken over: " + s.ToString());
+      logger_.Warn("ZINC-TAKEOVER", "document " + name + " not taken over: " + s.ToString());
       continue;
     }
     adopted.push_back(std::move(doc));
@@ -288,7 +298,7 @@ void EndpointImpl::TakeOver() {
     out.push_back(OutboundFrame{Route::kPublish, std::string(kControlTopic), EncodeEnvelope(e)});
     roster_dirty_ = false;
     roster_published_micros_ = now;
-    logger_.Warn("ZINC-FAILOVER", "took over as the root at epoch " + std::to_string(new_epoch) +
+    logger_.Warn("ZINC-TAKEOVER", "took over as the root at epoch " + std::to_string(new_epoch) +
                                       " with " + std::to_string(adopted.size()) + " documents");
   }
   counters_.Get("zinc_takeovers_total")->Add();
@@ -304,9 +314,9 @@ void EndpointImpl::StepDown(uint64_t epoch, const std::string& listen) {
   }
   MutexLock l(&tree_mu_);
   if (!is_root()) return;
-  logger_.Warn("ZINC-FAILOVER", "a root took over at epoch " + std::to_string(epoch) +
-                                    ": stepping down" +
-                                    (listen.empty() ? std::string() : ", joining " + listen));
+  logger_.Warn("ZINC-STEP-DOWN", "a root took over at epoch " + std::to_string(epoch) +
+                                     ": stepping down" +
+                                     (listen.empty() ? std::string() : ", joining " + listen));
   counters_.Get("zinc_stepped_down_total")->Add();
   accepting_.store(false, std::memory_order_release);
   root_.store(false, std::memory_order_release);

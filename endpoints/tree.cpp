@@ -64,7 +64,14 @@ void EndpointImpl::HandleJoinRequest(Message msg) {
     if (msg.origin == id_) {
       reply->set_text("an endpoint cannot join itself");
     } else if (!is_root() && !is_relay()) {
-      reply->set_text("this member does not host");
+      // A member that does not host (a replaced root) points the newcomer at one that does.
+      const MemberInfo* host = roster_.ChooseHost({msg.origin, id_}, now);
+      if (host && req.hops() < kMaxHops) {
+        reply->set_redirect(host->listen);
+        verdict = "redirected to " + host->listen;
+      } else {
+        reply->set_text("this member does not host");
+      }
     } else if (suspect_) {
       reply->set_text("this root is not sure it still is the root");
     } else if (!joined_) {
@@ -230,6 +237,24 @@ void EndpointImpl::HandleRoster(Message msg) {
     roster_.Replace(msg.envelope.roster());
     if (root != roster_root_) root_seen_micros_ = clock_->NowMicros();
     roster_root_ = root;
+    // Depth and path as the root sees them: they change when an ancestor is replaced (the
+    // standby that took over is one level up from where this member joined it).
+    if (const MemberInfo* p = joined_ ? roster_.Find(parent_id_) : nullptr) {
+      if (p->depth + 1 != depth_) {
+        std::vector<EndpointId> path;
+        for (const MemberInfo* a = p; a && path.size() <= options_.limits.max_tree_depth;
+             a = roster_.Find(a->parent)) {
+          path.insert(path.begin(), a->id);
+          if (a->parent.is_nil()) break;
+        }
+        depth_ = p->depth + 1;
+        path_ = std::move(path);
+        report_dirty_ = true;
+      }
+    }
+    if (const MemberInfo* s = roster_.Find(roster_.standby())) {
+      if (s->id != id_) standby_hint_ = s->listen;
+    }
     // The standby replicates every document: it subscribes to all of them.
     const bool standby = roster_.standby() == id_ && is_relay();
     if (standby != replicate_all_) {
@@ -237,8 +262,7 @@ void EndpointImpl::HandleRoster(Message msg) {
       replicate_all_flag_.store(standby, std::memory_order_release);
       subscribe_all = standby;
       unsubscribe_all = !standby;
-      logger_.Info("ZINC-FAILOVER",
-                   standby ? "this relay is the standby" : "no longer the standby");
+      logger_.Info("ZINC-STANDBY", standby ? "this relay is the standby" : "no longer the standby");
     }
   }
   if (subscribe_all) listener_->Subscribe("");
@@ -268,7 +292,8 @@ void EndpointImpl::TreeTick(int64_t now) {
       if (now - it->second.last_seen_micros > dead_after) {
         logger_.Info("ZINC-TREE", "child " + it->first.ToString() + " missed its heartbeats");
         counters_.Get("zinc_children_lost_total")->Add();
-        if (is_root()) {
+        if (is_root() && it->first != roster_.standby()) {
+          // (The standby stays in the roster until it times out: see FailoverTickLocked.)
           wire::MemberReport gone;
           gone.set_leaving(true);
           roster_dirty_ = roster_.Report(it->first, gone, now) || roster_dirty_;
@@ -342,6 +367,7 @@ void EndpointImpl::OnChildHeartbeat(const EndpointId& child) {
   // Only a direct child heartbeats here (relays do not pass them on): one that was dropped for
   // silence but lives (a starved process) is taken back, even over max_children, rather than
   // left attached to a parent that no longer counts it.
+  if (child == roster_.standby()) standby_seen_micros_ = clock_->NowMicros();
   auto [it, readmitted] = children_.try_emplace(child);
   if (readmitted) {
     counters_.Get("zinc_children_readmitted_total")->Add();
@@ -360,7 +386,7 @@ void EndpointImpl::OnParentHeartbeat(const EndpointId& from) {
       root_lost_ = false;
       electing_since_micros_ = 0;
       votes_.clear();
-      logger_.Info("ZINC-FAILOVER", "the root is back");
+      logger_.Info("ZINC-ROOT-LOST", "the root is back");
     }
   }
 }
@@ -392,6 +418,12 @@ std::string EndpointImpl::FallbackTargetLocked() const {
   if (root_lost_) {
     const MemberInfo* s = roster_.Find(roster_.standby());
     if (s && s->id != id_ && !s->listen.empty()) return s->listen;
+    if (!standby_hint_.empty()) return standby_hint_;
+    // No standby known: any other member that hosts redirects to the root there is.
+    for (const EndpointId& id : roster_.Others(roster_root_)) {
+      const MemberInfo* m = roster_.Find(id);
+      if (m && id != id_ && !m->listen.empty()) return m->listen;
+    }
   }
   return join_address_;
 }

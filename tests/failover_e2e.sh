@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# Fault tests with real processes and real signals (docs/failover.md): zincctl hosts, relays
+# and clients over tcp loopback, one of them killed (SIGKILL) or stopped (SIGSTOP) while the
+# clients edit. Every client logs the edits acknowledged to it (--acks); at the end every
+# acknowledged edit must be in the new root's state exactly once, every client must exit 0
+# (all its edits acknowledged), and the members' replicas must be identical.
+#
+# usage: failover_e2e.sh PATH/TO/zincctl SCENARIO
+#   root-kill       the root is SIGKILLed while 6 clients edit a text and 6 a map
+#   relay-kill      a relay in a depth-3 tree is SIGKILLed under 6 clients
+#   root-pause      the root is SIGSTOPped for 2 s, then resumed: it steps down
+#   client-offline  a client is SIGSTOPped for 5 s, then edits on resume
+# Loop one to look for flakiness:  for i in $(seq 20); do failover_e2e.sh Z root-kill || break; done
+set -u
+ZINCCTL=${1:?usage: failover_e2e.sh PATH/TO/zincctl SCENARIO}
+SCENARIO=${2:?usage: failover_e2e.sh PATH/TO/zincctl SCENARIO}
+WORK=$(mktemp -d)
+PIDS=
+cleanup() {
+  for p in $PIDS; do kill -9 "$p" 2> /dev/null; done
+  [ "${KEEP:-}" = 1 ] && echo "kept $WORK" || rm -rf "$WORK"
+}
+trap cleanup EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok:   $*"; }
+die() { echo "FAIL: $*"; tail -n 5 "$WORK"/*.err 2> /dev/null; exit 1; }
+
+# Waits (up to 30 s) until the command succeeds.
+wait_for() {
+  for _ in $(seq 1 3000); do
+    "$@" && return 0
+    sleep 0.01
+  done
+  return 1
+}
+has_line() { [ -s "$1" ] && head -1 "$1" | grep -q .; }
+field() { python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())[sys.argv[1]])' "$1"; }
+
+# start_host NAME [flags]: sets ADDR_<NAME>, PID_<NAME>, ID_<NAME>.
+start_node() {
+  local kind=$1 name=$2
+  shift 2
+  "$ZINCCTL" "$kind" --listen tcp://127.0.0.1:0 --name "$name" --log-level info "$@" \
+    > "$WORK/$name.out" 2> "$WORK/$name.err" &
+  local pid=$!
+  PIDS="$PIDS $pid"
+  wait_for has_line "$WORK/$name.out" || die "$name did not start"
+  eval "PID_$name=$pid"
+  eval "ADDR_$name=$(field listen < "$WORK/$name.out")"
+  eval "ID_$name=$(field id < "$WORK/$name.out")"
+}
+
+# The edits of client NAME: COUNT lines at RATE a second. A text client inserts "[NAME:k]" at
+# the start, a map client sets "NAME-k" to k: the k-th edit has origin_seq k.
+gen() {
+  python3 - "$@" << 'PY'
+import sys, time
+kind, name, count, rate = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+start = time.monotonic()
+for k in range(1, count + 1):
+    if kind == "text":
+        print('{"insert":[0,"[%s:%d]"]}' % (name, k), flush=True)
+    else:
+        print('{"set":["%s-%d",%d]}' % (name, k, k), flush=True)
+    ahead = start + k / rate - time.monotonic()
+    if ahead > 0:
+        time.sleep(ahead)
+PY
+}
+
+# start_client NAME KIND JOIN COUNT RATE [flags]: edits document "t" (text) or "m" (map).
+start_client() {
+  local name=$1 kind=$2 join=$3 count=$4 rate=$5
+  shift 5
+  local doc=m
+  [ "$kind" = text ] && doc=t
+  gen "$kind" "$name" "$count" "$rate" |
+    "$ZINCCTL" client --join "$join" --doc "$doc" --type "$kind" --acks "$WORK/$name.acks" \
+      --name "$name" --log-level info --timeout-ms 60000 "$@" \
+      > "$WORK/$name.out" 2> "$WORK/$name.err" &
+  local pid=$!
+  PIDS="$PIDS $pid"
+  eval "PID_$name=$pid"
+  CLIENTS="${CLIENTS:-} $name"
+}
+
+acked_at_least() { [ -s "$WORK/$1.acks" ] && [ "$(wc -l < "$WORK/$1.acks")" -ge "$2" ]; }
+
+wait_clients() {
+  for c in $CLIENTS; do
+    eval "wait \$PID_$c"
+    local rc=$?
+    [ $rc -eq 0 ] && pass "client $c exit 0 (every edit acknowledged)" ||
+      { fail "client $c exit $rc"; tail -n 5 "$WORK/$c.err"; }
+  done
+}
+
+stat_field() { "$ZINCCTL" stat --join "$1" --timeout-ms 2000 2> /dev/null | field "$2"; }
+stat_is() { [ "$(stat_field "$1" "$2")" = "$3" ]; }
+
+# check_docs MEMBER [MEMBER...]: cat t and m at each member (the first is the root) until they
+# agree, then check every acknowledged edit of every client is in the root's state, once.
+check_docs() {
+  local root=$1
+  local ok=0
+  for _ in $(seq 1 100); do
+    ok=1
+    for doc in t m; do
+      "$ZINCCTL" cat --join "$root" --doc "$doc" --timeout-ms 5000 > "$WORK/cat.$doc" 2> /dev/null ||
+        { ok=0; continue; }
+      for m in "$@"; do
+        "$ZINCCTL" cat --join "$m" --doc "$doc" --timeout-ms 5000 > "$WORK/cat2.$doc" 2> /dev/null &&
+          cmp -s "$WORK/cat.$doc" "$WORK/cat2.$doc" || ok=0
+      done
+    done
+    [ $ok = 1 ] && break
+    sleep 0.1
+  done
+  [ $ok = 1 ] && pass "replicas at $# members identical" || fail "replicas differ"
+  python3 - "$WORK" $CLIENTS << 'PY' || failures=$((failures + 1))
+import json, re, sys
+work, clients = sys.argv[1], sys.argv[2:]
+text = json.load(open(f"{work}/cat.t"))
+entries = json.load(open(f"{work}/cat.m"))["entries"]
+counts = {}
+for token in re.findall(r"\[([^\]:]+):(\d+)\]", text["text"]):
+    counts[token] = counts.get(token, 0) + 1
+dupes = [t for t, n in counts.items() if n != 1]
+ok = True
+if dupes:
+    print(f"FAIL: {len(dupes)} text edits appear more than once, e.g. {dupes[:3]}"); ok = False
+total = 0
+for c in clients:
+    acked = [int(l.split()[0]) for l in open(f"{work}/{c}.acks")]
+    total += len(acked)
+    if len(set(acked)) != len(acked):
+        print(f"FAIL: {c} logged an acknowledgement twice"); ok = False
+    for k in acked:
+        if c.startswith("t"):
+            present = counts.get((c, str(k)), 0) == 1
+        else:
+            present = entries.get(f"{c}-{k}") == k
+        if not present:
+            print(f"FAIL: {c}'s acknowledged edit {k} is not in the root's state"); ok = False
+            break
+print(f"ok:   all {total} acknowledged edits are in the root's state, each once" if ok else
+      "FAIL: acknowledged edits lost")
+sys.exit(0 if ok else 1)
+PY
+}
+
+case "$SCENARIO" in
+  root-kill)
+    start_node host root
+    start_node relay standby --join "$ADDR_root" --priority 10
+    start_node relay other --join "$ADDR_root" --priority 1
+    wait_for stat_is "$ADDR_root" standby "$ID_standby" || die "no standby named"
+    pass "the root names the relay of the highest priority its standby"
+    for i in 1 2 3 4 5 6; do
+      start_client "t$i" text "$ADDR_root" 3000 1000
+      start_client "m$i" map "$ADDR_root" 3000 1000
+    done
+    for c in $CLIENTS; do wait_for acked_at_least "$c" 300 || die "$c made no progress"; done
+    kill -9 "$PID_root"
+    pass "root SIGKILLed with 12 clients editing"
+    wait_clients
+    stat_is "$ADDR_standby" role root && stat_is "$ADDR_standby" epoch 2 &&
+      pass "the standby is the root at epoch 2" || fail "standby not root at epoch 2"
+    stat_is "$ADDR_other" root "$ID_standby" && pass "the other relay follows the new root" ||
+      fail "the other relay does not follow the new root"
+    check_docs "$ADDR_standby" "$ADDR_other"
+    ;;
+  relay-kill)
+    start_node host root --max-children 1
+    start_node relay r1 --join "$ADDR_root" --max-children 1
+    start_node relay r2 --join "$ADDR_root"
+    [ "$(field depth < "$WORK/r2.out")" = 2 ] || die "r2 not at depth 2"
+    for i in 1 2 3; do
+      start_client "t$i" text "$ADDR_root" 3000 1000
+      start_client "m$i" map "$ADDR_root" 3000 1000
+    done
+    deep() { [ "$("$ZINCCTL" stat --join "$ADDR_root" 2> /dev/null |
+      python3 -c 'import json,sys; print(sum(m["depth"] == 3 for m in json.load(sys.stdin)["members"]))')" = 6 ]; }
+    wait_for deep || die "the clients are not at depth 3"
+    pass "6 clients at depth 3, below r1 and r2"
+    for c in $CLIENTS; do wait_for acked_at_least "$c" 300 || die "$c made no progress"; done
+    kill -9 "$PID_r1"
+    pass "relay r1 (depth 1) SIGKILLed"
+    wait_clients
+    stat_is "$ADDR_r2" depth 1 2> /dev/null
+    check_docs "$ADDR_root" "$ADDR_r2"
+    ;;
+  root-pause)
+    start_node host root
+    start_node relay standby --join "$ADDR_root" --priority 10
+    wait_for stat_is "$ADDR_root" standby "$ID_standby" || die "no standby named"
+    for i in 1 2 3; do
+      start_client "t$i" text "$ADDR_root" 4000 1000
+      start_client "m$i" map "$ADDR_root" 4000 1000
+    done
+    for c in $CLIENTS; do wait_for acked_at_least "$c" 300 || die "$c made no progress"; done
+    kill -STOP "$PID_root"
+    sleep 2 # the fault itself: the root stands still for 2 s
+    kill -CONT "$PID_root"
+    pass "root SIGSTOPped for 2 s, then resumed"
+    wait_for stat_is "$ADDR_root" epoch 2 || fail "the old root never learned of epoch 2"
+    stat_is "$ADDR_root" root "$ID_standby" && ! stat_is "$ADDR_root" role root &&
+      pass "the old root stepped down and follows the new one" || fail "the old root did not step down"
+    stat_is "$ADDR_standby" role root && pass "exactly one root: the standby" || fail "standby not root"
+    # A client given the old root's address is sent to the new one, and its edits land there.
+    start_client t9 text "$ADDR_root" 50 500
+    wait_clients
+    grep -q '"stepped down"\|stepping down' "$WORK/root.err" && pass "the old root logged stepping down"
+    check_docs "$ADDR_standby"
+    ;;
+  client-offline)
+    start_node host root
+    start_node relay standby --join "$ADDR_root" --priority 10
+    for i in 1 2; do
+      start_client "t$i" text "$ADDR_root" 4000 500
+      start_client "m$i" map "$ADDR_root" 4000 500
+    done
+    mkfifo "$WORK/x.in"
+    "$ZINCCTL" client --join "$ADDR_root" --doc t --type text --acks "$WORK/tx.acks" --name tx \
+      --timeout-ms 60000 < "$WORK/x.in" > "$WORK/tx.out" 2> "$WORK/tx.err" &
+    PID_tx=$!
+    PIDS="$PIDS $PID_tx"
+    CLIENTS="$CLIENTS tx"
+    exec 3> "$WORK/x.in"
+    for k in $(seq 1 100); do echo "{\"insert\":[0,\"[tx:$k]\"]}" >&3; done
+    wait_for acked_at_least tx 100 || die "tx made no progress"
+    kill -STOP "$PID_tx"
+    # Edits typed while the process stands still wait in its stdin.
+    for k in $(seq 101 150); do echo "{\"insert\":[0,\"[tx:$k]\"]}" >&3; done
+    sleep 5 # the fault itself: the client is offline for 5 s while the others edit
+    kill -CONT "$PID_tx"
+    for k in $(seq 151 300); do echo "{\"insert\":[0,\"[tx:$k]\"]}" >&3; done
+    exec 3>&-
+    pass "client tx SIGSTOPped for 5 s, then resumed and edited"
+    wait_clients
+    check_docs "$ADDR_root" "$ADDR_standby"
+    ;;
+  *)
+    die "unknown scenario $SCENARIO"
+    ;;
+esac
+
+[ $failures -eq 0 ] && echo "PASS: $SCENARIO" || echo "FAILED: $SCENARIO ($failures)"
+[ $failures -eq 0 ]
