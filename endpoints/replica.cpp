@@ -485,19 +485,18 @@ void Replica::OnTick(int64_t now_micros) {
     }
   }
   if (!pending_.empty() && type_ && now_micros - pending_progress_micros_ >= 4 * retry) {
-    // No acknowledgement for a while: the first pending edit may have been lost (the host drops
-    // it if it has it; if later ones were lost too, its out-of-order nack brings them), or its
-    // echo was (so ask for everything after applied_seq_: the host caps the range at its head).
-    // Or the host has refused it and the nack was lost: the host answers a copy of a refused
-    // edit with the nack again.
+    // No acknowledgement for a while: pending edits may have been lost (in a relay that died),
+    // or their echoes were (so ask for everything after applied_seq_: the host caps the range
+    // at its head). Or the host has refused one and the nack was lost: the host answers a copy
+    // of a refused edit with the nack again.
     //
     // For types whose pending edits never change (map, canvas, log) a second stall in a row
     // rebuilds the view from a snapshot, whose dedup table says which of our edits the host
     // has. Not for types the host transforms (text): their pending edits are positions in a
-    // history a snapshot does not have, and their originals may still be on the way, so
-    // replaying them on a newer state would put them elsewhere than the host does. They are
-    // only ever sent again, and the resend leaves the chain as it is (see sent_): most likely
-    // the original is merely slow, and the host drops the copy.
+    // history a snapshot does not have, so replaying them on a newer state would put them
+    // elsewhere than the host does. They are only ever sent again, after a catch-up. (An
+    // original more than 4 x retry late that the host sequences between the copies would be
+    // passed over the others' edits out of its context: docs/failover.md.)
     const bool transforms = type_->host_transforms();
     if (++stalls_ >= 2 && state_ == State::kSynced && !transforms) {
       stalls_ = 0;
@@ -506,12 +505,18 @@ void Replica::OnTick(int64_t now_micros) {
       return;
     }
     core_->counters().Get("zinc_edits_resent_total")->Add();
-    ResendOldestLocked();
-    if (transforms) pending_progress_micros_ = now_micros;  // Again after 4 x retry, not per tick.
-    if (state_ == State::kSynced) {
-      catchup_sent_micros_ = 0;
-      RequestCatchupLocked(applied_seq_ + 1, UINT64_MAX);
+    pending_progress_micros_ = now_micros;  // Again after 4 x retry, not per tick.
+    if (state_ != State::kSynced) {
+      ResendOldestLocked();
+      return;
     }
+    // Catch up first: the echoes of whatever the root has come with it. Then every edit still
+    // pending goes again, as one new chain (as after a lost parent): those lost on the way (in
+    // a relay that died, say) go with the first, not one per stall. A copy of an edit that was
+    // only slow is dropped by the root.
+    catchup_sent_micros_ = 0;
+    RequestCatchupLocked(applied_seq_ + 1, UINT64_MAX);
+    resend_on_catchup_ = true;
   }
 }
 

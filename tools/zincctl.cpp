@@ -326,7 +326,11 @@ class Tool {
     }
     zinc::Status acked = doc->WaitAcknowledged(timeout);
     endpoint->Stop();  // No more callbacks after this.
-    if (!acked.ok()) return Fail(acked.message());
+    if (!acked.ok()) {
+      // What the endpoint went through, for whoever reads the error.
+      std::cerr << endpoint->counters().RenderPrometheus();
+      return Fail(acked.message());
+    }
     std::cout << "{\"final\":" << doc->ToJson() << "}" << std::endl;
     if (endpoint->counters().Value("zinc_edits_refused_total") > 0) {
       std::cerr << "zincctl: the host refused "
