@@ -232,7 +232,13 @@ void EndpointImpl::TakeOver() {
   std::vector<std::unique_ptr<HostedDocument>> adopted;
   for (auto& [name, r] : replicas) {
     Replica::Handover h;
-    if (!r->TakeHandover(&h)) continue;  // Not synced: its members bring their edits again.
+    Status taken = r->TakeHandover(&h);
+    if (!taken.ok()) {
+      // Its members bring their own edits again (docs/failover.md), but others' are lost.
+      logger_.Warn("ZINC-TAKEOVER", "document " + name + " not taken over: " + taken.message());
+      counters_.Get("zinc_documents_not_taken_over_total")->Add();
+      continue;
+    }
     auto doc = std::make_unique<HostedDocument>(this, name, h.type);
     Status s = doc->Adopt(h.state, h.seq, h.applied, std::move(h.history));
     if (!s.ok()) {

@@ -484,7 +484,10 @@ void Replica::OnTick(int64_t now_micros) {
       RequestCatchupLocked(applied_seq_ + 1, catchup_to_);
     }
   }
-  if (!pending_.empty() && type_ && now_micros - pending_progress_micros_ >= 4 * retry) {
+  // Backing off (x2 per stall in a row, up to x8) while nothing is acknowledged: a root that is
+  // merely overloaded must not be sent every pending edit again and again.
+  if (!pending_.empty() && type_ &&
+      now_micros - pending_progress_micros_ >= (4 * retry) << std::min(stalls_, 3)) {
     // No acknowledgement for a while: pending edits may have been lost (in a relay that died),
     // or their echoes were (so ask for everything after applied_seq_: the host caps the range
     // at its head). Or the host has refused one and the nack was lost: the host answers a copy
@@ -498,10 +501,9 @@ void Replica::OnTick(int64_t now_micros) {
     // original more than 4 x retry late that the host sequences between the copies would be
     // passed over the others' edits out of its context: docs/failover.md.)
     const bool transforms = type_->host_transforms();
-    if (++stalls_ >= 2 && state_ == State::kSynced && !transforms) {
-      stalls_ = 0;
+    if (++stalls_ == 2 && state_ == State::kSynced && !transforms) {
       pending_progress_micros_ = now_micros;
-      ResyncLocked("edits unacknowledged for " + std::to_string(8 * retry / 1000) + " ms");
+      ResyncLocked("edits unacknowledged for " + std::to_string(12 * retry / 1000) + " ms");
       return;
     }
     core_->counters().Get("zinc_edits_resent_total")->Add();
@@ -708,15 +710,21 @@ void Replica::OnEpoch(uint64_t epoch) {
   }
 }
 
-bool Replica::TakeHandover(Handover* out) {
+Status Replica::TakeHandover(Handover* out) {
   MutexLock l(&mu_);
-  if (state_ != State::kSynced || !type_ || !doc_) return false;
+  if (state_ != State::kSynced || !type_ || !doc_) {
+    return Status(StatusCode::kUnavailable, state_ == State::kOpening     ? "still opening"
+                                            : state_ == State::kResyncing ? "resyncing"
+                                            : state_ == State::kFailed
+                                                ? "failed: " + error_.ToString()
+                                                : "no state");
+  }
   out->type = type_;
   out->state = (confirmed_ ? confirmed_ : doc_)->Snapshot();
   out->seq = applied_seq_;
   out->applied = applied_by_origin_;
   out->history.Assign(std::move(history_));
-  return true;
+  return Status::Ok();
 }
 
 void Replica::Close(bool release_state) {

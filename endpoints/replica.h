@@ -51,7 +51,8 @@ class Replica final : public DocumentHandle {
     std::unordered_map<std::string, uint64_t> applied;
     History history{1, 1};
   };
-  bool TakeHandover(Handover* out) EXCLUDES(mu_);
+  // Returns kUnavailable, saying why, if there is nothing to hand over (not synced).
+  Status TakeHandover(Handover* out) EXCLUDES(mu_);
   // Ends this replica: edits and waits return kUnavailable from now on, unacknowledged edits are
   // dropped. With release_state the state goes too (a relay's replica nobody holds).
   void Close(bool release_state) EXCLUDES(mu_);
