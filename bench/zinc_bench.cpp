@@ -7,6 +7,7 @@
 //   zinc_bench fanout --subs S --size B --count N --rounds R [--window W] [--levels L]
 //   zinc_bench text   --count N --rounds R [--window W]
 //   zinc_bench tree-latency --levels L --size B --count N --rounds R
+//   zinc_bench failover --rounds R
 //
 // Scenarios:
 //   blast   one producer sends C messages of B bytes as fast as it may, one consumer receives
@@ -26,6 +27,10 @@
 //           depth (p50, p99), and what each level of relays adds (the deepest leaf's minus the
 //           shallowest's, over L). zinc only: raw ZeroMQ has no trees.
 //   text    one-character inserts from one client, received by another (zinc only).
+//   failover  a root and its standby (each a process) and a client that edits every
+//           millisecond; the root is SIGKILLed: the time from the kill to the first edit the
+//           new root acknowledges (made after the kill), per run; p50, max and min over R runs,
+//           default heartbeat (100 ms x 3). zinc only.
 //
 // Output: CSV rows on stdout, no header (bench/run adds it):
 //   scenario,system,size,count,metric,value,unit,lost,rounds
@@ -206,6 +211,11 @@ class Server {
 
   const std::vector<std::string>& addresses() const { return addresses_; }
 
+  // SIGKILL: the process dies on the spot (Finish still reaps it).
+  void Kill() {
+    if (pid_ > 0) kill(pid_, SIGKILL);
+  }
+
   // Stops the server; returns its peak RSS in kB (0 if unknown).
   long Finish() {
     if (pid_ < 0) return peak_rss_kb_;
@@ -303,9 +313,16 @@ const zinc::TypeRegistry* BenchTypes() {
   return types;
 }
 
+// ZINC_BENCH_LOG=info (debug, ...) shows the endpoints' logs.
+zinc::LogLevel BenchLogLevel() {
+  const char* level = getenv("ZINC_BENCH_LOG");
+  return level ? zinc::ParseLogLevel(level) : zinc::LogLevel::kWarn;
+}
+
 // The root host, or with parent a relay joined to it.
 int ServeZinc(const std::string& parent = "") {
   zinc::EndpointOptions o;
+  o.log_level = BenchLogLevel();
   o.listen = "tcp://127.0.0.1:0";
   o.join = parent;
   o.types = BenchTypes();
@@ -432,6 +449,7 @@ std::unique_ptr<zinc::Endpoint> Join(const Server& server) {
 // Joins the member at address (following redirects); a relay also hosts, on free ports.
 std::unique_ptr<zinc::Endpoint> JoinAt(const std::string& address, bool relay) {
   zinc::EndpointOptions o;
+  o.log_level = BenchLogLevel();
   o.join = address;
   if (relay) o.listen = "tcp://127.0.0.1:*";
   o.types = BenchTypes();
@@ -998,9 +1016,86 @@ std::vector<size_t> ParseCounts(const std::string& s) {
   return v;
 }
 
+// One failover: the time from the root's SIGKILL to the first acknowledgement of an edit made
+// after it, in ms; < 0 on failure.
+double FailoverOnce() {
+  auto root = Server::Spawn("serve-zinc");
+  if (!root) return -1;
+  auto standby = Server::Spawn("serve-relay", root->addresses()[0]);
+  if (!standby) return -1;
+  auto client = JoinAt(root->addresses()[0], /*relay=*/false);
+  if (!client) return -1;
+  zinc::DocumentHandle* doc = OpenSynced(client.get(), "failover", "log");
+  if (!doc) return -1;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (client->roster().standby.is_nil()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      std::fprintf(stderr, "zinc_bench: failover: no standby named\n");
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t first_after = UINT64_MAX;  // origin_seq of the first edit made after the kill
+  int64_t acked_ns = 0;
+  doc->OnAcknowledged([&](uint64_t origin_seq, uint64_t) {
+    std::lock_guard<std::mutex> l(mu);
+    if (acked_ns == 0 && origin_seq >= first_after) {
+      acked_ns = NowNs();
+      cv.notify_all();
+    }
+  });
+  const std::string entry = zinc::examples::EncodeLogAppend("edit");
+  uint64_t made = 0;
+  auto edit = [&] {
+    if (doc->Edit(entry).ok()) ++made;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  };
+  for (int i = 0; i < 200; ++i) edit();  // 0.2 s of editing with the root alive.
+  const int64_t killed_ns = NowNs();
+  root->Kill();
+  {
+    std::lock_guard<std::mutex> l(mu);
+    first_after = made + 1;
+  }
+  double ms = -1;
+  while (NowNs() - killed_ns < 10'000'000'000LL) {
+    edit();
+    std::lock_guard<std::mutex> l(mu);
+    if (acked_ns != 0) {
+      ms = (acked_ns - killed_ns) / 1e6;
+      break;
+    }
+  }
+  if (ms < 0) std::fprintf(stderr, "zinc_bench: failover: nothing acknowledged within 10 s\n");
+  client->Stop();
+  standby->Finish();
+  root->Finish();
+  return ms;
+}
+
+int Failover(const Options& o) {
+  Table table;
+  std::vector<double> ms;
+  for (size_t run = 0; run < o.rounds; ++run) {
+    const double t = FailoverOnce();
+    if (t < 0) return 1;
+    std::fprintf(stderr, "failover run=%zu: %.0f ms\n", run + 1, t);
+    ms.push_back(t);
+  }
+  std::sort(ms.begin(), ms.end());
+  table.At("failover", "zinc", 0, o.rounds, "failover_p50_ms", "ms")
+      .samples.push_back(ms[(ms.size() - 1) / 2]);
+  table.At("failover", "zinc", 0, o.rounds, "failover_max_ms", "ms").samples.push_back(ms.back());
+  table.At("failover", "zinc", 0, o.rounds, "failover_min_ms", "ms").samples.push_back(ms.front());
+  table.Print(o.rounds);
+  return 0;
+}
+
 int Usage() {
   std::fprintf(stderr,
-               "usage: zinc_bench blast|rtt|fanout|text|tree-latency [--size B] "
+               "usage: zinc_bench blast|rtt|fanout|text|tree-latency|failover [--size B] "
                "[--counts C1,C2,...|--count N] [--rounds R] [--subs S] [--window W] "
                "[--levels L]\n");
   return 2;
@@ -1041,5 +1136,6 @@ int main(int argc, char** argv) {
   if (cmd == "fanout") return Fanout(o);
   if (cmd == "text") return Text(o);
   if (cmd == "tree-latency") return TreeLatency(o);
+  if (cmd == "failover") return Failover(o);
   return Usage();
 }

@@ -124,7 +124,7 @@ void ChannelListener::Promote() { Queue(Command{Command::kPromote, "", ""}); }
 
 void ChannelListener::Demote() { Queue(Command{Command::kDemote, "", ""}); }
 
-void ChannelListener::SendDirect(const OutboundFrame& f) {
+void ChannelListener::SendDirect(OutboundFrame f) {
   auto it = direct_.find(f.address);
   if (it == direct_.end()) {
     if (!remake_) return;
@@ -134,12 +134,23 @@ void ChannelListener::SendDirect(const OutboundFrame& f) {
       frames_dropped_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    it = direct_.emplace(f.address, std::move(push).value()).first;
+    it = direct_.emplace(f.address, Direct{std::move(push).value(), ""}).first;
   }
-  std::string_view part(f.payload);
-  // Never waits: a vote that finds no room is followed by the next one.
-  Status s = it->second->Send(&part, 1);
-  (s.ok() ? frames_sent_ : frames_dropped_).fetch_add(1, std::memory_order_relaxed);
+  // Only the newest waits: a vote or notice that found no room is superseded by the next.
+  if (!it->second.waiting.empty()) frames_dropped_.fetch_add(1, std::memory_order_relaxed);
+  it->second.waiting = std::move(f.payload);
+  FlushDirect();
+}
+
+void ChannelListener::FlushDirect() {
+  for (auto& [address, d] : direct_) {
+    if (d.waiting.empty()) continue;
+    std::string_view part(d.waiting);
+    Status s = d.channel->Send(&part, 1);
+    if (s.code() == StatusCode::kResourceExhausted) continue;  // Still connecting.
+    (s.ok() ? frames_sent_ : frames_dropped_).fetch_add(1, std::memory_order_relaxed);
+    d.waiting.clear();
+  }
 }
 
 void ChannelListener::RunCommand(const Command& c) {
@@ -280,12 +291,13 @@ void ChannelListener::DrainOutbox() {
         if (channels_.sync_client) blocked_sync_client_.push_back(std::move(f));
         break;
       case Route::kDirect:
-        SendDirect(f);
+        SendDirect(std::move(f));
         break;
     }
   }
   if (channels_.upstream && attached_) Flush(channels_.upstream.get(), &blocked_upstream_);
   if (channels_.sync_client) Flush(channels_.sync_client.get(), &blocked_sync_client_);
+  FlushDirect();
 }
 
 OutboundFrame ChannelListener::Coalesce(std::vector<OutboundFrame>* frames, size_t* i) const {
@@ -480,6 +492,14 @@ void ChannelListener::Run() {
     if (!blocked_sync_client_.empty()) {
       PollItem it;
       it.channel = channels_.sync_client.get();
+      it.want_in = false;
+      it.want_out = true;
+      items.push_back(it);
+    }
+    for (const auto& [address, d] : direct_) {
+      if (d.waiting.empty()) continue;
+      PollItem it;
+      it.channel = d.channel.get();
       it.want_in = false;
       it.want_out = true;
       items.push_back(it);

@@ -127,7 +127,9 @@ class ChannelListener {
   // Relays: reads the children's subscriptions from the XPUB.
   void ReadSubscriptions();
   // A Route::kDirect frame: to a PUSH connected to its address (made on first use).
-  void SendDirect(const OutboundFrame& f);
+  void SendDirect(OutboundFrame f);
+  // Sends the direct frames that wait, as far as their sockets take them.
+  void FlushDirect();
 
   void Run();
   // Whether a Send must signal the I/O thread (it is not already signalled); marks it signalled.
@@ -174,8 +176,14 @@ class ChannelListener {
   // Client side: joined (see JoinVia), and whether SUB and PUSH are connected to a parent (a
   // JoinVia after that makes new ones).
   bool attached_ = true;
-  // The PUSH sockets of Route::kDirect, by inbound address.
-  std::map<std::string, std::unique_ptr<Channel>> direct_;
+  // The PUSH sockets of Route::kDirect, by inbound address, each with the newest frame that
+  // found no room yet (a socket just made is still connecting): it goes once the socket is
+  // writable (polled for), or is replaced by the next.
+  struct Direct {
+    std::unique_ptr<Channel> channel;
+    std::string waiting;
+  };
+  std::map<std::string, Direct> direct_;
   bool connected_ = false;
   // The topics subscribed with Subscribe, for a new SUB.
   std::set<std::string> topics_;
