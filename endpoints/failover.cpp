@@ -230,6 +230,7 @@ void EndpointImpl::TakeOver() {
     for (auto& [name, r] : replicas_) replicas.emplace_back(name, r.get());
   }
   std::vector<std::unique_ptr<HostedDocument>> adopted;
+  std::string heads;
   for (auto& [name, r] : replicas) {
     Replica::Handover h;
     Status taken = r->TakeHandover(&h);
@@ -239,6 +240,7 @@ void EndpointImpl::TakeOver() {
       counters_.Get("zinc_documents_not_taken_over_total")->Add();
       continue;
     }
+    heads += (heads.empty() ? "" : ", ") + name + " at " + std::to_string(h.seq);
     auto doc = std::make_unique<HostedDocument>(this, name, h.type);
     Status s = doc->Adopt(h.state, h.seq, h.applied, std::move(h.history));
     if (!s.ok()) {
@@ -305,7 +307,8 @@ void EndpointImpl::TakeOver() {
     roster_dirty_ = false;
     roster_published_micros_ = now;
     logger_.Warn("ZINC-TAKEOVER", "took over as the root at epoch " + std::to_string(new_epoch) +
-                                      " with " + std::to_string(adopted.size()) + " documents");
+                                      " with " + std::to_string(adopted.size()) + " documents (" +
+                                      heads + ")");
   }
   counters_.Get("zinc_takeovers_total")->Add();
   listener_->Promote();

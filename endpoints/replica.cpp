@@ -162,9 +162,10 @@ void Replica::ApplySequencedLocked(const wire::Envelope& env, Changes* changes) 
     while (!pending_.empty() && pending_.front() <= origin_seq) {
       // One sequenced past without an echo was refused by the host (a nack is on its way).
       lost = lost || pending_.front() < origin_seq;
-      if (ack_listener_ && pending_.front() == origin_seq) {
+      if (ack_listener_ && pending_.front() == origin_seq && origin_seq > acked_through_) {
         unnotified_acks_.emplace_back(origin_seq, env.seq());
       }
+      acked_through_ = std::max(acked_through_, pending_.front());
       pending_.pop_front();
       pending_edits_->PopFront();
       if (sent_ > 0) --sent_;
@@ -269,7 +270,11 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   }
   if (!pending_edits_) pending_edits_ = type->NewPendingEdits();
   while (!pending_.empty() && pending_.front() <= mine) {
-    if (ack_listener_) unnotified_acks_.emplace_back(pending_.front(), env.seq());
+    // (A recovered edit, acknowledged before, is not told of twice.)
+    if (ack_listener_ && pending_.front() > acked_through_) {
+      unnotified_acks_.emplace_back(pending_.front(), env.seq());
+    }
+    acked_through_ = std::max(acked_through_, pending_.front());
     pending_.pop_front();
     pending_edits_->PopFront();
     if (sent_ > 0) --sent_;
@@ -277,6 +282,7 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   // Acknowledged edits the snapshot lacks: a new root that never had the old one's newest
   // fragments (docs/failover.md). They are pending again, in front of the others, and go with
   // them; if the root has them after all (sequenced after the snapshot), their echo follows.
+  size_t recovered = 0;
   while (!acked_.empty() && acked_.back().first > mine) {
     if (type == type_ && (pending_.empty() || acked_.back().first < pending_.front())) {
       std::unique_ptr<PendingEdits> edits = type->NewPendingEdits();
@@ -285,9 +291,15 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
       pending_edits_ = std::move(edits);
       pending_.push_front(acked_.back().first);
       sent_ = 0;
-      core_->counters().Get("zinc_edits_recovered_total")->Add();
+      ++recovered;
     }
     acked_.pop_back();
+  }
+  if (recovered > 0) {
+    core_->counters().Get("zinc_edits_recovered_total")->Add(recovered);
+    core_->logger().Warn("ZINC-RECOVERED", "doc=" + name_ + " " + std::to_string(recovered) +
+                                               " acknowledged edits the root lacks (a tail " +
+                                               "lost with the old root) are sent again");
   }
   for (size_t i = 0; i < pending_.size();) {
     // TODO(soon): rebase pending edits of types that transform (text) onto the snapshot.

@@ -198,6 +198,8 @@ class Replica final : public DocumentHandle {
   // This endpoint's newest acknowledged edits (origin_seq, payload as sequenced), so that those
   // a new root lacks after a failover can be sent again: at most kAckedTail of them.
   std::deque<std::pair<uint64_t, std::string>> acked_ GUARDED_BY(mu_);
+  // The newest origin_seq acknowledged (and told to the ack listener) so far.
+  uint64_t acked_through_ GUARDED_BY(mu_) = 0;
   // After a lost parent: send every pending edit again once the catch-up is complete.
   bool resend_on_catchup_ GUARDED_BY(mu_) = false;
   bool remote_since_send_ GUARDED_BY(mu_) = false;

@@ -45,6 +45,8 @@ options:
   --priority N       a relay's standby preference (the root's direct child with the highest
                      takes over if the root dies); default 1; 0: never the standby
   --acks FILE        client: append "ORIGIN_SEQ SEQ" to FILE for every edit acknowledged
+  --subscribe-rcvbuf BYTES  kernel receive buffer of the socket that receives from the parent;
+                     default 0: the OS's (autotuned)
   --threads N        handler threads; default 0: half the hardware threads, at least 1
   --log-level L      debug, info, warn (default), error or off
 
@@ -130,11 +132,11 @@ class Tool {
          {"listen", "max-children", "name", "timeout-ms", "heartbeat-ms", "heartbeat-misses",
           "threads", "log-level"}},
         {"relay",
-         {"listen", "join", "max-children", "priority", "name", "timeout-ms", "heartbeat-ms",
-          "heartbeat-misses", "threads", "log-level"}},
+         {"listen", "join", "max-children", "priority", "subscribe-rcvbuf", "name", "timeout-ms",
+          "heartbeat-ms", "heartbeat-misses", "threads", "log-level"}},
         {"client",
-         {"join", "doc", "type", "acks", "name", "timeout-ms", "heartbeat-ms", "heartbeat-misses",
-          "threads", "log-level"}},
+         {"join", "doc", "type", "acks", "subscribe-rcvbuf", "name", "timeout-ms", "heartbeat-ms",
+          "heartbeat-misses", "threads", "log-level"}},
         {"cat",
          {"join", "doc", "name", "timeout-ms", "heartbeat-ms", "heartbeat-misses", "threads",
           "log-level"}},
@@ -151,13 +153,14 @@ class Tool {
       if (!ok) return Fail("unknown option --" + name + " for " + args.command);
     }
     std::string error;
-    long heartbeat_ms, heartbeat_misses, threads, max_children, priority;
+    long heartbeat_ms, heartbeat_misses, threads, max_children, priority, rcvbuf;
     if (!IntFlag(args, "timeout-ms", 10000, 1, 86400000, &timeout_ms_, &error) ||
         !IntFlag(args, "heartbeat-ms", 100, 1, 60000, &heartbeat_ms, &error) ||
         !IntFlag(args, "heartbeat-misses", 3, 1, 1000, &heartbeat_misses, &error) ||
         !IntFlag(args, "threads", 0, 0, 256, &threads, &error) ||
         !IntFlag(args, "max-children", 0, 0, 1000000, &max_children, &error) ||
-        !IntFlag(args, "priority", 1, 0, 1000000, &priority, &error)) {
+        !IntFlag(args, "priority", 1, 0, 1000000, &priority, &error) ||
+        !IntFlag(args, "subscribe-rcvbuf", 0, 0, 1 << 30, &rcvbuf, &error)) {
       return Fail(error);
     }
     types_.Register(std::make_unique<zinc::MapType>()).ok();
@@ -172,6 +175,7 @@ class Tool {
     options_.log_level = zinc::ParseLogLevel(Flag(args, "log-level"));
     options_.max_children = static_cast<size_t>(max_children);
     options_.priority = static_cast<uint32_t>(priority);
+    options_.subscribe_rcvbuf = static_cast<int>(rcvbuf);
     options_.name = Flag(args, "name");
     const size_t want_positional = args.command == "replay" ? 1 : 0;
     if (args.positional.size() != want_positional) {
