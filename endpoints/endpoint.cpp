@@ -318,11 +318,15 @@ void EndpointImpl::OnMessages(std::vector<Message> msgs) {
       Refuse(m, wire::NACK_UNSUPPORTED, "message kind not served here");
       continue;
     }
-    // Every message carries its sender's epoch (docs/failover.md): a later one than ours means
-    // a new root (a root steps down); from the parent, an older one is a replaced root's.
+    // Every message carries its sender's epoch (docs/failover.md). A later one than ours from
+    // the parent's side means a new root; a root steps down on a new root's takeover notice
+    // only (a child's word is not enough to depose it). From the parent, an older one is a
+    // replaced root's.
     const uint64_t e = m.envelope.epoch();
     if (e != epoch()) {
-      if (e > epoch()) {
+      const bool from_above =
+          m.channel == ChannelKind::kSubscription || m.channel == ChannelKind::kSyncClient;
+      if (e > epoch() && (from_above || m.envelope.has_takeover())) {
         ObserveEpoch(m);
       } else if (m.channel == ChannelKind::kSubscription) {
         stale_dropped_->Add();
