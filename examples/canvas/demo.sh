@@ -7,15 +7,18 @@
 # Open the address it prints in two browser windows and draw. More gateways can join the same
 # cluster:  BUILD_DIR/examples/zinc-canvas --http 127.0.0.1:8081 --join tcp://127.0.0.1:7750
 # Ctrl-C stops everything. ZINC_DEMO_HTTP (127.0.0.1:8080) and ZINC_DEMO_PORT (7750: the host
-# uses it and the next two) change the addresses.
+# uses it and the next two, the standby the three from 7760) change the addresses. Kill the root
+# (kill -9) to see the standby take over: the gateway follows it and the canvas goes on.
 set -euo pipefail
 BUILD=${1:-build}
 HTTP=${ZINC_DEMO_HTTP:-127.0.0.1:8080}
-JOIN=tcp://127.0.0.1:${ZINC_DEMO_PORT:-7750}
+PORT=${ZINC_DEMO_PORT:-7750}
+JOIN=tcp://127.0.0.1:$PORT
+STANDBY=tcp://127.0.0.1:$((PORT + 10))
 
 stop() {
   trap - EXIT INT TERM
-  pkill -TERM -P $$ 2>/dev/null || true  # Every child, the standby's stdin feeder too.
+  pkill -TERM -P $$ 2>/dev/null || true  # Every child.
   wait 2>/dev/null || true
   echo "demo: stopped"
 }
@@ -23,9 +26,11 @@ trap stop EXIT
 trap 'exit 0' INT TERM
 
 "$BUILD/tools/zincctl" host --listen "$JOIN" --name root > /dev/null &
-# The standby keeps a full replica of the canvas (failover, when it lands, promotes it).
-tail -f /dev/null | "$BUILD/tools/zincctl" client --join "$JOIN" --name standby \
-  --doc canvas --type canvas > /dev/null &
+# The standby: a relay the root names to take over if it dies; it replicates every document
+# (docs/failover.md).
+"$BUILD/tools/zincctl" relay --listen "$STANDBY" --join "$JOIN" --priority 10 --name standby \
+  > /dev/null &
 "$BUILD/examples/zinc-canvas" --http "$HTTP" --join "$JOIN" &
-echo "demo: root host and standby on $JOIN; open http://$HTTP (Ctrl-C stops)"
-wait -n
+GATEWAY=$!
+echo "demo: root host on $JOIN, standby on $STANDBY; open http://$HTTP (Ctrl-C stops)"
+wait "$GATEWAY"
