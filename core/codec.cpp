@@ -398,6 +398,26 @@ Status DecodeEnvelope(std::string_view bytes, size_t max_bytes, const CodecLimit
       }
       return Status::Ok();
     }
+    case wire::Envelope::kTailOffer: {
+      const auto& r = out->tail_offer();
+      // Without a document: a member with none to offer (no fragments then).
+      if (!has_doc && r.fragments_size() > 0) {
+        return Status(StatusCode::kMalformed, "tail offer with fragments but no document id");
+      }
+      if (static_cast<size_t>(r.fragments_size()) > limits.max_catchup_fragments) {
+        return Status(StatusCode::kResourceExhausted, "tail offer with too many fragments");
+      }
+      uint64_t prev = 0;
+      for (const auto& f : r.fragments()) {
+        if (f.body_case() != wire::Envelope::kFragment || f.doc() != out->doc() ||
+            f.origin().size() != 16 || f.seq() == 0 || f.seq() <= prev ||
+            f.fragment().type().empty()) {
+          return Status(StatusCode::kMalformed, "tail offer holds a bad fragment");
+        }
+        prev = f.seq();
+      }
+      return Status::Ok();
+    }
     case wire::Envelope::kCatchupReply: {
       if (!has_doc) return Status(StatusCode::kMalformed, "catch-up reply without document id");
       const auto& r = out->catchup_reply();

@@ -217,6 +217,22 @@ bool IsValidEnvelope(std::string_view bytes, size_t max_bytes, const CodecLimits
     case wire::Envelope::kCatchupRequest:
       return has_doc && e.catchup_request().from_seq() >= 1 &&
              e.catchup_request().to_seq() >= e.catchup_request().from_seq();
+    case wire::Envelope::kTailOffer: {
+      const auto& r = e.tail_offer();
+      if ((!has_doc && r.fragments_size() > 0) ||
+          static_cast<size_t>(r.fragments_size()) > limits.max_catchup_fragments) {
+        return false;
+      }
+      uint64_t prev = 0;
+      for (const auto& f : r.fragments()) {
+        if (f.body_case() != wire::Envelope::kFragment || f.doc() != doc ||
+            f.origin().size() != 16 || f.seq() <= prev || f.fragment().type().empty()) {
+          return false;
+        }
+        prev = f.seq();
+      }
+      return true;
+    }
     case wire::Envelope::kCatchupReply: {
       const auto& r = e.catchup_reply();
       if (!has_doc || static_cast<size_t>(r.fragments_size()) > limits.max_catchup_fragments) {

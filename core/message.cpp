@@ -48,6 +48,8 @@ MessageKind Message::kind() const {
       return MessageKind::kRootLost;
     case wire::Envelope::kTakeover:
       return MessageKind::kTakeover;
+    case wire::Envelope::kTailOffer:
+      return MessageKind::kTailOffer;
     case wire::Envelope::kBatch:  // Unpacked by the ChannelListener; never handled as one.
     case wire::Envelope::BODY_NOT_SET:
       break;

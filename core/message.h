@@ -25,6 +25,7 @@ enum class MessageKind {
   kRoster,
   kRootLost,
   kTakeover,
+  kTailOffer,
   kCount,
 };
 

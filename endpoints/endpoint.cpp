@@ -209,6 +209,7 @@ void EndpointImpl::RegisterHandlers() {
   add(MessageKind::kRoster, &EndpointImpl::HandleRoster);
   add(MessageKind::kRootLost, &EndpointImpl::HandleRootLost);
   add(MessageKind::kTakeover, &EndpointImpl::HandleTakeover);
+  add(MessageKind::kTailOffer, &EndpointImpl::HandleTailOffer);
 }
 
 Result<DocumentHandle*> EndpointImpl::Open(const std::string& name, const OpenOptions& options) {
@@ -440,6 +441,7 @@ void EndpointImpl::HandleFragment(Message msg) {
       counters_.Get("zinc_fragments_held_back_total")->Add();
       return;
     }
+    if (HoldWhileRecovering(msg)) return;
     wire::NackReason reason = wire::NACK_UNSPECIFIED;
     std::string why;
     HostedDocument* doc =
@@ -476,7 +478,8 @@ void EndpointImpl::HandleFragments(Message* msgs, size_t n) {
     }
     return;
   }
-  if (msgs[0].channel == ChannelKind::kInbound && is_root() && accepting()) {
+  if (msgs[0].channel == ChannelKind::kInbound && is_root() && accepting() &&
+      !recovering_.load(std::memory_order_acquire)) {
     wire::NackReason reason = wire::NACK_UNSPECIFIED;
     std::string why;
     // The document checks each fragment's type itself.
@@ -534,6 +537,8 @@ void EndpointImpl::HandleSnapshotRequest(Message msg) {
     }
     return;
   }
+  // A new root serves snapshots once the members' tails are in.
+  if (HoldWhileRecovering(msg)) return;
   const wire::SnapshotRequest& req = msg.envelope.snapshot_request();
   wire::NackReason reason = wire::NACK_UNSPECIFIED;
   std::string why;

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -140,6 +141,12 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   void ObserveEpoch(const Message& msg) EXCLUDES(tree_mu_, mu_);
   void HandleRootLost(Message msg) EXCLUDES(tree_mu_);
   void HandleTakeover(Message msg) EXCLUDES(tree_mu_);
+  void HandleTailOffer(Message msg) EXCLUDES(tree_mu_, mu_);
+  // A new root's recovery: fragments and snapshot requests wait (in held_) until the members
+  // have offered their tails. Returns true if msg was held.
+  bool HoldWhileRecovering(const Message& msg) EXCLUDES(held_mu_);
+  // Ends the recovery: the held messages are handled, in order.
+  void EndRecovery(const std::string& why) EXCLUDES(held_mu_);
   // The root's liveness as a member sees it, votes and the election; the root's pause check
   // and standby choice. Called by TreeTick; appends frames to *out; returns true when this
   // standby won the election and must take over (after tree_mu_ is released).
@@ -148,8 +155,8 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   void TakeOver() EXCLUDES(tree_mu_, mu_);
   // A root that learned of a later epoch steps down and joins listen (if known) as a member.
   void StepDown(uint64_t epoch, const std::string& listen) EXCLUDES(tree_mu_, mu_);
-  // Posts Replica::OnEpoch to every replica.
-  void ResyncReplicas(uint64_t epoch) EXCLUDES(mu_);
+  // Posts Replica::OnEpoch to every replica; returns how many there are.
+  size_t ResyncReplicas(uint64_t epoch) EXCLUDES(mu_);
   // A relay's replica of name serving its children, made (and subscribed upward) if missing.
   Replica* ServingReplica(const std::string& name, const std::string& type_name, bool create)
       EXCLUDES(mu_);
@@ -203,6 +210,10 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   std::atomic<bool> relay_{false};
   std::atomic<bool> accepting_{true};
   std::atomic<uint64_t> epoch_{1};
+  // A new root collecting the members' tails (docs/failover.md).
+  std::atomic<bool> recovering_{false};
+  Mutex held_mu_;
+  std::vector<Message> held_ GUARDED_BY(held_mu_);
   // The standby's replicate_all_, read on the hot path without tree_mu_.
   std::atomic<bool> replicate_all_flag_{false};
 
@@ -255,6 +266,10 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   std::string old_root_inbound_ GUARDED_BY(tree_mu_);
   EndpointId old_root_id_ GUARDED_BY(tree_mu_);
   int64_t takeover_until_micros_ GUARDED_BY(tree_mu_) = 0;
+  // New root: until when it waits for tails, and the members that offered theirs.
+  int64_t recovery_until_micros_ GUARDED_BY(tree_mu_) = 0;
+  std::set<EndpointId> offered_ GUARDED_BY(tree_mu_);
+  std::set<EndpointId> expected_offers_ GUARDED_BY(tree_mu_);
   // Root: when the standby was last heard from: it stays the standby for a while after its
   // parent drops it for silence (it may only be starved), rather than flap.
   int64_t standby_seen_micros_ GUARDED_BY(tree_mu_) = 0;

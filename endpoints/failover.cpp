@@ -50,18 +50,33 @@ void EndpointImpl::ObserveEpoch(const Message& msg) {
   counters_.Get("zinc_epoch_changes_total")->Add();
   if (step_down) {
     StepDown(e, listen);
-  } else {
-    ResyncReplicas(e);
+    return;
   }
+  ResyncReplicas(e);
 }
 
-void EndpointImpl::ResyncReplicas(uint64_t epoch) {
+size_t EndpointImpl::ResyncReplicas(uint64_t epoch) {
   std::vector<Replica*> replicas;
   {
     MutexLock l(&mu_);
     for (auto& [name, r] : replicas_) replicas.push_back(r.get());
   }
-  for (Replica* r : replicas) Post(r->name(), [r, epoch] { r->OnEpoch(epoch); });
+  // After every replica's tail offers, this member's last word (a TailOffer without a
+  // document): the new root waits for it from every member before it sequences.
+  auto last_word = [this] {
+    wire::Envelope done = NewEnvelope("");
+    done.mutable_tail_offer();
+    listener_->Send(OutboundFrame{Route::kUpstream, "", EncodeEnvelope(done)});
+  };
+  if (replicas.empty()) last_word();
+  auto remaining = std::make_shared<std::atomic<size_t>>(replicas.size());
+  for (Replica* r : replicas) {
+    Post(r->name(), [r, epoch, remaining, last_word] {
+      r->OnEpoch(epoch);
+      if (remaining->fetch_sub(1) == 1) last_word();
+    });
+  }
+  return replicas.size();
 }
 
 void EndpointImpl::HandleRootLost(Message msg) {
@@ -86,6 +101,70 @@ void EndpointImpl::HandleRootLost(Message msg) {
     }
   }
   if (take_over) TakeOver();
+}
+
+bool EndpointImpl::HoldWhileRecovering(const Message& msg) {
+  if (!recovering_.load(std::memory_order_acquire)) return false;
+  MutexLock l(&held_mu_);
+  // Checked again under the lock: EndRecovery clears the flag under it.
+  if (!recovering_.load(std::memory_order_acquire)) return false;
+  if (held_.size() >= options_.max_queued_messages) {
+    counters_.Get("zinc_fragments_held_back_total")->Add();
+    return true;  // Dropped: the author sends it again.
+  }
+  held_.push_back(msg);
+  return true;
+}
+
+void EndpointImpl::EndRecovery(const std::string& why) {
+  std::vector<Message> held;
+  {
+    MutexLock l(&held_mu_);
+    if (!recovering_.exchange(false)) return;
+    held.swap(held_);
+  }
+  logger_.Info("ZINC-TAIL", "recovery over (" + why + "); " + std::to_string(held.size()) +
+                                " held messages handled now");
+  // Each on its document's strand, in arrival order.
+  for (Message& m : held) {
+    const std::string doc = m.envelope.doc();
+    Post(doc, [this, m = std::move(m)]() mutable {
+      if (m.kind() == MessageKind::kFragment) {
+        HandleFragment(std::move(m));
+      } else {
+        HandleSnapshotRequest(std::move(m));
+      }
+    });
+  }
+}
+
+void EndpointImpl::HandleTailOffer(Message msg) {
+  if (msg.channel != ChannelKind::kInbound || !is_root()) return;
+  if (!msg.envelope.doc().empty()) {
+    // Taken even after the recovery ended: an offer queued on its document's strand before
+    // then is still in time (the document takes it only if it has sequenced nothing since).
+    wire::NackReason reason;
+    std::string why;
+    HostedDocument* doc = FindHosted(msg.envelope.doc(), "", false, &reason, &why);
+    const size_t taken = doc ? doc->AppendTail(msg.envelope.tail_offer()) : 0;
+    if (taken > 0) {
+      counters_.Get("zinc_tail_fragments_taken_total")->Add(taken);
+      logger_.Warn("ZINC-TAIL", "doc=" + msg.envelope.doc() + " took " + std::to_string(taken) +
+                                    " fragments the old root sequenced, from " +
+                                    msg.origin.ToString());
+    }
+    return;
+  }
+  // A member's last word: it has offered everything (its offers are queued on their documents'
+  // strands, ahead of the held messages EndRecovery posts there).
+  bool done = false;
+  {
+    MutexLock l(&tree_mu_);
+    offered_.insert(msg.origin);
+    done = true;
+    for (const EndpointId& id : expected_offers_) done = done && offered_.count(id) > 0;
+  }
+  if (done) EndRecovery("every member offered its tail");
 }
 
 void EndpointImpl::HandleTakeover(Message msg) {
@@ -280,10 +359,22 @@ void EndpointImpl::TakeOver() {
     self.name = options_.name;
     self.priority = options_.priority;
     roster_.TakeOver(self, roster_root_, now);
+    for (const EndpointId& id : roster_.Others(id_)) expected_offers_.insert(id);
     roster_.set_epoch(new_epoch);
     roster_root_ = id_;
     epoch_.store(new_epoch, std::memory_order_release);
     accepting_.store(true, std::memory_order_release);
+    // Nothing is sequenced until the members have offered the fragments they applied last (or
+    // a heartbeat timeout has passed): one that reached them but not this standby is kept.
+    recovering_.store(true, std::memory_order_release);
+    offered_.clear();
+    // Those that voted, and the members below this standby.
+    expected_offers_.clear();
+    for (const auto& [id, when] : votes_) {
+      if (id != id_) expected_offers_.insert(id);
+    }
+    recovery_until_micros_ = now + std::chrono::microseconds(options_.heartbeat).count() *
+                                       std::max(1, options_.heartbeat_misses);
     relay_.store(false, std::memory_order_release);
     root_.store(true, std::memory_order_release);
     joined_ = true;

@@ -34,7 +34,40 @@ Status HostedDocument::Adopt(const std::string& state, uint64_t seq,
     if (EndpointId::FromBytes(origin, &id)) applied_[id] = origin_seq;
   }
   next_origin_seq_ = applied_[core_->id()] + 1;
+  adopting_ = true;
   return Status::Ok();
+}
+
+size_t HostedDocument::AppendTail(const wire::TailOffer& offer) {
+  std::vector<OutboundFrame> out;
+  size_t taken = 0;
+  {
+    MutexLock l(&mu_);
+    // Once this root has sequenced anything, its seqs and the old root's part ways.
+    if (!adopting_) return 0;
+    for (const wire::Envelope& f : offer.fragments()) {
+      if (f.seq() <= head_) continue;
+      if (f.seq() != head_ + 1 || f.fragment().type() != type_->name()) break;
+      if (!state_->Apply(f.fragment().payload()).ok()) break;
+      wire::Envelope env = f;
+      env.set_epoch(core_->epoch());
+      head_ = env.seq();
+      EndpointId origin;
+      if (EndpointId::FromBytes(env.origin(), &origin)) {
+        uint64_t& last = applied_[origin];
+        last = std::max(last, env.origin_seq());
+        if (origin == core_->id()) next_origin_seq_ = std::max(next_origin_seq_, last + 1);
+      }
+      std::string bytes = EncodeEnvelope(env);
+      history_.Append(bytes);
+      out.push_back(OutboundFrame{Route::kPublish, name_, std::move(bytes), /*batchable=*/true});
+      ++taken;
+    }
+    // Chains began before these fragments: authors start new ones.
+    if (taken > 0) bridges_.clear();
+    if (!out.empty()) core_->Send(std::move(out));
+  }
+  return taken;
 }
 
 Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& origin,
@@ -88,6 +121,7 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
   if (type_->host_transforms()) ExtendBridgesLocked(origin, payload);
   env.set_seq(++head_);
   env.set_epoch(core_->epoch());
+  adopting_ = false;
   std::string bytes = EncodeEnvelope(env);
   history_.Append(bytes);
   out->push_back(OutboundFrame{Route::kPublish, name_, std::move(bytes), /*batchable=*/true});

@@ -32,6 +32,9 @@ class HostedDocument final : public DocumentHandle {
                const std::unordered_map<std::string, uint64_t>& applied, History history)
       EXCLUDES(mu_);
 
+  // A new root's recovery (docs/failover.md): appends the offered fragments that follow the
+  // head, as the old root sequenced them, and publishes them; returns how many it took.
+  size_t AppendTail(const wire::TailOffer& offer) EXCLUDES(mu_);
   // Strand handlers.
   void OnFragment(Message msg) EXCLUDES(mu_);
   // Fragments that arrived together: one lock, one send.
@@ -111,6 +114,9 @@ class HostedDocument final : public DocumentHandle {
   mutable Mutex mu_;
   std::unique_ptr<Document> state_ GUARDED_BY(mu_);
   uint64_t head_ GUARDED_BY(mu_) = 0;
+  // Adopted by a standby that took over and has sequenced nothing yet: the old root's tail may
+  // still be appended (AppendTail).
+  bool adopting_ GUARDED_BY(mu_) = false;
   // The newest sequenced fragments, up to head_.
   History history_ GUARDED_BY(mu_);
   // The last origin_seq sequenced per origin (the dedup table).

@@ -1,5 +1,7 @@
 #include "endpoints/replica.h"
 
+#include <algorithm>
+
 namespace zinc {
 namespace internal {
 
@@ -7,6 +9,12 @@ namespace {
 // Acknowledged own edits a replica keeps to send again after a failover (Replica::acked_): far
 // more than a standby can lag behind the root it replaces.
 constexpr size_t kAckedTail = 16384;
+// Sequenced fragments a replica keeps to offer a new root (Replica::tail_): far more than a
+// standby lags behind, as long as it lives.
+constexpr size_t kTailFragments = 4096;
+constexpr size_t kTailBytes = 4 << 20;
+// Bytes of fragments per TailOffer frame.
+constexpr size_t kTailOfferBytes = 256 << 10;
 }  // namespace
 
 Replica::Replica(EndpointCore* core, std::string name, const DocumentType* type, bool create,
@@ -151,6 +159,12 @@ void Replica::HandleSequencedLocked(const wire::Envelope& env, Changes* changes)
 void Replica::ApplySequencedLocked(const wire::Envelope& env, Changes* changes) {
   applied_seq_ = env.seq();
   if (serving_) RecordSequencedLocked(env);
+  tail_.push_back(env);
+  tail_bytes_ += env.ByteSizeLong();
+  while (tail_.size() > 1 && (tail_.size() > kTailFragments || tail_bytes_ > kTailBytes)) {
+    tail_bytes_ -= tail_.front().ByteSizeLong();
+    tail_.pop_front();
+  }
   if (env.origin() == core_->id().bytes()) {
     // The echo of our own fragment: its acknowledgement. It is already in doc_.
     const uint64_t origin_seq = env.origin_seq();
@@ -327,6 +341,8 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   type_ = type;
   applied_seq_ = env.seq();
   epoch_ = env.epoch();
+  tail_.clear();
+  tail_bytes_ = 0;
   state_ = State::kSynced;
   resend_on_catchup_ = false;  // Every pending edit goes again below.
   catchup_sent_micros_ = 0;
@@ -710,6 +726,24 @@ void Replica::OnEpoch(uint64_t epoch) {
   MutexLock l(&mu_);
   if (epoch <= min_epoch_ || state_ == State::kFailed) return;
   min_epoch_ = epoch;
+  // The fragments applied last may be some the new root never had: offer them, oldest first (it
+  // takes those after its head), then resync.
+  std::vector<OutboundFrame> offers;
+  wire::Envelope offer = core_->NewEnvelope(name_);
+  size_t bytes = 0;
+  for (const wire::Envelope& f : tail_) {
+    const size_t size = f.ByteSizeLong();
+    if (bytes + size > kTailOfferBytes && offer.tail_offer().fragments_size() > 0) {
+      offers.push_back(OutboundFrame{Route::kUpstream, "", EncodeEnvelope(offer)});
+      offer.mutable_tail_offer()->clear_fragments();
+      bytes = 0;
+    }
+    bytes += size;
+    *offer.mutable_tail_offer()->add_fragments() = f;
+  }
+  offer.mutable_tail_offer();
+  offers.push_back(OutboundFrame{Route::kUpstream, "", EncodeEnvelope(offer)});
+  core_->Send(std::move(offers));
   // Buffered fragments may be the old root's, with seqs the new one gives to others.
   buffered_.clear();
   catchup_sent_micros_ = 0;

@@ -40,6 +40,7 @@ class Replica final : public DocumentHandle {
   // tail of the old root's fragments the new one never had, so resync from a snapshot of at
   // least that epoch; own edits the snapshot lacks, acknowledged or not, are sent again
   // (docs/failover.md).
+  // Sends the tail offers before the resync.
   void OnEpoch(uint64_t epoch) EXCLUDES(mu_);
   // What a standby's replica hands to the document it hosts once it takes over: the state as
   // sequenced (without this endpoint's own pending edits), its seq, the dedup table and the
@@ -191,6 +192,10 @@ class Replica final : public DocumentHandle {
   // echoes as transformed past the chain's edits still in flight, which only the chain's bridge
   // has (a new chain would start from them as sequenced, out of the edit's context).
   uint64_t chain_base_ GUARDED_BY(mu_) = 0;
+  // The newest sequenced fragments applied (at most kTailFragments), offered to a new root
+  // (TailOffer) before resyncing with it.
+  std::deque<wire::Envelope> tail_ GUARDED_BY(mu_);
+  size_t tail_bytes_ GUARDED_BY(mu_) = 0;
   // The epoch of the root whose state this is (the snapshot's), and the least epoch a snapshot
   // must have to be taken (raised by OnEpoch).
   uint64_t epoch_ GUARDED_BY(mu_) = 0;

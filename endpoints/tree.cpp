@@ -272,6 +272,7 @@ void EndpointImpl::HandleRoster(Message msg) {
 void EndpointImpl::TreeTick(int64_t now) {
   std::vector<OutboundFrame> out;
   bool take_over = false;
+  bool recovery_over = false;
   {
     MutexLock l(&tree_mu_);
     // While the root is lost, joining the standby is what ends the outage: ask every heartbeat.
@@ -309,6 +310,7 @@ void EndpointImpl::TreeTick(int64_t now) {
           std::max(parent_seen_micros_, parent_traffic_micros_.load(std::memory_order_relaxed));
     }
     take_over = FailoverTickLocked(now, &out);
+    recovery_over = recovering_.load(std::memory_order_acquire) && now >= recovery_until_micros_;
     // The standby does not leave a silent root: it holds the election (FailoverTickLocked).
     const bool electing = electing_since_micros_ != 0 || take_over;
     if (joined_ && !is_root()) {
@@ -344,6 +346,7 @@ void EndpointImpl::TreeTick(int64_t now) {
     }
   }
   if (take_over) TakeOver();
+  if (recovery_over) EndRecovery("a heartbeat timeout passed");
   if (is_relay() && !replicate_all_flag_.load(std::memory_order_acquire)) {
     // Replicas made for a child's request whose subscription never came.
     MutexLock l(&mu_);
