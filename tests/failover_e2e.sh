@@ -21,6 +21,7 @@ WORK=$(mktemp -d)
 PIDS=
 cleanup() {
   for p in $PIDS; do kill -9 "$p" 2> /dev/null; done
+  wait 2> /dev/null
   [ "${KEEP:-}" = 1 ] && echo "kept $WORK" || rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -171,6 +172,7 @@ case "$SCENARIO" in
     # A second into the 5 s of editing.
     wait_for acked_at_least t1 500 || die "t1 made no progress"
     kill -9 "$PID_root"
+    wait "$PID_root" 2> /dev/null
     pass "root SIGKILLed with 12 clients editing"
     wait_clients
     wait_for stat_is "$ADDR_standby" role root && stat_is "$ADDR_standby" epoch 2 &&
@@ -194,6 +196,7 @@ case "$SCENARIO" in
     pass "6 clients at depth 3, below r1 and r2"
     wait_for acked_at_least t1 500 || die "t1 made no progress"
     kill -9 "$PID_r1"
+    wait "$PID_r1" 2> /dev/null
     pass "relay r1 (depth 1) SIGKILLed"
     wait_clients
     stat_is "$ADDR_r2" depth 1 2> /dev/null
@@ -270,6 +273,7 @@ case "$SCENARIO" in
     # root queued for it (beyond the kernel's buffers) dies with the root.
     sleep 2 # part of the fault: how far the standby falls behind
     kill -9 "$PID_root"
+    wait "$PID_root" 2> /dev/null
     kill -CONT "$PID_standby"
     pass "standby SIGSTOPped 2 s, root SIGKILLed, standby resumed"
     wait_clients
