@@ -34,6 +34,10 @@ class Document {
   virtual Status Restore(std::string_view snapshot) = 0;
   // The state as one JSON value (the "entries", "text", ... part of zincctl cat).
   virtual std::string ToJson() const = 0;
+  // An edit made on another version of the document, changed to apply to this one as well as
+  // it can: a resync replays a client's pending edits on a snapshot that may lack what they
+  // counted on. Default: payload as it is. Text clamps positions and counts to its length.
+  virtual Result<std::string> Fit(std::string_view payload) const { return std::string(payload); }
 };
 
 class DocumentType;

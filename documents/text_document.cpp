@@ -333,6 +333,33 @@ Status TextDocument::Apply(std::string_view payload) {
   return Status::Ok();
 }
 
+Result<std::string> TextDocument::Fit(std::string_view payload) const {
+  TextOp op;
+  ZINC_RETURN_IF_ERROR(DecodeTextOp(payload, &op));
+  TextOp fitted;
+  uint64_t left = text_.size();  // Code points after the position reached.
+  for (const TextComponent& c : op.components) {
+    switch (c.kind) {
+      case Kind::kRetain: {
+        const uint64_t n = std::min(c.count, left);
+        fitted.Retain(n);
+        left -= n;
+        break;
+      }
+      case Kind::kInsert:
+        fitted.Insert(c.text);
+        break;
+      case Kind::kDelete: {
+        const uint64_t n = std::min(c.count, left);
+        fitted.Delete(n);
+        left -= n;
+        break;
+      }
+    }
+  }
+  return EncodeTextOp(fitted.Trim());
+}
+
 std::string TextDocument::Snapshot() const { return text_.ToString(); }
 
 Status TextDocument::Restore(std::string_view snapshot) {

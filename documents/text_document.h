@@ -78,6 +78,8 @@ class TextDocument final : public Document {
   // kMalformed (bad payload, invalid UTF-8) or kOutOfRange (the op reaches past the end), and
   // then changes nothing.
   Status Apply(std::string_view payload) override;
+  // Clamps each retain and delete to what is left of the text (inserts stay).
+  Result<std::string> Fit(std::string_view payload) const override;
   // The UTF-8 text.
   std::string Snapshot() const override;
   // Replaces the text. Returns kMalformed, changing nothing, if snapshot is not valid UTF-8.

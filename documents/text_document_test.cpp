@@ -205,6 +205,26 @@ TEST_F(TextDocumentTest, PositionsCountCodePointsNotBytes) {
   EXPECT_EQ(doc_.text().size(), 13u);
 }
 
+TEST_F(TextDocumentTest, FitClampsAnEditMadeOnALongerTextToThisOne) {
+  ApplyOk(TextInsert(0, "abc"));
+  // Made on a text of ten: it no longer applies, fitted it does.
+  const std::string far = EncodeTextOp(TextOp().Retain(8).Insert("X").Delete(2));
+  EXPECT_FALSE(doc_.Apply(far).ok());
+  Result<std::string> fitted = doc_.Fit(far);
+  ASSERT_TRUE(fitted.ok());
+  ASSERT_TRUE(doc_.Apply(*fitted).ok());
+  EXPECT_EQ(Text(), "abcX");
+  // A delete past the end shrinks to what is there; one that fits is left as it is.
+  const std::string del = EncodeTextOp(TextOp().Retain(2).Delete(5));
+  fitted = doc_.Fit(del);
+  ASSERT_TRUE(fitted.ok());
+  ASSERT_TRUE(doc_.Apply(*fitted).ok());
+  EXPECT_EQ(Text(), "ab");
+  const std::string fits = EncodeTextOp(TextOp().Retain(1).Insert("-"));
+  EXPECT_EQ(*doc_.Fit(fits), fits);
+  EXPECT_FALSE(doc_.Fit("\xff").ok());
+}
+
 TEST_F(TextDocumentTest, DeleteRemovesCodePoints) {
   Populate();
   ApplyOk(TextDelete(0, 6));

@@ -342,6 +342,17 @@ void EndpointImpl::OnMessages(std::vector<Message> msgs) {
   }
   msgs.resize(kept);
   if (msgs.empty()) return;
+  if (is_root() && accepting_.load(std::memory_order_relaxed)) {
+    // A root that stood still (SIGSTOP) finds its members' frames waiting when it resumes: it
+    // must doubt it is still the root before it handles any, not at its next tick.
+    const int64_t now = clock_->NowMicros();
+    const int64_t last = last_tick_seen_micros_.load(std::memory_order_relaxed);
+    if (last != 0 && now - last > std::chrono::microseconds(options_.heartbeat).count() *
+                                      std::max(1, options_.heartbeat_misses)) {
+      MutexLock l(&tree_mu_);
+      SuspectPauseLocked(now, now - last);
+    }
+  }
   if (msgs[0].channel == ChannelKind::kSubscription) {
     parent_traffic_micros_.store(clock_->NowMicros(), std::memory_order_relaxed);
   }
@@ -462,7 +473,7 @@ void EndpointImpl::HandleFragment(Message msg) {
   if (msg.channel == ChannelKind::kSubscription) {
     fragments_received_->Add();
     if (Replica* r = FindOrReplicate(name, msg.envelope.fragment().type())) {
-      r->OnFragment(msg.envelope);
+      r->OnFragment(std::move(msg.envelope));
     }
     return;
   }
@@ -614,6 +625,7 @@ void EndpointImpl::HandleSyncReply(Message msg) {
 
 void EndpointImpl::OnTick() {
   const int64_t now = clock_->NowMicros();
+  last_tick_seen_micros_.store(now, std::memory_order_relaxed);
   std::vector<HostedDocument*> hosted;
   std::vector<Replica*> replicas;
   {

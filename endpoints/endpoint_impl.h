@@ -151,6 +151,9 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   // and standby choice. Called by TreeTick; appends frames to *out; returns true when this
   // standby won the election and must take over (after tree_mu_ is released).
   bool FailoverTickLocked(int64_t now_micros, std::vector<OutboundFrame>* out) REQUIRES(tree_mu_);
+  // The root stood still for gap_micros (a pause): it sequences nothing until it knows no
+  // standby took over meanwhile.
+  void SuspectPauseLocked(int64_t now_micros, int64_t gap_micros) REQUIRES(tree_mu_);
   // The standby takes over: its replicas become hosted documents, then it is the root.
   void TakeOver() EXCLUDES(tree_mu_, mu_);
   // A root that learned of a later epoch steps down and joins listen (if known) as a member.
@@ -216,6 +219,8 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   std::vector<Message> held_ GUARDED_BY(held_mu_);
   // The standby's replicate_all_, read on the hot path without tree_mu_.
   std::atomic<bool> replicate_all_flag_{false};
+  // When OnTick last ran (the I/O thread), to notice a pause before handling what waited.
+  std::atomic<int64_t> last_tick_seen_micros_{0};
 
   // The tree. Lock order: mu_ before tree_mu_ is never needed; neither is held across a send.
   mutable Mutex tree_mu_;

@@ -180,15 +180,8 @@ bool EndpointImpl::FailoverTickLocked(int64_t now, std::vector<OutboundFrame>* o
     // members take it for dead: a standby may have taken over meanwhile. Sequence nothing until
     // that is ruled out: a takeover notice says so (ObserveEpoch steps down), or members that
     // are a majority keep heartbeating well after the pause.
-    if (last_tick_micros_ != 0 && now - last_tick_micros_ > dead_after && !suspect_ &&
-        !roster_.standby().is_nil()) {
-      suspect_ = true;
-      suspect_since_micros_ = now;
-      accepting_.store(false, std::memory_order_release);
-      counters_.Get("zinc_root_pauses_total")->Add();
-      logger_.Warn("ZINC-PAUSE", "no tick for " + std::to_string((now - last_tick_micros_) / 1000) +
-                                     " ms: not sequencing until the members are known to "
-                                     "be here");
+    if (last_tick_micros_ != 0 && now - last_tick_micros_ > dead_after) {
+      SuspectPauseLocked(now, now - last_tick_micros_);
     }
     last_tick_micros_ = now;
     if (suspect_) {
@@ -299,6 +292,16 @@ bool EndpointImpl::FailoverTickLocked(int64_t now, std::vector<OutboundFrame>* o
     }
   }
   return false;
+}
+
+void EndpointImpl::SuspectPauseLocked(int64_t now, int64_t gap) {
+  if (suspect_ || roster_.standby().is_nil()) return;  // Nobody could have taken over.
+  suspect_ = true;
+  suspect_since_micros_ = now;
+  accepting_.store(false, std::memory_order_release);
+  counters_.Get("zinc_root_pauses_total")->Add();
+  logger_.Warn("ZINC-PAUSE", "stood still for " + std::to_string(gap / 1000) +
+                                 " ms: not sequencing until the members are known to be here");
 }
 
 void EndpointImpl::TakeOver() {

@@ -100,12 +100,27 @@ void Replica::OnFragment(const wire::Envelope& env) {
   Notify();
 }
 
-void Replica::OnFragments(const Message* msgs, size_t n) {
+void Replica::OnFragment(wire::Envelope&& env) {
   bool wake;
   {
     MutexLock l(&mu_);
     defer_wake_ = true;
-    for (size_t i = 0; i < n; ++i) HandleSequencedLocked(msgs[i].envelope, &unnotified_);
+    HandleSequencedLocked(env, &unnotified_, &env);
+    if (!parked_.empty()) ServeParkedLocked(0);
+    wake = TakeDeferredWakeLocked();
+  }
+  if (wake) cv_.notify_all();
+  Notify();
+}
+
+void Replica::OnFragments(Message* msgs, size_t n) {
+  bool wake;
+  {
+    MutexLock l(&mu_);
+    defer_wake_ = true;
+    for (size_t i = 0; i < n; ++i) {
+      HandleSequencedLocked(msgs[i].envelope, &unnotified_, &msgs[i].envelope);
+    }
     if (!parked_.empty()) ServeParkedLocked(0);
     wake = TakeDeferredWakeLocked();
   }
@@ -140,7 +155,8 @@ bool Replica::WaitPendingLocked(MutexLock* l, size_t n, bool synced,
   return done;
 }
 
-void Replica::HandleSequencedLocked(const wire::Envelope& env, Changes* changes) {
+void Replica::HandleSequencedLocked(const wire::Envelope& env, Changes* changes,
+                                    wire::Envelope* movable) {
   if (state_ == State::kFailed) return;
   if (state_ != State::kSynced) {
     BufferLocked(env);
@@ -152,19 +168,30 @@ void Replica::HandleSequencedLocked(const wire::Envelope& env, Changes* changes)
     RequestCatchupLocked(applied_seq_ + 1, env.seq() - 1);
     return;
   }
-  ApplySequencedLocked(env, changes);
+  ApplySequencedLocked(env, changes, movable);
   DrainBufferedLocked(changes);
 }
 
-void Replica::ApplySequencedLocked(const wire::Envelope& env, Changes* changes) {
-  applied_seq_ = env.seq();
-  if (serving_) RecordSequencedLocked(env);
-  tail_.push_back(env);
-  tail_bytes_ += env.ByteSizeLong();
+void Replica::ApplySequencedLocked(const wire::Envelope& env, Changes* changes,
+                                   wire::Envelope* movable) {
+  ApplySequencedInnerLocked(env, changes);
+  // Kept for a new root (TailOffer); moved when the caller gives it up, a copy otherwise.
+  const size_t bytes = env.ByteSizeLong();
+  if (movable) {
+    tail_.push_back(std::move(*movable));
+  } else {
+    tail_.push_back(env);
+  }
+  tail_bytes_ += bytes;
   while (tail_.size() > 1 && (tail_.size() > kTailFragments || tail_bytes_ > kTailBytes)) {
     tail_bytes_ -= tail_.front().ByteSizeLong();
     tail_.pop_front();
   }
+}
+
+void Replica::ApplySequencedInnerLocked(const wire::Envelope& env, Changes* changes) {
+  applied_seq_ = env.seq();
+  if (serving_) RecordSequencedLocked(env);
   if (env.origin() == core_->id().bytes()) {
     // The echo of our own fragment: its acknowledgement. It is already in doc_.
     const uint64_t origin_seq = env.origin_seq();
@@ -240,7 +267,7 @@ void Replica::DrainBufferedLocked(Changes* changes) {
     }
     wire::Envelope env = std::move(it->second);
     buffered_.erase(it);
-    ApplySequencedLocked(env, changes);
+    ApplySequencedLocked(env, changes, &env);
   }
   if (applied_seq_ >= catchup_to_) catchup_sent_micros_ = 0;
 }
@@ -315,17 +342,33 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
                                                " acknowledged edits the root lacks (a tail " +
                                                "lost with the old root) are sent again");
   }
-  for (size_t i = 0; i < pending_.size();) {
-    // TODO(soon): rebase pending edits of types that transform (text) onto the snapshot.
-    if (doc->Apply(pending_edits_->at(i)).ok()) {
-      ++i;
+  // The pending edits, replayed on the snapshot. Those of types the host transforms (text) were
+  // made on another version of the text, so one may no longer fit (a position past the end):
+  // it is fitted (clamped) rather than dropped. (Rebasing them properly needs the fragments
+  // between their base and the snapshot, which a snapshot does not have.)
+  std::unique_ptr<PendingEdits> replayed = type->NewPendingEdits();
+  std::deque<uint64_t> kept;
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    std::string payload = pending_edits_->at(i);
+    bool ok = doc->Apply(payload).ok();
+    if (!ok) {
+      Result<std::string> fitted = doc->Fit(payload);
+      ok = fitted.ok() && doc->Apply(*fitted).ok();
+      if (ok) {
+        payload = std::move(fitted).value();
+        core_->counters().Get("zinc_edits_fitted_total")->Add();
+      }
+    }
+    if (ok) {
+      kept.push_back(pending_[i]);
+      replayed->Push(std::move(payload));
     } else {
-      pending_.erase(pending_.begin() + static_cast<long>(i));
-      pending_edits_->Erase(i);
-      if (i < sent_) --sent_;
       core_->counters().Get("zinc_edits_refused_total")->Add();
     }
   }
+  pending_ = std::move(kept);
+  pending_edits_ = std::move(replayed);
+  sent_ = 0;  // Every one goes again below.
   if (serving_) {
     history_.Clear();
     applied_by_origin_.clear();

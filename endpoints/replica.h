@@ -67,8 +67,11 @@ class Replica final : public DocumentHandle {
 
   // Strand handlers.
   void OnFragment(const wire::Envelope& env) EXCLUDES(mu_);
+  // The same, taking env (kept without a copy in the tail offered to a new root).
+  void OnFragment(wire::Envelope&& env) EXCLUDES(mu_);
   // Fragments that arrived together: one lock, one notification.
-  void OnFragments(const Message* msgs, size_t n) EXCLUDES(mu_);
+  // Takes the messages' envelopes (they are left moved from).
+  void OnFragments(Message* msgs, size_t n) EXCLUDES(mu_);
   void OnHeartbeat(const wire::Envelope& env) EXCLUDES(mu_);
   void OnSnapshotReply(const wire::Envelope& env) EXCLUDES(mu_);
   void OnCatchupReply(const wire::Envelope& env) EXCLUDES(mu_);
@@ -107,8 +110,12 @@ class Replica final : public DocumentHandle {
 
   using Changes = std::vector<DocumentChange>;
 
-  void HandleSequencedLocked(const wire::Envelope& env, Changes* changes) REQUIRES(mu_);
-  void ApplySequencedLocked(const wire::Envelope& env, Changes* changes) REQUIRES(mu_);
+  // With movable set (env itself), env may be moved from: into the tail, or the buffer.
+  void HandleSequencedLocked(const wire::Envelope& env, Changes* changes,
+                             wire::Envelope* movable = nullptr) REQUIRES(mu_);
+  void ApplySequencedLocked(const wire::Envelope& env, Changes* changes,
+                            wire::Envelope* movable = nullptr) REQUIRES(mu_);
+  void ApplySequencedInnerLocked(const wire::Envelope& env, Changes* changes) REQUIRES(mu_);
   void DrainBufferedLocked(Changes* changes) REQUIRES(mu_);
   void BufferLocked(const wire::Envelope& env) REQUIRES(mu_);
   void RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply& snap, Changes* changes)
