@@ -158,6 +158,8 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   void TakeOver() EXCLUDES(tree_mu_, mu_);
   // A root that learned of a later epoch steps down and joins listen (if known) as a member.
   void StepDown(uint64_t epoch, const std::string& listen) EXCLUDES(tree_mu_, mu_);
+  // The root forgets what its documents keep for an author that left (docs/failover.md).
+  void ReleaseAuthors(std::vector<EndpointId> gone) EXCLUDES(mu_);
   // Posts Replica::OnEpoch to every replica; returns how many there are.
   size_t ResyncReplicas(uint64_t epoch) EXCLUDES(mu_);
   // A relay's replica of name serving its children, made (and subscribed upward) if missing.

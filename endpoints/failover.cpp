@@ -55,6 +55,20 @@ void EndpointImpl::ObserveEpoch(const Message& msg) {
   ResyncReplicas(e);
 }
 
+void EndpointImpl::ReleaseAuthors(std::vector<EndpointId> gone) {
+  if (gone.empty()) return;
+  std::vector<HostedDocument*> docs;
+  {
+    MutexLock l(&mu_);
+    for (auto& [name, doc] : hosted_) docs.push_back(doc.get());
+  }
+  for (HostedDocument* d : docs) {
+    Post(d->name(), [d, gone] {
+      for (const EndpointId& id : gone) d->ReleaseAuthor(id);
+    });
+  }
+}
+
 size_t EndpointImpl::ResyncReplicas(uint64_t epoch) {
   std::vector<Replica*> replicas;
   {

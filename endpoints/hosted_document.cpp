@@ -38,6 +38,12 @@ Status HostedDocument::Adopt(const std::string& state, uint64_t seq,
   return Status::Ok();
 }
 
+void HostedDocument::ReleaseAuthor(const EndpointId& origin) {
+  MutexLock l(&mu_);
+  bridges_.erase(origin);
+  last_refused_.erase(origin);
+}
+
 size_t HostedDocument::AppendTail(const wire::TailOffer& offer) {
   std::vector<OutboundFrame> out;
   size_t taken = 0;
@@ -175,7 +181,9 @@ Status HostedDocument::TransformLocked(const EndpointId& origin, uint64_t base_s
 }
 
 void HostedDocument::ExtendBridgesLocked(const EndpointId& origin, const std::string& payload) {
-  const size_t cap = std::max<size_t>(1024, core_->options().history_fragments / 16);
+  // Room for a burst: after a failover every author sends all its pending edits at once, each
+  // as a chain that the others' thousands pass (a chain is refused past the cap).
+  const size_t cap = std::max<size_t>(1024, core_->options().history_fragments / 4);
   for (auto& [other, bridge] : bridges_) {
     if (other == origin || bridge.overflowed || !bridge.ops) continue;
     if (bridge.ops->size() >= cap) {

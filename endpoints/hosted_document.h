@@ -35,6 +35,8 @@ class HostedDocument final : public DocumentHandle {
   // A new root's recovery (docs/failover.md): appends the offered fragments that follow the
   // head, as the old root sequenced them, and publishes them; returns how many it took.
   size_t AppendTail(const wire::TailOffer& offer) EXCLUDES(mu_);
+  // A member left: its chain state goes (its dedup entry stays, should it come back).
+  void ReleaseAuthor(const EndpointId& origin) EXCLUDES(mu_);
   // Strand handlers.
   void OnFragment(Message msg) EXCLUDES(mu_);
   // Fragments that arrived together: one lock, one send.

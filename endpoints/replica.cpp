@@ -215,6 +215,8 @@ void Replica::ApplySequencedInnerLocked(const wire::Envelope& env, Changes* chan
     if (sent_ == 0 && !pending_.empty()) {
       // Every edit sent is acknowledged: the held ones go now, as a new chain.
       SendPendingLocked(0, pending_.size());
+    } else if (out_of_order_expected_ != 0) {
+      ResendLostLocked(pending_progress_micros_);
     }
     pending_progress_micros_ = core_->clock().NowMicros();
     stalls_ = 0;
@@ -466,11 +468,12 @@ void Replica::OnNack(const wire::Envelope& env) {
       // Only once per retry interval: every fragment after the hole draws a nack.
       // Resent only from the oldest (a chain restarts from applied_seq_); if older ones are
       // still unacknowledged, their echo or the stall timer comes first.
-      if (!pending_.empty() && pending_.front() == nack.expected_origin_seq() &&
-          core_->clock().NowMicros() - pending_progress_micros_ >=
-              std::chrono::microseconds(core_->options().retry).count()) {
-        core_->counters().Get("zinc_edits_resent_total")->Add(pending_.size());
-        SendPendingLocked(0, pending_.size());
+      // The host lacks the edits from expected on (lost in a relay that died): they go again
+      // once the echoes of the older ones are in, and at most once per retry interval (every
+      // later edit draws a nack too).
+      if (!pending_.empty() && nack.expected_origin_seq() >= pending_.front()) {
+        out_of_order_expected_ = std::max(out_of_order_expected_, nack.expected_origin_seq());
+        ResendLostLocked(core_->clock().NowMicros());
       }
       return;
     case wire::NACK_VERSION_MISMATCH:
@@ -503,6 +506,23 @@ void Replica::OnNack(const wire::Envelope& env) {
       return;
     }
   }
+}
+
+void Replica::ResendLostLocked(int64_t now_micros) {
+  if (pending_.empty() || pending_.front() > out_of_order_expected_) {
+    out_of_order_expected_ = 0;  // It came after all.
+    return;
+  }
+  if (pending_.front() < out_of_order_expected_) return;  // Older echoes still to come.
+  // The echo path calls this with the progress it just made: no wait after an echo.
+  const int64_t retry = std::chrono::microseconds(core_->options().retry).count();
+  if (now_micros != pending_progress_micros_ && now_micros - pending_progress_micros_ < retry) {
+    return;  // The tick tries again.
+  }
+  out_of_order_expected_ = 0;
+  pending_progress_micros_ = now_micros;
+  core_->counters().Get("zinc_edits_resent_total")->Add(pending_.size());
+  SendPendingLocked(0, pending_.size());
 }
 
 void Replica::SendPendingLocked(size_t from_index, size_t count) {
@@ -555,6 +575,7 @@ void Replica::OnTick(int64_t now_micros) {
       RequestCatchupLocked(applied_seq_ + 1, catchup_to_);
     }
   }
+  if (out_of_order_expected_ != 0 && state_ == State::kSynced) ResendLostLocked(now_micros);
   // Backing off (x2 per stall in a row, up to x8) while nothing is acknowledged: a root that is
   // merely overloaded must not be sent every pending edit again and again.
   if (!pending_.empty() && type_ &&
@@ -579,14 +600,22 @@ void Replica::OnTick(int64_t now_micros) {
     }
     core_->counters().Get("zinc_edits_resent_total")->Add();
     pending_progress_micros_ = now_micros;  // Again after 4 x retry, not per tick.
-    if (state_ != State::kSynced) {
+    if (state_ != State::kSynced || transforms) {
+      // Text: only the oldest, leaving the chain as it is: most likely the original is merely
+      // slow and the host drops the copy; copies of the whole chain could interleave with
+      // slow originals and land out of their context. Those lost on the way come back by the
+      // host's out-of-order nack (OnNack, out_of_order_expected_).
       ResendOldestLocked();
+      if (state_ == State::kSynced) {
+        catchup_sent_micros_ = 0;
+        RequestCatchupLocked(applied_seq_ + 1, UINT64_MAX);
+      }
       return;
     }
     // Catch up first: the echoes of whatever the root has come with it. Then every edit still
-    // pending goes again, as one new chain (as after a lost parent): those lost on the way (in
-    // a relay that died, say) go with the first, not one per stall. A copy of an edit that was
-    // only slow is dropped by the root.
+    // pending goes again (as after a lost parent): those lost on the way (in a relay that died,
+    // say) go with the first, not one per stall. A copy of an edit that was only slow is
+    // dropped by the root.
     catchup_sent_micros_ = 0;
     RequestCatchupLocked(applied_seq_ + 1, UINT64_MAX);
     resend_on_catchup_ = true;

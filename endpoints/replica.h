@@ -125,6 +125,9 @@ class Replica final : public DocumentHandle {
   void ResyncLocked(const std::string& why) REQUIRES(mu_);
   void FailLocked(Status why) REQUIRES(mu_);
   void SendPendingLocked(size_t from_index, size_t count) REQUIRES(mu_);
+  // After an out-of-order nack (out_of_order_expected_): sends every pending edit again once the
+  // oldest is the one the host expects, at most once per retry interval.
+  void ResendLostLocked(int64_t now_micros) REQUIRES(mu_);
   // Sends the oldest pending edit again, as a copy of one that may still be on its way: unlike
   // SendPendingLocked(0, ...) it does not start a new chain.
   void ResendOldestLocked() REQUIRES(mu_);
@@ -215,6 +218,9 @@ class Replica final : public DocumentHandle {
   // After a lost parent: send every pending edit again once the catch-up is complete.
   bool resend_on_catchup_ GUARDED_BY(mu_) = false;
   bool remote_since_send_ GUARDED_BY(mu_) = false;
+  // The origin_seq an out-of-order nack said the host expects, while older edits of ours are
+  // still unacknowledged here: once they are, the rest goes again (0: none).
+  uint64_t out_of_order_expected_ GUARDED_BY(mu_) = 0;
   // Times in a row pending_ made no progress for 4 x retry.
   int stalls_ GUARDED_BY(mu_) = 0;
   std::shared_ptr<std::function<void(const DocumentChange&)>> listener_ GUARDED_BY(mu_);

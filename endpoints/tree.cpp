@@ -189,6 +189,7 @@ void EndpointImpl::HandleMemberReport(Message msg) {
   }
   const wire::MemberReport& r = msg.envelope.member_report();
   const int64_t now = clock_->NowMicros();
+  if (r.leaving() && is_root()) ReleaseAuthors({msg.origin});
   MutexLock l(&tree_mu_);
   auto child = children_.find(msg.origin);
   if (child != children_.end()) {
@@ -271,6 +272,7 @@ void EndpointImpl::HandleRoster(Message msg) {
 
 void EndpointImpl::TreeTick(int64_t now) {
   std::vector<OutboundFrame> out;
+  std::vector<EndpointId> departed;
   bool take_over = false;
   bool recovery_over = false;
   {
@@ -293,6 +295,7 @@ void EndpointImpl::TreeTick(int64_t now) {
       if (now - it->second.last_seen_micros > dead_after) {
         logger_.Info("ZINC-TREE", "child " + it->first.ToString() + " missed its heartbeats");
         counters_.Get("zinc_children_lost_total")->Add();
+        if (is_root()) departed.push_back(it->first);
         if (is_root() && it->first != roster_.standby()) {
           // (The standby stays in the roster until it times out: see FailoverTickLocked.)
           wire::MemberReport gone;
@@ -345,6 +348,7 @@ void EndpointImpl::TreeTick(int64_t now) {
       reported_micros_ = now;
     }
   }
+  ReleaseAuthors(std::move(departed));
   if (take_over) TakeOver();
   if (recovery_over) EndRecovery("a heartbeat timeout passed");
   if (is_relay() && !replicate_all_flag_.load(std::memory_order_acquire)) {
