@@ -299,7 +299,7 @@ Status CheckTreeMessage(const wire::Envelope& e, const CodecLimits& limits) {
       return Status::Ok();
     case wire::Envelope::kJoinReply: {
       const wire::JoinReply& r = e.join_reply();
-      if (!text_ok(r.redirect()) || !text_ok(r.text())) {
+      if (!text_ok(r.redirect()) || !text_ok(r.text()) || !text_ok(r.listen())) {
         return bad("join reply with an oversized address or text");
       }
       if (static_cast<size_t>(r.path_size()) > limits.max_tree_depth) {

@@ -174,6 +174,7 @@ bool IsValidEnvelope(std::string_view bytes, size_t max_bytes, const CodecLimits
       const auto& r = e.join_reply();
       if (has_doc || r.redirect().size() > limits.max_address_bytes ||
           r.text().size() > limits.max_address_bytes ||
+          r.listen().size() > limits.max_address_bytes ||
           static_cast<size_t>(r.path_size()) > limits.max_tree_depth) {
         return false;
       }

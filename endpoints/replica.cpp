@@ -479,6 +479,11 @@ void Replica::OnNack(const wire::Envelope& env) {
     case wire::NACK_VERSION_MISMATCH:
       FailLocked(Status(StatusCode::kVersionMismatch, nack.text()));
       return;
+    case wire::NACK_UNSUPPORTED:
+      // Sent to a member that does not sequence (a parent that is no longer the root, or not
+      // yet): the edit itself is fine, so it stays pending and goes again to the root.
+      if (nack.refused_origin_seq() != 0) return;
+      break;
     default:
       break;
   }

@@ -81,6 +81,7 @@ void EndpointImpl::HandleJoinRequest(Message msg) {
       c.listen = req.listen();
       c.last_seen_micros = now;
       reply->set_accepted(true);
+      reply->set_listen(listen_address_);
       reply->set_depth(depth_ + 1);
       for (const EndpointId& p : path_) reply->add_path(std::string(p.bytes()));
       reply->add_path(std::string(id_.bytes()));
@@ -130,6 +131,9 @@ void EndpointImpl::HandleJoinReply(Message msg) {
     MutexLock l(&tree_mu_);
     if (joined_) return;  // A late answer to a request asked twice.
     if (r.accepted()) {
+      // The member that accepted: a late answer may come from one asked before the current
+      // target (the tick moved on meanwhile); attach to it, not to whoever is asked now.
+      if (!r.listen().empty()) target_ = r.listen();
       Result<BaseAddress> base = ParseBaseAddress(target_);
       if (!base.ok()) return;
       const ChannelAddresses a = DeriveChannelAddresses(*base);
