@@ -112,7 +112,8 @@ stat_is() { [ "$(stat_field "$1" "$2")" = "$3" ]; }
 check_docs() {
   local root=$1
   local ok=0
-  for _ in $(seq 1 30); do
+  local deadline=$((SECONDS + 60))
+  while [ $SECONDS -lt $deadline ]; do
     ok=1
     for doc in t m; do
       "$ZINCCTL" cat --join "$root" --doc "$doc" --timeout-ms 3000 > "$WORK/cat.$doc" 2> /dev/null ||
