@@ -44,12 +44,13 @@ EndpointOptions Small() {
 
 // Starts an endpoint that joins `join`; with relay set it also hosts on free ports.
 std::unique_ptr<Endpoint> StartMember(const std::string& join, bool relay, size_t max_children = 0,
-                                      const std::string& name = "") {
+                                      const std::string& name = "", uint32_t priority = 1) {
   EndpointOptions o = Small();
   o.join = join;
   if (relay) o.listen = "tcp://127.0.0.1:*";
   o.max_children = max_children;
   o.name = name;
+  o.priority = priority;
   Result<std::unique_ptr<Endpoint>> e = Endpoint::Start(std::move(o));
   EXPECT_TRUE(e.ok()) << e.status().ToString();
   if (!e.ok()) std::abort();
@@ -285,7 +286,8 @@ TEST(TreeTest, LateJoinerUnderADeepRelayGetsItsSnapshotFromThatRelay) {
 // fragments of it no longer reach the relay.
 TEST(TreeTest, RelayStopsReceivingADocumentItsLastLeafClosed) {
   auto root = StartHost(Small());
-  auto relay = StartMember(root->listen_address(), true);
+  // Priority 0: never the standby, which replicates every document whatever its children do.
+  auto relay = StartMember(root->listen_address(), true, 0, "", /*priority=*/0);
   ASSERT_TRUE(relay->WaitJoined(kTimeout).ok());
   auto a_reader = StartMember(relay->listen_address(), false);
   auto b_reader = StartMember(relay->listen_address(), false);
