@@ -263,6 +263,8 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   // The last standby the roster named, kept when a roster names none for a while (a standby
   // that missed heartbeats under load): where to go if the root dies.
   std::string standby_hint_ GUARDED_BY(tree_mu_);
+  // The parent lost last (never the target of a fallback).
+  EndpointId lost_parent_id_ GUARDED_BY(tree_mu_);
   // Standby: subscribed to every document; the votes (members that lost the root) by when they
   // came, and since when this standby has lost the root.
   bool replicate_all_ GUARDED_BY(tree_mu_) = false;

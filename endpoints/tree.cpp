@@ -157,9 +157,12 @@ void EndpointImpl::HandleJoinReply(Message msg) {
       SendJoinRequestLocked();
       return;
     } else {
-      // Nobody has room, or the member is not ready: ask the join address again later.
+      // Nobody has room, or the member is not ready: ask the join address again later. While
+      // the root is lost, the member that answered is alive: ask it again (the standby that
+      // has not taken over yet, the root of a dead relay's children before it drops the dead
+      // one).
       logger_.Warn("ZINC-JOIN", "not accepted by " + target_ + ": " + r.text());
-      target_ = FallbackTargetLocked();
+      if (!root_lost_) target_ = FallbackTargetLocked();
       hops_ = 0;
       join_sent_micros_ = clock_->NowMicros();
       return;
@@ -416,6 +419,7 @@ void EndpointImpl::RejoinLocked(const std::string& why) {
     if (p && !p->listen.empty()) next = p->listen;
   }
   logger_.Warn("ZINC-TREE", "parent " + parent_address_ + " lost (" + why + "); joining " + next);
+  lost_parent_id_ = parent_id_;
   joined_ = false;
   parent_id_ = EndpointId();
   parent_address_.clear();
@@ -427,13 +431,15 @@ void EndpointImpl::RejoinLocked(const std::string& why) {
 
 std::string EndpointImpl::FallbackTargetLocked() const {
   if (root_lost_) {
+    // (Not a standby that is the very parent this member lost: the root's heartbeats stopped
+    // because that relay died, not the root.)
     const MemberInfo* s = roster_.Find(roster_.standby());
-    if (s && s->id != id_ && !s->listen.empty()) return s->listen;
-    if (!standby_hint_.empty()) return standby_hint_;
+    if (s && s->id != id_ && s->id != lost_parent_id_ && !s->listen.empty()) return s->listen;
+    if (!standby_hint_.empty() && (!s || s->id != lost_parent_id_)) return standby_hint_;
     // No standby known: any other member that hosts redirects to the root there is.
     for (const EndpointId& id : roster_.Others(roster_root_)) {
       const MemberInfo* m = roster_.Find(id);
-      if (m && id != id_ && !m->listen.empty()) return m->listen;
+      if (m && id != id_ && id != lost_parent_id_ && !m->listen.empty()) return m->listen;
     }
   }
   return join_address_;
