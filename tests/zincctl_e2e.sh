@@ -10,7 +10,7 @@ TREE_PIDS=
 cleanup() {
   [ -n "$HOST_PID" ] && kill -9 "$HOST_PID" 2>/dev/null
   for p in $TREE_PIDS; do kill -9 "$p" 2>/dev/null; done
-  rm -rf "$WORK"
+  [ "${KEEP:-}" = 1 ] && echo "kept $WORK" || rm -rf "$WORK"
 }
 trap cleanup EXIT
 failures=0
@@ -247,7 +247,8 @@ TREE_PIDS=
 TREE_PIDS="$!"
 wait_line "$WORK/root2.out" || fail "root2 did not start"
 ROOT2=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["listen"])' < "$WORK/root2.out")
-"$ZINCCTL" relay --listen tcp://127.0.0.1:0 --join "$ROOT2" --name doomed $SLOW > "$WORK/doomed.out" \
+# (Priority 0: not the standby; tests/failover_e2e.sh covers a dying standby.)
+"$ZINCCTL" relay --listen tcp://127.0.0.1:0 --join "$ROOT2" --name doomed --priority 0 $SLOW > "$WORK/doomed.out" \
   2> "$WORK/doomed.err" &
 DOOMED=$!
 TREE_PIDS="$TREE_PIDS $DOOMED"
