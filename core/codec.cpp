@@ -285,6 +285,25 @@ Status CheckSnapshotReply(const wire::SnapshotReply& r, const CodecLimits& limit
   return Status::Ok();
 }
 
+// The sequenced fragments of a catch-up reply or a tail offer (what names them): at most
+// max_catchup_fragments, each a fragment of doc from a 16-byte origin, seqs rising from 1.
+Status CheckSequencedFragments(const google::protobuf::RepeatedPtrField<wire::Envelope>& fragments,
+                               const std::string& doc, const CodecLimits& limits,
+                               const std::string& what) {
+  if (static_cast<size_t>(fragments.size()) > limits.max_catchup_fragments) {
+    return Status(StatusCode::kResourceExhausted, what + " with too many fragments");
+  }
+  uint64_t prev = 0;
+  for (const auto& f : fragments) {
+    if (f.body_case() != wire::Envelope::kFragment || f.doc() != doc || f.origin().size() != 16 ||
+        f.seq() == 0 || f.seq() <= prev || f.fragment().type().empty()) {
+      return Status(StatusCode::kMalformed, what + " holds a bad fragment");
+    }
+    prev = f.seq();
+  }
+  return Status::Ok();
+}
+
 // An id field of a tree message: 16 bytes, or empty where allowed.
 bool IsIdOrEmpty(const std::string& id) { return id.empty() || id.size() == 16; }
 
@@ -404,35 +423,13 @@ Status DecodeEnvelope(std::string_view bytes, size_t max_bytes, const CodecLimit
       if (!has_doc && r.fragments_size() > 0) {
         return Status(StatusCode::kMalformed, "tail offer with fragments but no document id");
       }
-      if (static_cast<size_t>(r.fragments_size()) > limits.max_catchup_fragments) {
-        return Status(StatusCode::kResourceExhausted, "tail offer with too many fragments");
-      }
-      uint64_t prev = 0;
-      for (const auto& f : r.fragments()) {
-        if (f.body_case() != wire::Envelope::kFragment || f.doc() != out->doc() ||
-            f.origin().size() != 16 || f.seq() == 0 || f.seq() <= prev ||
-            f.fragment().type().empty()) {
-          return Status(StatusCode::kMalformed, "tail offer holds a bad fragment");
-        }
-        prev = f.seq();
-      }
-      return Status::Ok();
+      return CheckSequencedFragments(r.fragments(), out->doc(), limits, "tail offer");
     }
     case wire::Envelope::kCatchupReply: {
       if (!has_doc) return Status(StatusCode::kMalformed, "catch-up reply without document id");
       const auto& r = out->catchup_reply();
-      if (static_cast<size_t>(r.fragments_size()) > limits.max_catchup_fragments) {
-        return Status(StatusCode::kResourceExhausted, "catch-up reply with too many fragments");
-      }
-      uint64_t prev = 0;
-      for (const auto& f : r.fragments()) {
-        if (f.body_case() != wire::Envelope::kFragment || f.doc() != out->doc() ||
-            f.origin().size() != 16 || f.seq() == 0 || f.seq() <= prev ||
-            f.fragment().type().empty()) {
-          return Status(StatusCode::kMalformed, "catch-up reply holds a bad fragment");
-        }
-        prev = f.seq();
-      }
+      ZINC_RETURN_IF_ERROR(
+          CheckSequencedFragments(r.fragments(), out->doc(), limits, "catch-up reply"));
       if (r.has_snapshot()) return CheckSnapshotReply(r.snapshot(), limits);
       return Status::Ok();
     }

@@ -146,14 +146,8 @@ Status EndpointImpl::Init() {
   MutexLock l(&tree_mu_);
   if (is_root()) {
     joined_ = true;
-    MemberInfo self;
-    self.id = id_;
-    self.listen = listen_address_;
-    self.max_children = static_cast<uint32_t>(options_.max_children);
-    self.name = options_.name;
-    self.priority = options_.priority;
     roster_.set_max_members(options_.limits.max_roster_members);
-    roster_.SetSelf(self);
+    roster_.SetSelf(SelfInfoLocked());
     roster_.set_epoch(epoch());
     roster_root_ = id_;
   } else {

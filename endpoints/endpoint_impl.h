@@ -133,6 +133,8 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   std::string FallbackTargetLocked() const REQUIRES(tree_mu_);
   // The listen address this endpoint offers to children ("" once deposed: it joins as a leaf).
   std::string OfferedListenLocked() const REQUIRES(tree_mu_);
+  // This endpoint's own roster entry as root.
+  MemberInfo SelfInfoLocked() const REQUIRES(tree_mu_);
   // "root", "standby", "relay", "client" or "joining".
   std::string RoleLocked() const REQUIRES(tree_mu_);
 

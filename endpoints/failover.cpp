@@ -369,13 +369,7 @@ void EndpointImpl::TakeOver() {
       old_root_inbound_ = InboundOf(old->listen);
       takeover_until_micros_ = now + kTakeoverNoticeMicros;
     }
-    MemberInfo self;
-    self.id = id_;
-    self.listen = listen_address_;
-    self.max_children = static_cast<uint32_t>(options_.max_children);
-    self.name = options_.name;
-    self.priority = options_.priority;
-    roster_.TakeOver(self, roster_root_, now);
+    roster_.TakeOver(SelfInfoLocked(), roster_root_, now);
     for (const EndpointId& id : roster_.Others(id_)) expected_offers_.insert(id);
     roster_.set_epoch(new_epoch);
     roster_root_ = id_;

@@ -445,6 +445,16 @@ std::string EndpointImpl::FallbackTargetLocked() const {
   return join_address_;
 }
 
+MemberInfo EndpointImpl::SelfInfoLocked() const {
+  MemberInfo self;
+  self.id = id_;
+  self.listen = OfferedListenLocked();
+  self.max_children = static_cast<uint32_t>(options_.max_children);
+  self.name = options_.name;
+  self.priority = options_.priority;
+  return self;
+}
+
 std::string EndpointImpl::OfferedListenLocked() const {
   return deposed_ ? std::string() : listen_address_;
 }
