@@ -252,10 +252,10 @@ bool Check(const NodePtr& t, bool lone, size_t* depth) {
     *depth = 0;
     return true;
   }
-  size_t dl, dr;
+  size_t dl = 0, dr = 0;
   if (!Check(t->left, lone, &dl) || !Check(t->right, lone, &dr)) return false;
   *depth = 1 + std::max(dl, dr);
-  size_t cps;
+  size_t cps = 0;
   if (t->text.empty() || t->text.size() > Rope::kMaxChunkBytes) return false;
   if (!lone && t->text.size() < kMinChunkBytes) return false;
   if (!IsValidUtf8(t->text, &cps) || cps != t->cps) return false;
@@ -485,12 +485,13 @@ void Rope::ForEachChunk(const std::function<void(std::string_view)>& fn) const {
 }
 
 bool Rope::CheckInvariants() const {
-  size_t d;
+  size_t d = 0;
   return Check(root_, SubNodes(root_) <= 1, &d);
 }
 
 size_t Rope::depth() const {
-  size_t d;
+  // A broken tree leaves d where Check stopped: 0 rather than garbage.
+  size_t d = 0;
   Check(root_, true, &d);
   return d;
 }

@@ -215,26 +215,42 @@ Result<DocumentHandle*> EndpointImpl::Open(const std::string& name, const OpenOp
       return Status(StatusCode::kNotFound, "unknown document type '" + options.type + "'");
     }
   }
+  {
+    MutexLock l(&mu_);
+    auto h = handles_.find(name);
+    if (h != handles_.end()) {
+      const DocumentType* have = h->second->type();
+      if (type && have && have != type) {
+        return Status(StatusCode::kTypeMismatch,
+                      "document '" + name + "' is open as '" + std::string(have->name()) + "'");
+      }
+      return static_cast<DocumentHandle*>(h->second.get());
+    }
+  }
   if (is_root()) {
+    HostedDocument* doc = nullptr;
     if (!type) {
       MutexLock l(&mu_);
       auto it = hosted_.find(name);
       if (it == hosted_.end()) {
         return Status(StatusCode::kNotFound, "document '" + name + "' does not exist");
       }
-      return static_cast<DocumentHandle*>(it->second.get());
+      doc = it->second.get();
+    } else {
+      wire::NackReason reason;
+      std::string why;
+      doc = FindHosted(name, options.type, options.create, &reason, &why);
+      if (!doc) {
+        return Status(
+            reason == wire::NACK_TYPE_MISMATCH ? StatusCode::kTypeMismatch : StatusCode::kNotFound,
+            why);
+      }
     }
-    wire::NackReason reason;
-    std::string why;
-    HostedDocument* doc = FindHosted(name, options.type, options.create, &reason, &why);
-    if (!doc) {
-      return Status(
-          reason == wire::NACK_TYPE_MISMATCH ? StatusCode::kTypeMismatch : StatusCode::kNotFound,
-          why);
-    }
-    return static_cast<DocumentHandle*>(doc);
+    MutexLock l(&mu_);
+    return static_cast<DocumentHandle*>(HandleLocked(name, doc));
   }
   Replica* replica = nullptr;
+  DocumentHandleImpl* handle = nullptr;
   {
     MutexLock l(&mu_);
     auto it = replicas_.find(name);
@@ -246,18 +262,25 @@ Result<DocumentHandle*> EndpointImpl::Open(const std::string& name, const OpenOp
       }
       // (A relay's replica made for its children, now opened here too.)
       topics_[name].app = true;
-      return static_cast<DocumentHandle*>(it->second.get());
+      return static_cast<DocumentHandle*>(HandleLocked(name, it->second.get()));
     }
     auto r = std::make_unique<Replica>(this, name, type, options.create, types_);
     replica = r.get();
     replicas_.emplace(name, std::move(r));
     topics_[name].app = true;
+    handle = HandleLocked(name, replica);
     // Subscribe before asking for the snapshot (the Clone pattern): the listener runs commands
     // before frames, so the subscription is in place first.
     UpdateUpwardLocked(name);
   }
   replica->Start();
-  return static_cast<DocumentHandle*>(replica);
+  return static_cast<DocumentHandle*>(handle);
+}
+
+DocumentHandleImpl* EndpointImpl::HandleLocked(const std::string& name, DocumentBackend* backend) {
+  std::unique_ptr<DocumentHandleImpl>& h = handles_[name];
+  if (!h) h = std::make_unique<DocumentHandleImpl>(name, backend);
+  return h.get();
 }
 
 HostedDocument* EndpointImpl::FindHosted(const std::string& name, const std::string& type_name,

@@ -17,6 +17,7 @@
 #include "core/channel.h"
 #include "core/mutex.h"
 #include "endpoints/channel_listener.h"
+#include "endpoints/document_handle_impl.h"
 #include "endpoints/endpoint.h"
 #include "endpoints/endpoint_internal.h"
 #include "endpoints/hosted_document.h"
@@ -100,6 +101,8 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   HostedDocument* FindHosted(const std::string& name, const std::string& type_name, bool create,
                              wire::NackReason* reason, std::string* why) EXCLUDES(mu_);
   Replica* FindReplica(const std::string& name) EXCLUDES(mu_);
+  // The application's handle on name, made over backend if it has none yet.
+  DocumentHandleImpl* HandleLocked(const std::string& name, DocumentBackend* backend) REQUIRES(mu_);
   // FindReplica, or at the standby a new replica of a document not replicated yet.
   Replica* FindOrReplicate(const std::string& name, const std::string& type_name) EXCLUDES(mu_);
 
@@ -147,8 +150,17 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   // A new root's recovery: fragments and snapshot requests wait (in held_) until the members
   // have offered their tails. Returns true if msg was held.
   bool HoldWhileRecovering(const Message& msg) EXCLUDES(held_mu_);
-  // Ends the recovery: the held messages are handled, in order.
-  void EndRecovery(const std::string& why) EXCLUDES(held_mu_);
+  // Ends the recovery: the application's handles move to the hosted documents, then the held
+  // messages are handled, in order.
+  void EndRecovery(const std::string& why) EXCLUDES(held_mu_, mu_);
+  // On name's strand, once the recovery is over: the application's handle on name moves from
+  // replica (kept since the takeover, taking the application's edits meanwhile) to the hosted
+  // document, which sequences the edits still pending.
+  void HandOver(const std::string& name, Replica* replica) EXCLUDES(mu_);
+  // A root stepping down: the application's handles move from the hosted documents to new
+  // replicas, synced on the hosted state and resyncing with the new root (of epoch).
+  void ReplicateOwnDocuments(std::vector<std::pair<DocumentHandleImpl*, HostedDocument*>> docs,
+                             uint64_t epoch) EXCLUDES(mu_);
   // The root's liveness as a member sees it, votes and the election; the root's pause check
   // and standby choice. Called by TreeTick; appends frames to *out; returns true when this
   // standby won the election and must take over (after tree_mu_ is released).
@@ -160,6 +172,7 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   void TakeOver() EXCLUDES(tree_mu_, mu_);
   // A root that learned of a later epoch steps down and joins listen (if known) as a member.
   void StepDown(uint64_t epoch, const std::string& listen) EXCLUDES(tree_mu_, mu_);
+  void StepDownLocked(uint64_t epoch, const std::string& listen) REQUIRES(tree_mu_);
   // The root forgets what its documents keep for an author that left (docs/failover.md).
   void ReleaseAuthors(std::vector<EndpointId> gone) EXCLUDES(mu_);
   // Posts Replica::OnEpoch to every replica; returns how many there are.
@@ -206,9 +219,16 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
     int64_t serving_since_micros = 0;  // a replica made for children
   };
   std::map<std::string, Topic> topics_ GUARDED_BY(mu_);
-  // Closed replicas: an application may still hold their handles.
+  // The application's handles, by document (Open), and those of documents it closed (frozen).
+  std::unordered_map<std::string, std::unique_ptr<DocumentHandleImpl>> handles_ GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<DocumentHandleImpl>> closed_handles_ GUARDED_BY(mu_);
+  // Closed replicas: a handle may still point at them.
   std::vector<std::unique_ptr<Replica>> closed_ GUARDED_BY(mu_);
-  // Hosted documents of a root that stepped down (frozen: edits return kUnavailable).
+  // A standby that took over: the application's replicas (in closed_) whose handles move to the
+  // hosted documents when the recovery ends.
+  std::vector<std::pair<std::string, Replica*>> handover_ GUARDED_BY(mu_);
+  // Hosted documents of a root that stepped down (sequencing nothing; the application's
+  // handles moved to replicas).
   std::vector<std::unique_ptr<HostedDocument>> deposed_docs_ GUARDED_BY(mu_);
   bool stopped_ GUARDED_BY(mu_) = false;
 

@@ -139,6 +139,16 @@ void EndpointImpl::EndRecovery(const std::string& why) {
   }
   logger_.Info("ZINC-TAIL", "recovery over (" + why + "); " + std::to_string(held.size()) +
                                 " held messages handled now");
+  // The application's handles first: its pending edits follow the old root's tail, and come
+  // before whatever waited meanwhile.
+  std::vector<std::pair<std::string, Replica*>> handover;
+  {
+    MutexLock l(&mu_);
+    handover.swap(handover_);
+  }
+  for (auto& [name, replica] : handover) {
+    Post(name, [this, name = name, replica = replica] { HandOver(name, replica); });
+  }
   // Each on its document's strand, in arrival order.
   for (Message& m : held) {
     const std::string doc = m.envelope.doc();
@@ -352,10 +362,18 @@ void EndpointImpl::TakeOver() {
       hosted_[name] = std::move(doc);
     }
     for (auto& [name, r] : replicas) {
-      auto t = topics_.find(name);
-      // The application's own replicas are closed too (their handles freeze): it opens the
-      // document again, hosted here now.
-      RetireReplicaLocked(name, /*release_state=*/t == topics_.end() || !t->second.app);
+      auto it = replicas_.find(name);
+      if (it == replicas_.end()) continue;
+      if (handles_.count(name) > 0 && hosted_.count(name) > 0) {
+        // The application's: it keeps editing through it until the recovery is over, then its
+        // handle moves to the hosted document (HandOver).
+        handover_.emplace_back(name, it->second.get());
+        closed_.push_back(std::move(it->second));
+        replicas_.erase(it);
+        continue;
+      }
+      // (An application's replica that could not be taken over is closed: its handle freezes.)
+      RetireReplicaLocked(name, /*release_state=*/handles_.count(name) == 0);
     }
     topics_.clear();
   }
@@ -417,14 +435,68 @@ void EndpointImpl::TakeOver() {
   listener_->Send(std::move(out));
 }
 
-void EndpointImpl::StepDown(uint64_t epoch, const std::string& listen) {
+void EndpointImpl::HandOver(const std::string& name, Replica* replica) {
+  DocumentHandleImpl* handle = nullptr;
+  HostedDocument* doc = nullptr;
   {
     MutexLock l(&mu_);
-    for (auto& [name, doc] : hosted_) deposed_docs_.push_back(std::move(doc));
+    auto h = handles_.find(name);
+    auto d = hosted_.find(name);
+    if (h == handles_.end() || d == hosted_.end()) return;
+    handle = h->second.get();
+    doc = d->second.get();
+  }
+  handle->SwapBackend(doc, [replica, doc] {
+    Replica::PendingHandover p = replica->TakePendingAndClose();
+    doc->SequenceOwnPending(p.base_seq, p.next_origin_seq, std::move(p.edits));
+  });
+}
+
+void EndpointImpl::ReplicateOwnDocuments(
+    std::vector<std::pair<DocumentHandleImpl*, HostedDocument*>> docs, uint64_t epoch) {
+  for (auto& [handle, doc] : docs) {
+    const std::string& name = doc->name();
+    HostedDocument::StepDownState state = doc->TakeStepDownState(Replica::kAckedTail);
+    auto r = std::make_unique<Replica>(this, name, doc->type(), /*create=*/true, types_);
+    Status s = r->Seed(state.state, state.seq, state.epoch, epoch, state.next_origin_seq,
+                       std::move(state.own));
+    if (!s.ok()) {
+      logger_.Warn("ZINC-STEP-DOWN", "doc=" + name + " not replicated: " + s.ToString());
+      continue;
+    }
+    Replica* replica = r.get();
+    {
+      MutexLock l(&mu_);
+      replicas_.emplace(name, std::move(r));
+      topics_[name].app = true;
+      UpdateUpwardLocked(name);
+    }
+    handle->SwapBackend(replica, nullptr);
+    replica->Start();
+  }
+}
+
+void EndpointImpl::StepDown(uint64_t epoch, const std::string& listen) {
+  // The application's documents, whose handles move to replicas.
+  std::vector<std::pair<DocumentHandleImpl*, HostedDocument*>> own;
+  {
+    MutexLock l(&mu_);
+    for (auto& [name, doc] : hosted_) {
+      auto h = handles_.find(name);
+      if (h != handles_.end()) own.emplace_back(h->second.get(), doc.get());
+      deposed_docs_.push_back(std::move(doc));
+    }
     hosted_.clear();
   }
-  MutexLock l(&tree_mu_);
-  if (!is_root()) return;
+  {
+    MutexLock l(&tree_mu_);
+    if (!is_root()) return;
+    StepDownLocked(epoch, listen);
+  }
+  ReplicateOwnDocuments(std::move(own), epoch);
+}
+
+void EndpointImpl::StepDownLocked(uint64_t epoch, const std::string& listen) {
   logger_.Warn("ZINC-STEP-DOWN", "a root took over at epoch " + std::to_string(epoch) +
                                      ": stepping down" +
                                      (listen.empty() ? std::string() : ", joining " + listen));

@@ -1,5 +1,7 @@
 #include "endpoints/hosted_document.h"
 
+#include <algorithm>
+
 namespace zinc {
 namespace internal {
 
@@ -21,7 +23,7 @@ HostedDocument::HostedDocument(EndpointCore* core, std::string name, const Docum
 
 Status HostedDocument::Adopt(const std::string& state, uint64_t seq,
                              const std::unordered_map<std::string, uint64_t>& applied,
-                             History history) {
+                             History history, uint64_t next_origin_seq) {
   std::unique_ptr<Document> doc = type_->Create();
   ZINC_RETURN_IF_ERROR(doc->Restore(state));
   MutexLock l(&mu_);
@@ -33,7 +35,7 @@ Status HostedDocument::Adopt(const std::string& state, uint64_t seq,
     EndpointId id;
     if (EndpointId::FromBytes(origin, &id)) applied_[id] = origin_seq;
   }
-  next_origin_seq_ = applied_[core_->id()] + 1;
+  next_origin_seq_ = std::max(applied_[core_->id()] + 1, next_origin_seq);
   adopting_ = true;
   return Status::Ok();
 }
@@ -135,7 +137,7 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
   change->seq = head_;
   change->local = origin == core_->id();
   change->origin = origin;
-  if (has_listener_) change->payload = std::move(payload);
+  if (WantsChangesLocked()) change->payload = std::move(payload);
   sequenced_->Add();
   return Status::Ok();
 }
@@ -214,7 +216,7 @@ void HostedDocument::SequenceReceivedLocked(Message* msg, std::vector<DocumentCh
   Status s =
       SequenceLocked(std::move(msg->envelope), msg->origin, &change, &reason, &expected, out);
   if (s.ok()) {
-    if (reason == wire::NACK_UNSPECIFIED && change.seq != 0 && has_listener_) {
+    if (reason == wire::NACK_UNSPECIFIED && change.seq != 0 && WantsChangesLocked()) {
       changes->push_back(std::move(change));
     }
     return;
@@ -243,6 +245,7 @@ void HostedDocument::OnFragments(Message* msgs, size_t n) {
     for (size_t i = 0; i < n; ++i) SequenceReceivedLocked(&msgs[i], &unnotified_, &out);
     // Under the lock, so that fragments are published in seq order whoever sequenced them.
     core_->Send(std::move(out));
+    QueueLocked();
   }
   Notify();
 }
@@ -340,41 +343,27 @@ Status HostedDocument::EditLocked(std::string payload, DocumentChange* change) {
 }
 
 Status HostedDocument::Edit(std::string payload) {
-  DocumentChange change;
-  bool notify;
-  {
-    MutexLock l(&mu_);
-    ZINC_RETURN_IF_ERROR(EditLocked(std::move(payload), &change));
-    if (ack_listener_) unnotified_acks_.emplace_back(next_origin_seq_ - 1, change.seq);
-    notify = has_listener_ || ack_listener_;
-    if (has_listener_) unnotified_.push_back(std::move(change));
-  }
-  // Local changes, like remote ones, reach the listener on the strand, in the order they were
-  // applied.
-  if (notify) core_->Post(name_, [this] { Notify(); });
-  return Status::Ok();
+  return EditWith(
+      [&payload](const Document&) -> Result<std::string> { return std::move(payload); });
 }
 
 Status HostedDocument::EditWith(const std::function<Result<std::string>(const Document&)>& make) {
-  DocumentChange change;
   bool notify;
   {
     MutexLock l(&mu_);
     Result<std::string> payload = make(*state_);
     if (!payload.ok()) return payload.status();
+    DocumentChange change;
     ZINC_RETURN_IF_ERROR(EditLocked(std::move(payload).value(), &change));
-    if (ack_listener_) unnotified_acks_.emplace_back(next_origin_seq_ - 1, change.seq);
-    notify = has_listener_ || ack_listener_;
-    if (has_listener_) unnotified_.push_back(std::move(change));
+    if (WantsAcksLocked()) unnotified_acks_.emplace_back(next_origin_seq_ - 1, change.seq);
+    if (WantsChangesLocked()) unnotified_.push_back(std::move(change));
+    notify = !unnotified_.empty() || !unnotified_acks_.empty();
+    QueueLocked();
   }
+  // Local changes, like remote ones, reach the listener on the strand, in the order they were
+  // applied.
   if (notify) core_->Post(name_, [this] { Notify(); });
   return Status::Ok();
-}
-
-Status HostedDocument::EditJson(std::string_view json) {
-  Result<std::string> payload = type_->FragmentFromJson(json);
-  if (!payload.ok()) return payload.status();
-  return Edit(std::move(payload).value());
 }
 
 uint64_t HostedDocument::seq() const {
@@ -384,8 +373,7 @@ uint64_t HostedDocument::seq() const {
 
 std::string HostedDocument::ToJson() const {
   MutexLock l(&mu_);
-  return "{\"type\":\"" + std::string(type_->name()) + "\",\"seq\":" + std::to_string(head_) +
-         ",\"" + std::string(type_->json_field()) + "\":" + state_->ToJson() + "}";
+  return DocumentToJson(*type_, head_, *state_);
 }
 
 void HostedDocument::Read(const std::function<void(const Document&)>& fn) const {
@@ -393,10 +381,9 @@ void HostedDocument::Read(const std::function<void(const Document&)>& fn) const 
   fn(*state_);
 }
 
-void HostedDocument::OnChange(std::function<void(const DocumentChange&)> listener) {
+void HostedDocument::SetListeners(DocumentListeners* listeners) {
   MutexLock l(&mu_);
-  has_listener_ = static_cast<bool>(listener);
-  listener_ = std::make_shared<std::function<void(const DocumentChange&)>>(std::move(listener));
+  listeners_ = listeners;
 }
 
 Status HostedDocument::SetPresence(std::string state) {
@@ -409,49 +396,98 @@ Status HostedDocument::SetPresence(std::string state) {
   return Status::Ok();
 }
 
-void HostedDocument::OnPresence(
-    std::function<void(const EndpointId&, const std::string&)> listener) {
-  MutexLock l(&mu_);
-  presence_listener_ = std::make_shared<std::function<void(const EndpointId&, const std::string&)>>(
-      std::move(listener));
-}
-
 void HostedDocument::OnPresenceMessage(const Message& msg) {
   // Relayed unchanged to everyone with the document open (its author drops its own).
   core_->Send(OutboundFrame{Route::kPublish, name_, EncodeEnvelope(msg.envelope)});
-  std::shared_ptr<std::function<void(const EndpointId&, const std::string&)>> listener;
+  DocumentListeners* listeners;
   {
     MutexLock l(&mu_);
-    listener = presence_listener_;
+    listeners = listeners_;
   }
-  if (listener && *listener) (*listener)(msg.origin, msg.envelope.presence().state());
+  if (listeners) listeners->NotifyPresence(msg.origin, msg.envelope.presence().state());
+}
+
+void HostedDocument::QueueLocked() {
+  if (listeners_) {
+    listeners_->Queue(&unnotified_, &unnotified_acks_);
+  } else {
+    unnotified_.clear();
+    unnotified_acks_.clear();
+  }
 }
 
 void HostedDocument::Notify() {
-  std::vector<DocumentChange> changes;
-  std::shared_ptr<std::function<void(const DocumentChange&)>> listener;
-  std::vector<std::pair<uint64_t, uint64_t>> acks;
-  std::shared_ptr<std::function<void(uint64_t, uint64_t)>> ack_listener;
+  DocumentListeners* listeners;
   {
     MutexLock l(&mu_);
-    changes.swap(unnotified_);
-    listener = listener_;
-    acks.swap(unnotified_acks_);
-    ack_listener = ack_listener_;
+    listeners = listeners_;
   }
-  if (listener && *listener) {
-    for (const DocumentChange& c : changes) (*listener)(c);
-  }
-  if (ack_listener && *ack_listener) {
-    for (const auto& [origin_seq, seq] : acks) (*ack_listener)(origin_seq, seq);
-  }
+  if (listeners) listeners->Notify();
 }
 
-void HostedDocument::OnAcknowledged(std::function<void(uint64_t, uint64_t)> listener) {
+void HostedDocument::SequenceOwnPending(uint64_t base_seq, uint64_t next_origin_seq,
+                                        std::vector<std::pair<uint64_t, std::string>> edits) {
+  std::vector<OutboundFrame> out;
+  {
+    MutexLock l(&mu_);
+    const uint64_t before = head_;
+    next_origin_seq_ = std::max(next_origin_seq_, next_origin_seq);
+    for (auto& [origin_seq, payload] : edits) {
+      wire::Envelope env = core_->NewEnvelope(name_);
+      env.set_origin_seq(origin_seq);
+      env.set_base_seq(base_seq);
+      env.mutable_fragment()->set_type(std::string(type_->name()));
+      env.mutable_fragment()->set_payload(std::move(payload));
+      DocumentChange change;
+      wire::NackReason reason = wire::NACK_UNSPECIFIED;
+      uint64_t expected = 0;
+      Status s = SequenceLocked(std::move(env), core_->id(), &change, &reason, &expected, &out);
+      next_origin_seq_ = std::max(next_origin_seq_, origin_seq + 1);
+      if (!s.ok()) {
+        core_->counters().Get("zinc_edits_refused_total")->Add();
+        core_->logger().Warn(
+            "ZINC-EDIT-REFUSED",
+            "doc=" + name_ + " origin_seq=" + std::to_string(origin_seq) + " " + s.ToString());
+        continue;
+      }
+      // Sequenced now, or before (a duplicate the tail brought): acknowledged either way.
+      if (WantsAcksLocked())
+        unnotified_acks_.emplace_back(origin_seq, change.seq ? change.seq : head_);
+    }
+    if (!out.empty()) core_->Send(std::move(out));
+    // The application saw its replica: the state it has now replaces that view.
+    DocumentChange reset;
+    reset.seq = head_;
+    reset.reset = true;
+    if (WantsChangesLocked()) {
+      reset.payload = state_->Snapshot();
+      unnotified_.push_back(std::move(reset));
+    }
+    core_->logger().Info("ZINC-TAKEOVER", "doc=" + name_ + " " + std::to_string(edits.size()) +
+                                              " own pending edits from seq " +
+                                              std::to_string(before) + " to " +
+                                              std::to_string(head_));
+    QueueLocked();
+  }
+  core_->Post(name_, [this] { Notify(); });
+}
+
+HostedDocument::StepDownState HostedDocument::TakeStepDownState(size_t max) const {
   MutexLock l(&mu_);
-  ack_listener_ =
-      listener ? std::make_shared<std::function<void(uint64_t, uint64_t)>>(std::move(listener))
-               : nullptr;
+  StepDownState out;
+  out.state = state_->Snapshot();
+  out.seq = head_;
+  out.epoch = core_->epoch();
+  out.next_origin_seq = next_origin_seq_;
+  if (head_ == 0) return out;
+  wire::Envelope env;
+  for (uint64_t s = head_; s >= history_.First(head_) && s > 0 && out.own.size() < max; --s) {
+    env.ParseFromString(history_.At(s, head_));  // Encoded by this host, so it parses.
+    if (env.origin() != core_->id().bytes()) continue;
+    out.own.emplace_back(env.origin_seq(), std::move(*env.mutable_fragment()->mutable_payload()));
+  }
+  std::reverse(out.own.begin(), out.own.end());
+  return out;
 }
 
 }  // namespace internal

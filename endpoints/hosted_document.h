@@ -10,6 +10,8 @@
 
 #include "core/message.h"
 #include "core/mutex.h"
+#include "endpoints/document_backend.h"
+#include "endpoints/document_listeners.h"
 #include "endpoints/endpoint.h"
 #include "endpoints/endpoint_internal.h"
 #include "endpoints/history.h"
@@ -20,17 +22,38 @@ namespace internal {
 // A document at the root host, which sequences it: every fragment from a child is deduplicated
 // by (origin, origin_seq), transformed from its base_seq to the head when the type needs it,
 // applied to this replica, given the next seq and published. Keeps the newest
-// history_fragments (and history_bytes) sequenced fragments for catch-up. Thread-safe; the On*
-// methods run on the document's strand.
-class HostedDocument final : public DocumentHandle {
+// history_fragments (and history_bytes) sequenced fragments for catch-up. The backend of the
+// application's handle at the root. Thread-safe; the On* methods run on the document's strand.
+class HostedDocument final : public DocumentBackend {
  public:
   // core must outlive this object.
   HostedDocument(EndpointCore* core, std::string name, const DocumentType* type);
   // A standby taking over: starts from its replica's sequenced state, seq, dedup table (by
   // origin bytes) and history instead of empty. Call before the document is shared.
+  // next_origin_seq: the origin_seq of this endpoint's next own edit (the replica's), at least
+  // one past the dedup table's.
   Status Adopt(const std::string& state, uint64_t seq,
-               const std::unordered_map<std::string, uint64_t>& applied, History history)
-      EXCLUDES(mu_);
+               const std::unordered_map<std::string, uint64_t>& applied, History history,
+               uint64_t next_origin_seq = 1) EXCLUDES(mu_);
+  // A standby that took over, once the recovery is over: sequences the edits the application
+  // made through its replica that were still unacknowledged (origin_seq, payload as made on
+  // base_seq), as if they had come from the network (duplicates of what the old root's tail
+  // brought are dropped), and queues one reset change with the state, since what the
+  // application saw was its replica's. Each one sequenced or found sequenced is acknowledged.
+  void SequenceOwnPending(uint64_t base_seq, uint64_t next_origin_seq,
+                          std::vector<std::pair<uint64_t, std::string>> edits) EXCLUDES(mu_);
+  // A root stepping down: what its replica of this document starts from (docs/failover.md):
+  // the state and head, the next own origin_seq, and this endpoint's own sequenced fragments
+  // among the history kept (origin_seq, payload; the newest max of them, oldest first), so
+  // that those the new root lacks are sent again.
+  struct StepDownState {
+    std::string state;
+    uint64_t seq = 0;
+    uint64_t epoch = 0;
+    uint64_t next_origin_seq = 1;
+    std::vector<std::pair<uint64_t, std::string>> own;
+  };
+  StepDownState TakeStepDownState(size_t max) const EXCLUDES(mu_);
 
   // A new root's recovery (docs/failover.md): appends the offered fragments that follow the
   // head, as the old root sequenced them, and publishes them; returns how many it took.
@@ -45,11 +68,9 @@ class HostedDocument final : public DocumentHandle {
   void OnCatchupRequest(const Message& msg) EXCLUDES(mu_);
   void OnTick(int64_t now_micros) EXCLUDES(mu_);
 
-  // DocumentHandle.
-  const std::string& name() const override { return name_; }
+  // DocumentBackend.
   const DocumentType* type() const override { return type_; }
   Status Edit(std::string payload) override EXCLUDES(mu_);
-  Status EditJson(std::string_view json) override;
   Status EditWith(const std::function<Result<std::string>(const Document&)>& make) override
       EXCLUDES(mu_);
   Status WaitSynced(std::chrono::milliseconds) override { return Status::Ok(); }
@@ -59,11 +80,10 @@ class HostedDocument final : public DocumentHandle {
   size_t pending() const override { return 0; }
   std::string ToJson() const override EXCLUDES(mu_);
   void Read(const std::function<void(const Document&)>& fn) const override EXCLUDES(mu_);
-  void OnChange(std::function<void(const DocumentChange&)> listener) override EXCLUDES(mu_);
-  Status SetPresence(std::string state) override EXCLUDES(mu_);
-  void OnPresence(std::function<void(const EndpointId&, const std::string&)> listener) override
-      EXCLUDES(mu_);
-  void OnAcknowledged(std::function<void(uint64_t, uint64_t)> listener) override EXCLUDES(mu_);
+  Status SetPresence(std::string state) override;
+  void SetListeners(DocumentListeners* listeners) override EXCLUDES(mu_);
+
+  const std::string& name() const { return name_; }
   // Strand handler: a presence from the network.
   void OnPresenceMessage(const Message& msg) EXCLUDES(mu_);
 
@@ -103,7 +123,14 @@ class HostedDocument final : public DocumentHandle {
   OutboundFrame NackFrame(const EndpointId& origin, const std::string& routing_id,
                           wire::NackReason reason, const std::string& text,
                           uint64_t refused_origin_seq, uint64_t expected) const;
-  // Hands the changes in unnotified_ to the listener, in order. Strand only.
+  // Whether the application listens for changes (acknowledgements).
+  bool WantsChangesLocked() const REQUIRES(mu_) {
+    return listeners_ && listeners_->wants_changes();
+  }
+  bool WantsAcksLocked() const REQUIRES(mu_) { return listeners_ && listeners_->wants_acks(); }
+  // Moves unnotified_ and unnotified_acks_ to the listeners' queue.
+  void QueueLocked() REQUIRES(mu_);
+  // Hands what the listeners' queue holds to them. Strand only.
   void Notify() EXCLUDES(mu_);
 
   // Constant after construction.
@@ -134,15 +161,10 @@ class HostedDocument final : public DocumentHandle {
   std::unordered_map<EndpointId, Refusal, EndpointIdHash> last_refused_ GUARDED_BY(mu_);
   int64_t last_publish_micros_ GUARDED_BY(mu_) = 0;
   int64_t last_notice_micros_ GUARDED_BY(mu_) = 0;
-  std::shared_ptr<std::function<void(const DocumentChange&)>> listener_ GUARDED_BY(mu_);
-  // listener_ is set: only then are changes collected and posted.
-  bool has_listener_ GUARDED_BY(mu_) = false;
-  std::shared_ptr<std::function<void(const EndpointId&, const std::string&)>> presence_listener_
-      GUARDED_BY(mu_);
-  std::shared_ptr<std::function<void(uint64_t, uint64_t)>> ack_listener_ GUARDED_BY(mu_);
-  // Acknowledgements (origin_seq, seq) not yet handed to ack_listener_ (only while it is set).
+  // The application's handle's listeners (nullptr: no handle).
+  DocumentListeners* listeners_ GUARDED_BY(mu_) = nullptr;
   std::vector<std::pair<uint64_t, uint64_t>> unnotified_acks_ GUARDED_BY(mu_);
-  // Changes applied (local or remote, in seq order) and not yet handed to the listener.
+  // Changes applied (local or remote, in seq order) and not yet queued for the listener.
   std::vector<DocumentChange> unnotified_ GUARDED_BY(mu_);
 };
 

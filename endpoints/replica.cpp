@@ -6,9 +6,6 @@ namespace zinc {
 namespace internal {
 
 namespace {
-// Acknowledged own edits a replica keeps to send again after a failover (Replica::acked_): far
-// more than a standby can lag behind the root it replaces.
-constexpr size_t kAckedTail = 16384;
 // Sequenced fragments a replica keeps to offer a new root (Replica::tail_): far more than a
 // standby lags behind, as long as it lives.
 constexpr size_t kTailFragments = 4096;
@@ -203,7 +200,7 @@ void Replica::ApplySequencedInnerLocked(const wire::Envelope& env, Changes* chan
     while (!pending_.empty() && pending_.front() <= origin_seq) {
       // One sequenced past without an echo was refused by the host (a nack is on its way).
       lost = lost || pending_.front() < origin_seq;
-      if (ack_listener_ && pending_.front() == origin_seq && origin_seq > acked_through_) {
+      if (WantsAcksLocked() && pending_.front() == origin_seq && origin_seq > acked_through_) {
         unnotified_acks_.emplace_back(origin_seq, env.seq());
       }
       acked_through_ = std::max(acked_through_, pending_.front());
@@ -247,7 +244,7 @@ void Replica::ApplySequencedInnerLocked(const wire::Envelope& env, Changes* chan
     ResyncLocked("sequenced fragment did not apply: " + s.ToString());
     return;
   }
-  if (!has_listener_) return;
+  if (!WantsChangesLocked()) return;
   DocumentChange c;
   c.seq = env.seq();
   c.local = false;
@@ -314,7 +311,7 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   if (!pending_edits_) pending_edits_ = type->NewPendingEdits();
   while (!pending_.empty() && pending_.front() <= mine) {
     // (A recovered edit, acknowledged before, is not told of twice.)
-    if (ack_listener_ && pending_.front() > acked_through_) {
+    if (WantsAcksLocked() && pending_.front() > acked_through_) {
       unnotified_acks_.emplace_back(pending_.front(), env.seq());
     }
     acked_through_ = std::max(acked_through_, pending_.front());
@@ -400,7 +397,7 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   DocumentChange c;
   c.seq = applied_seq_;
   c.reset = true;
-  if (has_listener_) c.payload = doc_->Snapshot();
+  if (WantsChangesLocked()) c.payload = doc_->Snapshot();
   changes->push_back(std::move(c));
   cv_.notify_all();
   DrainBufferedLocked(changes);
@@ -645,7 +642,7 @@ Status Replica::EditLocked(std::string payload, DocumentChange* c) {
   if (pending_.empty()) pending_progress_micros_ = core_->clock().NowMicros();
   c->local = true;
   c->origin = core_->id();
-  if (has_listener_) c->payload = payload;
+  if (WantsChangesLocked()) c->payload = payload;
   pending_.push_back(origin_seq);
   pending_edits_->Push(std::move(payload));
   // Held back while a chain is broken (see sent_), sent when its last edit is acknowledged; and
@@ -658,41 +655,26 @@ Status Replica::EditLocked(std::string payload, DocumentChange* c) {
 }
 
 Status Replica::Edit(std::string payload) {
-  DocumentChange c;
+  return EditWith(
+      [&payload](const Document&) -> Result<std::string> { return std::move(payload); });
+}
+
+Status Replica::EditWith(const std::function<Result<std::string>(const Document&)>& make) {
   bool notify;
   {
     MutexLock l(&mu_);
-    ZINC_RETURN_IF_ERROR(EditLocked(std::move(payload), &c));
-    notify = has_listener_;
+    if (state_ == State::kFailed) return error_;
+    if (!doc_) return Status(StatusCode::kUnavailable, "document '" + name_ + "' has no type yet");
+    Result<std::string> payload = make(*doc_);
+    if (!payload.ok()) return payload.status();
+    DocumentChange c;
+    ZINC_RETURN_IF_ERROR(EditLocked(std::move(payload).value(), &c));
+    notify = WantsChangesLocked();
     if (notify) unnotified_.push_back(std::move(c));
   }
   // Delivered on the strand, in the order of application with remote changes.
   if (notify) core_->Post(name_, [this] { Notify(); });
   return Status::Ok();
-}
-
-Status Replica::EditWith(const std::function<Result<std::string>(const Document&)>& make) {
-  DocumentChange c;
-  bool notify;
-  {
-    MutexLock l(&mu_);
-    if (!doc_) return Status(StatusCode::kUnavailable, "document '" + name_ + "' has no type yet");
-    Result<std::string> payload = make(*doc_);
-    if (!payload.ok()) return payload.status();
-    ZINC_RETURN_IF_ERROR(EditLocked(std::move(payload).value(), &c));
-    notify = has_listener_;
-    if (notify) unnotified_.push_back(std::move(c));
-  }
-  if (notify) core_->Post(name_, [this] { Notify(); });
-  return Status::Ok();
-}
-
-Status Replica::EditJson(std::string_view json) {
-  const DocumentType* t = type();
-  if (!t) return Status(StatusCode::kUnavailable, "document '" + name_ + "' has no type yet");
-  Result<std::string> payload = t->FragmentFromJson(json);
-  if (!payload.ok()) return payload.status();
-  return Edit(std::move(payload).value());
 }
 
 Status Replica::WaitSynced(std::chrono::milliseconds timeout) {
@@ -737,9 +719,7 @@ size_t Replica::pending() const {
 std::string Replica::ToJson() const {
   MutexLock l(&mu_);
   if (!type_ || !doc_) return "null";
-  return "{\"type\":\"" + std::string(type_->name()) +
-         "\",\"seq\":" + std::to_string(applied_seq_) + ",\"" + std::string(type_->json_field()) +
-         "\":" + doc_->ToJson() + "}";
+  return DocumentToJson(*type_, applied_seq_, *doc_);
 }
 
 void Replica::Read(const std::function<void(const Document&)>& fn) const {
@@ -747,10 +727,11 @@ void Replica::Read(const std::function<void(const Document&)>& fn) const {
   if (doc_) fn(*doc_);
 }
 
-void Replica::OnChange(std::function<void(const DocumentChange&)> listener) {
+void Replica::SetListeners(DocumentListeners* listeners) {
   MutexLock l(&mu_);
-  has_listener_ = static_cast<bool>(listener);
-  listener_ = std::make_shared<std::function<void(const DocumentChange&)>>(std::move(listener));
+  // What was applied for the old listeners goes to them first.
+  QueueLocked();
+  listeners_ = listeners;
 }
 
 Status Replica::SetPresence(std::string state) {
@@ -767,20 +748,14 @@ Status Replica::SetPresence(std::string state) {
   return Status::Ok();
 }
 
-void Replica::OnPresence(std::function<void(const EndpointId&, const std::string&)> listener) {
-  MutexLock l(&mu_);
-  presence_listener_ = std::make_shared<std::function<void(const EndpointId&, const std::string&)>>(
-      std::move(listener));
-}
-
 void Replica::OnPresenceMessage(const Message& msg) {
   if (msg.origin == core_->id()) return;  // Our own, back from the host.
-  std::shared_ptr<std::function<void(const EndpointId&, const std::string&)>> listener;
+  DocumentListeners* listeners;
   {
     MutexLock l(&mu_);
-    listener = presence_listener_;
+    listeners = listeners_;
   }
-  if (listener && *listener) (*listener)(msg.origin, msg.envelope.presence().state());
+  if (listeners) listeners->NotifyPresence(msg.origin, msg.envelope.presence().state());
 }
 
 void Replica::OnAttached() {
@@ -1002,31 +977,56 @@ void Replica::OnCatchupRequest(const Message& msg) {
   parked_.push_back(Parked{msg.routing_id, msg.envelope, core_->clock().NowMicros()});
 }
 
-void Replica::Notify() {
-  Changes changes;
-  std::shared_ptr<std::function<void(const DocumentChange&)>> listener;
-  std::vector<std::pair<uint64_t, uint64_t>> acks;
-  std::shared_ptr<std::function<void(uint64_t, uint64_t)>> ack_listener;
-  {
-    MutexLock l(&mu_);
-    changes.swap(unnotified_);
-    listener = listener_;
-    acks.swap(unnotified_acks_);
-    ack_listener = ack_listener_;
-  }
-  if (listener && *listener) {
-    for (const DocumentChange& c : changes) (*listener)(c);
-  }
-  if (ack_listener && *ack_listener) {
-    for (const auto& [origin_seq, seq] : acks) (*ack_listener)(origin_seq, seq);
+void Replica::QueueLocked() {
+  if (listeners_) {
+    listeners_->Queue(&unnotified_, &unnotified_acks_);
+  } else {
+    unnotified_.clear();
+    unnotified_acks_.clear();
   }
 }
 
-void Replica::OnAcknowledged(std::function<void(uint64_t, uint64_t)> listener) {
+void Replica::Notify() {
+  DocumentListeners* listeners;
+  {
+    MutexLock l(&mu_);
+    QueueLocked();
+    listeners = listeners_;
+  }
+  if (listeners) listeners->Notify();
+}
+
+Status Replica::Seed(const std::string& state, uint64_t seq, uint64_t epoch, uint64_t min_epoch,
+                     uint64_t next_origin_seq, std::vector<std::pair<uint64_t, std::string>> own) {
   MutexLock l(&mu_);
-  ack_listener_ =
-      listener ? std::make_shared<std::function<void(uint64_t, uint64_t)>>(std::move(listener))
-               : nullptr;
+  if (!type_) return Status(StatusCode::kInvalidArgument, "a seeded replica needs a type");
+  std::unique_ptr<Document> doc = type_->Create();
+  ZINC_RETURN_IF_ERROR(doc->Restore(state));
+  doc_ = std::move(doc);
+  applied_seq_ = seq;
+  epoch_ = epoch;
+  min_epoch_ = min_epoch;
+  next_origin_seq_ = next_origin_seq;
+  acked_through_ = next_origin_seq - 1;
+  for (auto& edit : own) acked_.push_back(std::move(edit));
+  while (acked_.size() > kAckedTail) acked_.pop_front();
+  // Synced on the old root's state; Start asks for a snapshot of the new root's epoch.
+  state_ = State::kResyncing;
+  return Status::Ok();
+}
+
+Replica::PendingHandover Replica::TakePendingAndClose() {
+  PendingHandover out;
+  {
+    MutexLock l(&mu_);
+    out.base_seq = applied_seq_;
+    out.next_origin_seq = next_origin_seq_;
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      out.edits.emplace_back(pending_[i], pending_edits_->at(i));
+    }
+  }
+  Close(/*release_state=*/true);
+  return out;
 }
 
 }  // namespace internal

@@ -12,6 +12,8 @@
 
 #include "core/message.h"
 #include "core/mutex.h"
+#include "endpoints/document_backend.h"
+#include "endpoints/document_listeners.h"
 #include "endpoints/endpoint.h"
 #include "endpoints/endpoint_internal.h"
 #include "endpoints/history.h"
@@ -23,14 +25,26 @@ namespace internal {
 // fetches a snapshot, then applies fragments in seq order, fetching any gap with a catch-up
 // request. Local edits apply at once and stay pending until their echo (the fragment with this
 // endpoint as origin) comes back; remote fragments are transformed against pending edits.
-// Thread-safe; the On* methods run on the document's strand.
-class Replica final : public DocumentHandle {
+// The backend of the application's handle away from the root. Thread-safe; the On* methods run
+// on the document's strand.
+class Replica final : public DocumentBackend {
  public:
+  // Acknowledged own edits a replica keeps to send again after a failover (acked_): far more
+  // than a standby can lag behind the root it replaces.
+  static constexpr size_t kAckedTail = 16384;
+
   // core must outlive this object. type may be null (open without a type: learn it from the
   // snapshot; no edits until then).
   Replica(EndpointCore* core, std::string name, const DocumentType* type, bool create,
           const TypeRegistry* types);
 
+  // A root that stepped down (docs/failover.md): starts from the state it had as the root (at
+  // seq, of epoch), synced but resyncing with a root of at least min_epoch, its next own
+  // origin_seq, and its own sequenced edits (acknowledged: those the new root's snapshot lacks
+  // go again). Call before Start and before the replica is shared.
+  Status Seed(const std::string& state, uint64_t seq, uint64_t epoch, uint64_t min_epoch,
+              uint64_t next_origin_seq, std::vector<std::pair<uint64_t, std::string>> own)
+      EXCLUDES(mu_);
   // Sends the first snapshot request. Call once, after subscribing.
   void Start() EXCLUDES(mu_);
   // The endpoint has joined a parent (again): requests made before were dropped, ask again, and
@@ -54,6 +68,16 @@ class Replica final : public DocumentHandle {
   };
   // Returns kUnavailable, saying why, if there is nothing to hand over (not synced).
   Status TakeHandover(Handover* out) EXCLUDES(mu_);
+  // What the application's edits through this replica leave to the document it hosts once the
+  // standby has taken over: the edits still unacknowledged (origin_seq, payload), as made on
+  // base_seq (this replica's applied seq), and the origin_seq of the next edit. Closes the
+  // replica (its handle moves to the hosted document).
+  struct PendingHandover {
+    uint64_t base_seq = 0;
+    uint64_t next_origin_seq = 1;
+    std::vector<std::pair<uint64_t, std::string>> edits;
+  };
+  PendingHandover TakePendingAndClose() EXCLUDES(mu_);
   // Ends this replica: edits and waits return kUnavailable from now on, unacknowledged edits are
   // dropped. With release_state the state goes too (a relay's replica nobody holds).
   void Close(bool release_state) EXCLUDES(mu_);
@@ -78,11 +102,9 @@ class Replica final : public DocumentHandle {
   void OnNack(const wire::Envelope& env) EXCLUDES(mu_);
   void OnTick(int64_t now_micros) EXCLUDES(mu_);
 
-  // DocumentHandle.
-  const std::string& name() const override { return name_; }
+  // DocumentBackend.
   const DocumentType* type() const override EXCLUDES(mu_);
   Status Edit(std::string payload) override EXCLUDES(mu_);
-  Status EditJson(std::string_view json) override;
   Status EditWith(const std::function<Result<std::string>(const Document&)>& make) override
       EXCLUDES(mu_);
   Status WaitSynced(std::chrono::milliseconds timeout) override EXCLUDES(mu_);
@@ -92,11 +114,10 @@ class Replica final : public DocumentHandle {
   size_t pending() const override EXCLUDES(mu_);
   std::string ToJson() const override EXCLUDES(mu_);
   void Read(const std::function<void(const Document&)>& fn) const override EXCLUDES(mu_);
-  void OnChange(std::function<void(const DocumentChange&)> listener) override EXCLUDES(mu_);
   Status SetPresence(std::string state) override EXCLUDES(mu_);
-  void OnPresence(std::function<void(const EndpointId&, const std::string&)> listener) override
-      EXCLUDES(mu_);
-  void OnAcknowledged(std::function<void(uint64_t, uint64_t)> listener) override EXCLUDES(mu_);
+  void SetListeners(DocumentListeners* listeners) override EXCLUDES(mu_);
+
+  const std::string& name() const { return name_; }
   // Strand handler: a presence from the network.
   void OnPresenceMessage(const Message& msg) EXCLUDES(mu_);
 
@@ -135,8 +156,14 @@ class Replica final : public DocumentHandle {
   void SendPendingEditLocked(size_t i, uint64_t base_seq) REQUIRES(mu_);
   // Applies payload as a local edit and sends or holds it; fills *change.
   Status EditLocked(std::string payload, DocumentChange* change) REQUIRES(mu_);
-  // Hands the changes in unnotified_ to the listener, in order. Strand only, so that two calls
-  // never interleave.
+  bool WantsChangesLocked() const REQUIRES(mu_) {
+    return listeners_ && listeners_->wants_changes();
+  }
+  bool WantsAcksLocked() const REQUIRES(mu_) { return listeners_ && listeners_->wants_acks(); }
+  // Moves unnotified_ and unnotified_acks_ to the listeners' queue.
+  void QueueLocked() REQUIRES(mu_);
+  // Hands what the listeners' queue holds to them. Strand only, so that two calls never
+  // interleave.
   void Notify() EXCLUDES(mu_);
   // Serving children (relays).
   // Keeps what a sequenced fragment adds to what is served: the history, the dedup table, the
@@ -223,15 +250,11 @@ class Replica final : public DocumentHandle {
   uint64_t out_of_order_expected_ GUARDED_BY(mu_) = 0;
   // Times in a row pending_ made no progress for 4 x retry.
   int stalls_ GUARDED_BY(mu_) = 0;
-  std::shared_ptr<std::function<void(const DocumentChange&)>> listener_ GUARDED_BY(mu_);
-  // listener_ is set: only then are changes collected and posted.
-  bool has_listener_ GUARDED_BY(mu_) = false;
-  std::shared_ptr<std::function<void(const EndpointId&, const std::string&)>> presence_listener_
-      GUARDED_BY(mu_);
-  std::shared_ptr<std::function<void(uint64_t, uint64_t)>> ack_listener_ GUARDED_BY(mu_);
-  // Acknowledgements (origin_seq, seq) not yet handed to ack_listener_ (only while it is set).
+  // The application's handle's listeners (nullptr: no handle).
+  DocumentListeners* listeners_ GUARDED_BY(mu_) = nullptr;
+  // Acknowledgements (origin_seq, seq) not yet queued for the listener.
   std::vector<std::pair<uint64_t, uint64_t>> unnotified_acks_ GUARDED_BY(mu_);
-  // Changes applied (local or remote, in the order of application) and not yet handed to the
+  // Changes applied (local or remote, in the order of application) and not yet queued for the
   // listener.
   Changes unnotified_ GUARDED_BY(mu_);
   // The n of every WaitPendingAtMost / WaitAcknowledged (0) call waiting now: an acknowledgement

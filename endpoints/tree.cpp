@@ -528,6 +528,12 @@ Status EndpointImpl::Close(const std::string& name) {
   t->second.app = false;
   if (!t->second.children) RetireReplicaLocked(name, /*release_state=*/false);
   UpdateUpwardLocked(name);
+  // The handle stays valid, on the closed replica (frozen); an Open makes a new one.
+  auto h = handles_.find(name);
+  if (h != handles_.end()) {
+    closed_handles_.push_back(std::move(h->second));
+    handles_.erase(h);
+  }
   return Status::Ok();
 }
 

@@ -3,7 +3,9 @@
 // and stopped processes are tests/failover_e2e.sh.
 
 #include <algorithm>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -144,9 +146,12 @@ TEST(FailoverTest, ARootThatLearnsOfALaterEpochStepsDownAndJoinsTheNewRoot) {
   ASSERT_TRUE(WaitFor([&] { return !old_root->is_root(); }, kTimeout));
   EXPECT_EQ(old_root->counters().Value("zinc_stepped_down_total"), 1u);
   // It sequences nothing any more, and asks the new root to take it as a member (a leaf: it
-  // offers no listen address), at the new epoch.
+  // offers no listen address), at the new epoch. The application's handle keeps working, on a
+  // replica now: the edit waits for the new root.
   Status s = doc->EditJson("{\"set\":[\"b\",2]}");
-  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(doc->pending(), 1u);
+  EXPECT_NE(doc->ToJson().find("\"b\":2"), std::string::npos) << doc->ToJson();
   wire::Envelope request;
   ASSERT_TRUE(WaitFor(
       [&] {
@@ -162,6 +167,124 @@ TEST(FailoverTest, ARootThatLearnsOfALaterEpochStepsDownAndJoinsTheNewRoot) {
   EXPECT_EQ(request.join_request().listen(), "");
   EXPECT_FALSE(old_root->position().joined);
   old_root->Stop();
+}
+
+// Sets "key" to n in doc.
+Status Set(DocumentHandle* doc, const std::string& key, int n) {
+  return doc->EditJson("{\"set\":[\"" + key + "\"," + std::to_string(n) + "]}");
+}
+
+TEST(FailoverTest, AHandleOnTheStandbyKeepsEditingThroughTheTakeover) {
+  auto root = StartHost(Options());
+  auto standby = StartMember(root->listen_address(), /*relay=*/true, /*priority=*/5);
+  auto client = StartMember(root->listen_address(), /*relay=*/false, 0);
+  DocumentHandle* mine = OpenMap(standby.get(), "m");
+  DocumentHandle* theirs = OpenMap(client.get(), "m");
+  ASSERT_TRUE(mine->WaitSynced(kTimeout).ok());
+  ASSERT_TRUE(theirs->WaitSynced(kTimeout).ok());
+  ASSERT_TRUE(WaitFor([&] { return client->roster().standby == standby->id(); }, kTimeout));
+  std::vector<uint64_t> acks;
+  std::mutex acks_mu;
+  mine->OnAcknowledged([&](uint64_t origin_seq, uint64_t) {
+    std::lock_guard<std::mutex> l(acks_mu);
+    acks.push_back(origin_seq);
+  });
+  int n = 0;
+  for (; n < 20; ++n) ASSERT_TRUE(Set(mine, "s" + std::to_string(n), n).ok());
+  ASSERT_TRUE(mine->WaitAcknowledged(kTimeout).ok());
+  // The root dies; the application on the standby edits on through the same handle while the
+  // standby takes over, and after.
+  root->Stop();
+  // (At most 30 edits in flight each: they wait for the new root.)
+  for (; !standby->is_root() || n < 60; ++n) {
+    ASSERT_TRUE(Set(mine, "s" + std::to_string(n), n).ok());
+    ASSERT_TRUE(Set(theirs, "c" + std::to_string(n), n).ok());
+    ASSERT_TRUE(mine->WaitPendingAtMost(30, kTimeout).ok());
+    ASSERT_TRUE(theirs->WaitPendingAtMost(30, kTimeout).ok());
+  }
+  for (int k = 0; k < 20; ++k, ++n) ASSERT_TRUE(Set(mine, "s" + std::to_string(n), n).ok());
+  EXPECT_TRUE(mine->WaitAcknowledged(kTimeout).ok());
+  EXPECT_TRUE(theirs->WaitAcknowledged(kTimeout).ok());
+  EXPECT_EQ(mine->pending(), 0u);
+  // The same handle: the document is hosted here now.
+  Result<DocumentHandle*> again = standby->Open("m", OpenOptions{"map", true});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, mine);
+  ASSERT_TRUE(WaitFor([&] { return theirs->seq() == mine->seq(); }, kTimeout));
+  EXPECT_EQ(Read(theirs), Read(mine));
+  for (int k = 0; k < n; ++k) {
+    EXPECT_NE(mine->ToJson().find("\"s" + std::to_string(k) + "\":"), std::string::npos) << k;
+  }
+  // Every edit made through the handle acknowledged, once, in order.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard<std::mutex> l(acks_mu);
+        return acks.size() >= static_cast<size_t>(n);
+      },
+      std::chrono::seconds(5)));
+  std::lock_guard<std::mutex> l(acks_mu);
+  std::string seen;
+  for (uint64_t a : acks) seen += std::to_string(a) + " ";
+  ASSERT_EQ(acks.size(), static_cast<size_t>(n)) << seen;
+  for (int k = 0; k < n; ++k) EXPECT_EQ(acks[k], static_cast<uint64_t>(k + 1));
+  client->Stop();
+  standby->Stop();
+}
+
+TEST(FailoverTest, AHandleOnARootThatStepsDownKeepsEditingThroughTheNewRoot) {
+  // One handler thread and a queue of one: a root whose handler is held stops reading, then
+  // stops ticking (no heartbeats), as a paused process would; released, it finds that its
+  // standby took over and steps down.
+  EndpointOptions o = Options();
+  o.max_queued_messages = 1;
+  auto root = StartHost(o);
+  auto standby = StartMember(root->listen_address(), /*relay=*/true, /*priority=*/5);
+  auto client = StartMember(root->listen_address(), /*relay=*/false, 0);
+  DocumentHandle* mine = OpenMap(root.get(), "m");
+  DocumentHandle* theirs = OpenMap(client.get(), "m");
+  ASSERT_TRUE(theirs->WaitSynced(kTimeout).ok());
+  ASSERT_TRUE(WaitFor([&] { return client->roster().standby == standby->id(); }, kTimeout));
+  ASSERT_TRUE(Set(mine, "before", 1).ok());
+  ASSERT_TRUE(WaitFor([&] { return theirs->seq() == 1; }, kTimeout));
+  std::mutex mu;
+  std::condition_variable cv;
+  bool hold = true;
+  bool held = false;
+  mine->OnChange([&](const DocumentChange&) {
+    std::unique_lock<std::mutex> l(mu);
+    held = true;
+    cv.notify_all();
+    cv.wait(l, [&] { return !hold; });
+  });
+  ASSERT_TRUE(Set(mine, "paused", 2).ok());
+  {
+    std::unique_lock<std::mutex> l(mu);
+    ASSERT_TRUE(cv.wait_for(l, kTimeout, [&] { return held; }));
+  }
+  ASSERT_TRUE(WaitFor([&] { return standby->is_root(); }, kTimeout));
+  mine->OnChange(nullptr);
+  {
+    std::lock_guard<std::mutex> l(mu);
+    hold = false;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(WaitFor([&] { return !root->is_root(); }, kTimeout));
+  // The same handle edits on; the new root sequences its edits.
+  ASSERT_TRUE(Set(mine, "after", 3).ok());
+  EXPECT_TRUE(mine->WaitAcknowledged(kTimeout).ok());
+  DocumentHandle* hosted = OpenMap(standby.get(), "m");
+  ASSERT_NE(hosted, nullptr);
+  ASSERT_TRUE(WaitFor([&] { return mine->seq() == hosted->seq(); }, kTimeout));
+  ASSERT_TRUE(WaitFor([&] { return theirs->seq() == hosted->seq(); }, kTimeout));
+  for (const char* key : {"before", "paused", "after"}) {
+    EXPECT_NE(hosted->ToJson().find(std::string("\"") + key + "\":"), std::string::npos)
+        << key << " " << hosted->ToJson();
+  }
+  EXPECT_EQ(Read(mine), Read(hosted));
+  EXPECT_EQ(Read(theirs), Read(hosted));
+  client->Stop();
+  root->Stop();
+  standby->Stop();
 }
 
 }  // namespace

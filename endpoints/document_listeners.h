@@ -1,0 +1,62 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/ids.h"
+#include "core/mutex.h"
+#include "endpoints/endpoint.h"
+
+namespace zinc {
+namespace internal {
+
+// The application's listeners on one open document (DocumentHandle::OnChange, OnPresence,
+// OnAcknowledged) and what waits to be handed to them. Owned by the document's handle, so that
+// they stay put when the handle's backend changes (a takeover, a step-down): the backend that
+// applies a change queues it here, in the order of application, and Notify hands everything
+// queued to the listeners. Thread-safe; Notify runs on the document's strand only.
+class DocumentListeners {
+ public:
+  using ChangeFn = std::function<void(const DocumentChange&)>;
+  using PresenceFn = std::function<void(const EndpointId& origin, const std::string& state)>;
+  using AckFn = std::function<void(uint64_t origin_seq, uint64_t seq)>;
+
+  // Replace the listener (an empty function: none).
+  void SetChange(ChangeFn fn) EXCLUDES(mu_);
+  void SetPresence(PresenceFn fn) EXCLUDES(mu_);
+  void SetAck(AckFn fn) EXCLUDES(mu_);
+
+  // Whether a change (or acknowledgement) listener is set: backends only build and queue
+  // changes (and acknowledgements) then.
+  bool wants_changes() const { return wants_changes_.load(std::memory_order_acquire); }
+  bool wants_acks() const { return wants_acks_.load(std::memory_order_acquire); }
+
+  // Queue what a backend applied, in order; *changes and *acks are left empty. Call under the
+  // backend's lock, so that the queue is in the order of application.
+  void Queue(std::vector<DocumentChange>* changes, std::vector<std::pair<uint64_t, uint64_t>>* acks)
+      EXCLUDES(mu_);
+
+  // Hands the queued changes, then the queued acknowledgements, to the listeners. Strand only,
+  // so that two calls never interleave. Calls the listeners without holding a lock.
+  void Notify() EXCLUDES(mu_);
+  // Hands one presence of another endpoint to the presence listener.
+  void NotifyPresence(const EndpointId& origin, const std::string& state) EXCLUDES(mu_);
+
+ private:
+  mutable Mutex mu_;
+  std::shared_ptr<ChangeFn> change_ GUARDED_BY(mu_);
+  std::shared_ptr<PresenceFn> presence_ GUARDED_BY(mu_);
+  std::shared_ptr<AckFn> ack_ GUARDED_BY(mu_);
+  std::vector<DocumentChange> changes_ GUARDED_BY(mu_);
+  std::vector<std::pair<uint64_t, uint64_t>> acks_ GUARDED_BY(mu_);
+  std::atomic<bool> wants_changes_{false};
+  std::atomic<bool> wants_acks_{false};
+};
+
+}  // namespace internal
+}  // namespace zinc
