@@ -76,8 +76,8 @@ Status EndpointImpl::Init() {
   if (options_.listen.empty() && options_.join.empty()) {
     return Status(StatusCode::kInvalidArgument, "an endpoint needs a listen or a join address");
   }
-  root_.store(options_.join.empty());
-  relay_.store(!options_.join.empty() && !options_.listen.empty());
+  role_.store(options_.join.empty() ? Role::kRoot : Role::kJoining);
+  hosts_.store(!options_.listen.empty());
   {
     MutexLock l(&tree_mu_);
     join_address_ = options_.join;
@@ -145,7 +145,6 @@ Status EndpointImpl::Init() {
   ZINC_RETURN_IF_ERROR(listener_->Start());
   MutexLock l(&tree_mu_);
   if (is_root()) {
-    joined_ = true;
     roster_.set_max_members(options_.limits.max_roster_members);
     roster_.SetSelf(SelfInfoLocked());
     roster_.set_epoch(epoch());
@@ -167,7 +166,7 @@ void EndpointImpl::Stop() {
     // Tell the parent at once rather than let it time this endpoint out (best effort: the
     // listener sends what is queued as it stops).
     MutexLock l(&tree_mu_);
-    if (joined_) {
+    if (IsJoined(role())) {
       wire::Envelope e = NewEnvelope("");
       *e.mutable_member_report() = SelfReportLocked();
       e.mutable_member_report()->set_leaving(true);
@@ -317,7 +316,7 @@ HostedDocument* EndpointImpl::FindHosted(const std::string& name, const std::str
 Replica* EndpointImpl::FindOrReplicate(const std::string& name, const std::string& type_name) {
   if (Replica* r = FindReplica(name)) return r;
   // The standby replicates every document the root publishes anything of.
-  if (!replicate_all_flag_.load(std::memory_order_acquire)) return nullptr;
+  if (!ReplicatesAll(role())) return nullptr;
   return ServingReplica(name, type_name, /*create=*/false);
 }
 
@@ -359,7 +358,7 @@ void EndpointImpl::OnMessages(std::vector<Message> msgs) {
   }
   msgs.resize(kept);
   if (msgs.empty()) return;
-  if (is_root() && accepting_.load(std::memory_order_relaxed)) {
+  if (role() == Role::kRoot) {
     // A root that stood still (SIGSTOP) finds its members' frames waiting when it resumes: it
     // must doubt it is still the root before it handles any, not at its next tick.
     const int64_t now = clock_->NowMicros();
@@ -506,8 +505,7 @@ void EndpointImpl::HandleFragments(Message* msgs, size_t n) {
     }
     return;
   }
-  if (msgs[0].channel == ChannelKind::kInbound && is_root() && accepting() &&
-      !recovering_.load(std::memory_order_acquire)) {
+  if (msgs[0].channel == ChannelKind::kInbound && role() == Role::kRoot) {
     wire::NackReason reason = wire::NACK_UNSPECIFIED;
     std::string why;
     // The document checks each fragment's type itself.

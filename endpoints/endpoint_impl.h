@@ -22,6 +22,7 @@
 #include "endpoints/endpoint_internal.h"
 #include "endpoints/hosted_document.h"
 #include "endpoints/replica.h"
+#include "endpoints/role.h"
 #include "endpoints/roster.h"
 #include "handlers/handler_pool.h"
 #include "handlers/message_handler.h"
@@ -61,8 +62,8 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   void Stop() override;
   const EndpointId& id() const override { return id_; }
   const std::string& listen_address() const override { return listen_address_; }
-  bool is_root() const override { return root_.load(std::memory_order_acquire); }
-  bool is_relay() const override { return relay_.load(std::memory_order_acquire); }
+  bool is_root() const override { return IsRoot(role()); }
+  bool is_relay() const override { return hosts_.load(std::memory_order_acquire) && !is_root(); }
   Status WaitJoined(std::chrono::milliseconds timeout) override EXCLUDES(tree_mu_);
   TreePosition position() const override EXCLUDES(tree_mu_);
   RosterInfo roster() const override EXCLUDES(tree_mu_);
@@ -76,9 +77,7 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   const Clock& clock() const override { return *clock_; }
   Logger& logger() override { return logger_; }
   uint64_t epoch() const override { return epoch_.load(std::memory_order_acquire); }
-  bool accepting() const override {
-    return is_root() && accepting_.load(std::memory_order_acquire);
-  }
+  bool accepting() const override { return IsAccepting(role()); }
   void Send(OutboundFrame frame) override { listener_->Send(std::move(frame)); }
   void Send(std::vector<OutboundFrame> frames) override { listener_->Send(std::move(frames)); }
   void Post(const std::string& doc, std::function<void()> task) override {
@@ -138,8 +137,11 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   std::string OfferedListenLocked() const REQUIRES(tree_mu_);
   // This endpoint's own roster entry as root.
   MemberInfo SelfInfoLocked() const REQUIRES(tree_mu_);
-  // "root", "standby", "relay", "client" or "joining".
+  // "root", "standby", "relay", "client" or "joining" (zincctl stat's roles).
   std::string RoleLocked() const REQUIRES(tree_mu_);
+  Role role() const { return role_.load(std::memory_order_acquire); }
+  // Moves the role by event (NextRole, endpoints/role.h); returns whether it changed.
+  bool TransitionLocked(RoleEvent event) REQUIRES(tree_mu_);
 
   // Failover (failover.cpp, docs/failover.md).
   // Per message from the I/O thread: a later epoch than this endpoint's.
@@ -232,24 +234,26 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   std::vector<std::unique_ptr<HostedDocument>> deposed_docs_ GUARDED_BY(mu_);
   bool stopped_ GUARDED_BY(mu_) = false;
 
-  // The role, which a failover changes; and the epoch of the root this endpoint follows (or is).
-  std::atomic<bool> root_{false};
-  std::atomic<bool> relay_{false};
-  std::atomic<bool> accepting_{true};
+  // The role (written under tree_mu_ by TransitionLocked, read anywhere); whether this endpoint
+  // offers to host children (it listens and was never deposed); and the epoch of the root this
+  // endpoint follows (or is).
+  std::atomic<Role> role_{Role::kJoining};
+  std::atomic<bool> hosts_{false};
   std::atomic<uint64_t> epoch_{1};
-  // A new root collecting the members' tails (docs/failover.md).
-  std::atomic<bool> recovering_{false};
+  // What a recovering root holds (docs/failover.md).
   Mutex held_mu_;
   std::vector<Message> held_ GUARDED_BY(held_mu_);
-  // The standby's replicate_all_, read on the hot path without tree_mu_.
-  std::atomic<bool> replicate_all_flag_{false};
   // When OnTick last ran (the I/O thread), to notice a pause before handling what waited.
   std::atomic<int64_t> last_tick_seen_micros_{0};
 
-  // The tree. Lock order: mu_ before tree_mu_ is never needed; neither is held across a send.
+  // The tree. Locks: mu_ and tree_mu_ are never held together. The order is mu_ or tree_mu_,
+  // then a handle's, then a backend's (HostedDocument, Replica), then the ChannelListener's and
+  // the HandlerPool's, which are innermost: queueing a frame, a subscription or a task only
+  // appends under them and never blocks, so it is allowed under any of the others. No
+  // application listener is ever called under any of them.
   mutable Mutex tree_mu_;
+  // Notified when the role becomes joined (IsJoined).
   std::condition_variable joined_cv_;
-  bool joined_ GUARDED_BY(tree_mu_) = false;
   // The member asked now, the redirects followed to it, and when it was asked.
   std::string target_ GUARDED_BY(tree_mu_);
   uint32_t hops_ GUARDED_BY(tree_mu_) = 0;
@@ -287,12 +291,12 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   std::string standby_hint_ GUARDED_BY(tree_mu_);
   // The parent lost last (never the target of a fallback).
   EndpointId lost_parent_id_ GUARDED_BY(tree_mu_);
-  // Standby: subscribed to every document; the votes (members that lost the root) by when they
-  // came, and since when this standby has lost the root.
-  bool replicate_all_ GUARDED_BY(tree_mu_) = false;
+  // Subscribed upward to every document (as the standby, ReplicatesAll; kept through a rejoin
+  // until a roster names another). Standby: the votes (members that lost the root) by when
+  // they came, and since when this standby has lost the root.
+  bool subscribed_all_ GUARDED_BY(tree_mu_) = false;
   std::map<EndpointId, int64_t> votes_ GUARDED_BY(tree_mu_);
   int64_t electing_since_micros_ GUARDED_BY(tree_mu_) = 0;
-  bool taking_over_ GUARDED_BY(tree_mu_) = false;
   // New root: the inbound address of the root it replaced, told of the takeover until then.
   std::string old_root_inbound_ GUARDED_BY(tree_mu_);
   EndpointId old_root_id_ GUARDED_BY(tree_mu_);
@@ -305,12 +309,9 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   // parent drops it for silence (it may only be starved), rather than flap.
   int64_t standby_seen_micros_ GUARDED_BY(tree_mu_) = 0;
   // Root: the last tick (a longer gap than the heartbeat timeout is a pause), and since when it
-  // doubts it is still the root.
+  // is paused (doubts it is still the root).
   int64_t last_tick_micros_ GUARDED_BY(tree_mu_) = 0;
-  bool suspect_ GUARDED_BY(tree_mu_) = false;
   int64_t suspect_since_micros_ GUARDED_BY(tree_mu_) = 0;
-  // Stepped down: joins as a leaf, never hosts again.
-  bool deposed_ GUARDED_BY(tree_mu_) = false;
 };
 
 }  // namespace internal

@@ -100,7 +100,7 @@ void EndpointImpl::HandleRootLost(Message msg) {
     MutexLock l(&tree_mu_);
     if (is_root() || msg.envelope.epoch() < epoch()) return;  // Settled already.
     votes_[msg.origin] = clock_->NowMicros();
-    if (electing_since_micros_ != 0 && !taking_over_) {
+    if (electing_since_micros_ != 0 && role() == Role::kStandby) {
       // Counted at once rather than at the next tick: every millisecond here is downtime.
       const int64_t dead_after = std::chrono::microseconds(options_.heartbeat).count() *
                                  std::max(1, options_.heartbeat_misses);
@@ -111,17 +111,17 @@ void EndpointImpl::HandleRootLost(Message msg) {
         auto v = votes_.find(id);
         if (v != votes_.end() && now - v->second <= dead_after) ++yes;
       }
-      if (2 * yes > others.size()) take_over = taking_over_ = true;
+      if (2 * yes > others.size()) take_over = TransitionLocked(RoleEvent::kElected);
     }
   }
   if (take_over) TakeOver();
 }
 
 bool EndpointImpl::HoldWhileRecovering(const Message& msg) {
-  if (!recovering_.load(std::memory_order_acquire)) return false;
+  if (role() != Role::kRecovering) return false;
   MutexLock l(&held_mu_);
-  // Checked again under the lock: EndRecovery clears the flag under it.
-  if (!recovering_.load(std::memory_order_acquire)) return false;
+  // Checked again under the lock: EndRecovery ends the role before it takes what is held.
+  if (role() != Role::kRecovering) return false;
   if (held_.size() >= options_.max_queued_messages) {
     counters_.Get("zinc_fragments_held_back_total")->Add();
     return true;  // Dropped: the author sends it again.
@@ -131,10 +131,13 @@ bool EndpointImpl::HoldWhileRecovering(const Message& msg) {
 }
 
 void EndpointImpl::EndRecovery(const std::string& why) {
+  {
+    MutexLock l(&tree_mu_);
+    if (!TransitionLocked(RoleEvent::kRecovered)) return;
+  }
   std::vector<Message> held;
   {
     MutexLock l(&held_mu_);
-    if (!recovering_.exchange(false)) return;
     held.swap(held_);
   }
   logger_.Info("ZINC-TAIL", "recovery over (" + why + "); " + std::to_string(held.size()) +
@@ -208,7 +211,7 @@ bool EndpointImpl::FailoverTickLocked(int64_t now, std::vector<OutboundFrame>* o
       SuspectPauseLocked(now, now - last_tick_micros_);
     }
     last_tick_micros_ = now;
-    if (suspect_) {
+    if (role() == Role::kPaused) {
       size_t here = 0;
       const std::vector<EndpointId> others = roster_.Others(id_);
       for (const EndpointId& id : others) {
@@ -226,8 +229,7 @@ bool EndpointImpl::FailoverTickLocked(int64_t now, std::vector<OutboundFrame>* o
         }
       }
       if (roster_.standby().is_nil() || 2 * here > others.size()) {
-        suspect_ = false;
-        accepting_.store(true, std::memory_order_release);
+        TransitionLocked(RoleEvent::kResumed);
         logger_.Warn("ZINC-PAUSE", "the members are still here: sequencing again");
       }
     }
@@ -237,7 +239,7 @@ bool EndpointImpl::FailoverTickLocked(int64_t now, std::vector<OutboundFrame>* o
     // the members without one to turn to.
     EndpointId standby;
     uint32_t best = 0;
-    auto consider = [&](const EndpointId& id) {
+    auto consider = [&](const EndpointId& id) REQUIRES(tree_mu_) {
       const MemberInfo* m = roster_.Find(id);
       if (!m || m->listen.empty() || m->priority == 0 || m->parent != id_) return;
       if (m->priority > best || (m->priority == best && id < standby)) {
@@ -268,10 +270,11 @@ bool EndpointImpl::FailoverTickLocked(int64_t now, std::vector<OutboundFrame>* o
     }
     return false;
   }
-  if (joined_ && parent_id_ == roster_root_) {
+  if (IsJoined(role()) && parent_id_ == roster_root_) {
     root_seen_micros_ = std::max(root_seen_micros_, parent_seen_micros_);
   }
-  if (joined_ && !root_lost_ && !roster_root_.is_nil() && now - root_seen_micros_ > dead_after) {
+  if (IsJoined(role()) && !root_lost_ && !roster_root_.is_nil() &&
+      now - root_seen_micros_ > dead_after) {
     root_lost_ = true;
     counters_.Get("zinc_root_lost_total")->Add();
     logger_.Warn("ZINC-ROOT-LOST",
@@ -290,10 +293,7 @@ bool EndpointImpl::FailoverTickLocked(int64_t now, std::vector<OutboundFrame>* o
       auto v = votes_.find(id);
       if (v != votes_.end() && now - v->second <= dead_after) ++yes;
     }
-    if (2 * yes > others.size() && !taking_over_) {
-      taking_over_ = true;
-      return true;
-    }
+    if (2 * yes > others.size() && TransitionLocked(RoleEvent::kElected)) return true;
     if (now - electing_since_micros_ > kElectionTimeouts * dead_after) {
       // No majority has lost the root: this standby is the one cut off.
       logger_.Warn("ZINC-ELECTION", "no majority lost the root (" + std::to_string(yes) + " of " +
@@ -301,7 +301,7 @@ bool EndpointImpl::FailoverTickLocked(int64_t now, std::vector<OutboundFrame>* o
       electing_since_micros_ = 0;
       root_lost_ = false;
       root_seen_micros_ = now;
-      if (joined_) RejoinLocked("no majority for a takeover");
+      if (IsJoined(role())) RejoinLocked("no majority for a takeover");
     }
     return false;
   }
@@ -319,10 +319,9 @@ bool EndpointImpl::FailoverTickLocked(int64_t now, std::vector<OutboundFrame>* o
 }
 
 void EndpointImpl::SuspectPauseLocked(int64_t now, int64_t gap) {
-  if (suspect_ || roster_.standby().is_nil()) return;  // Nobody could have taken over.
-  suspect_ = true;
+  if (roster_.standby().is_nil()) return;  // Nobody could have taken over.
+  if (!TransitionLocked(RoleEvent::kPaused)) return;
   suspect_since_micros_ = now;
-  accepting_.store(false, std::memory_order_release);
   counters_.Get("zinc_root_pauses_total")->Add();
   logger_.Warn("ZINC-PAUSE", "stood still for " + std::to_string(gap / 1000) +
                                  " ms: not sequencing until the members are known to be here");
@@ -392,10 +391,9 @@ void EndpointImpl::TakeOver() {
     roster_.set_epoch(new_epoch);
     roster_root_ = id_;
     epoch_.store(new_epoch, std::memory_order_release);
-    accepting_.store(true, std::memory_order_release);
     // Nothing is sequenced until the members have offered the fragments they applied last (or
     // a heartbeat timeout has passed): one that reached them but not this standby is kept.
-    recovering_.store(true, std::memory_order_release);
+    TransitionLocked(RoleEvent::kTookOver);
     offered_.clear();
     // Those that voted, and the members below this standby.
     expected_offers_.clear();
@@ -404,9 +402,6 @@ void EndpointImpl::TakeOver() {
     }
     recovery_until_micros_ = now + std::chrono::microseconds(options_.heartbeat).count() *
                                        std::max(1, options_.heartbeat_misses);
-    relay_.store(false, std::memory_order_release);
-    root_.store(true, std::memory_order_release);
-    joined_ = true;
     depth_ = 0;
     path_.clear();
     parent_id_ = EndpointId();
@@ -414,10 +409,7 @@ void EndpointImpl::TakeOver() {
     root_lost_ = false;
     votes_.clear();
     electing_since_micros_ = 0;
-    taking_over_ = false;
-    replicate_all_ = false;
-    replicate_all_flag_.store(false, std::memory_order_release);
-    suspect_ = false;
+    subscribed_all_ = false;  // (The listener drops its client channels: Promote.)
     last_tick_micros_ = now;
     // Children it had as a relay stay; the old root's other children join now.
     for (auto& [id, child] : children_) child.last_seen_micros = now;
@@ -501,13 +493,10 @@ void EndpointImpl::StepDownLocked(uint64_t epoch, const std::string& listen) {
                                      ": stepping down" +
                                      (listen.empty() ? std::string() : ", joining " + listen));
   counters_.Get("zinc_stepped_down_total")->Add();
-  accepting_.store(false, std::memory_order_release);
-  root_.store(false, std::memory_order_release);
-  relay_.store(false, std::memory_order_release);
+  // A deposed root never hosts again: it joins as a leaf.
+  hosts_.store(false, std::memory_order_release);
+  TransitionLocked(RoleEvent::kSteppedDown);
   epoch_.store(epoch, std::memory_order_release);
-  deposed_ = true;
-  suspect_ = false;
-  joined_ = false;
   children_.clear();
   roster_ = RosterBook();
   roster_.set_max_members(options_.limits.max_roster_members);

@@ -72,9 +72,9 @@ void EndpointImpl::HandleJoinRequest(Message msg) {
       } else {
         reply->set_text("this member does not host");
       }
-    } else if (suspect_) {
+    } else if (role() == Role::kPaused) {
       reply->set_text("this root is not sure it still is the root");
-    } else if (!joined_) {
+    } else if (!IsJoined(role())) {
       reply->set_text("this member has not joined its own parent yet");
     } else if (known || room) {
       Child& c = children_[msg.origin];
@@ -129,7 +129,7 @@ void EndpointImpl::HandleJoinReply(Message msg) {
   const wire::JoinReply& r = msg.envelope.join_reply();
   {
     MutexLock l(&tree_mu_);
-    if (joined_) return;  // A late answer to a request asked twice.
+    if (IsJoined(role())) return;  // A late answer to a request asked twice.
     if (r.accepted()) {
       // The member that accepted: a late answer may come from one asked before the current
       // target (the tick moved on meanwhile); attach to it, not to whoever is asked now.
@@ -137,7 +137,7 @@ void EndpointImpl::HandleJoinReply(Message msg) {
       Result<BaseAddress> base = ParseBaseAddress(target_);
       if (!base.ok()) return;
       const ChannelAddresses a = DeriveChannelAddresses(*base);
-      joined_ = true;
+      TransitionLocked(RoleEvent::kJoined);
       depth_ = r.depth();
       path_.clear();
       for (const std::string& p : r.path()) Unpack(p, &path_.emplace_back());
@@ -149,7 +149,6 @@ void EndpointImpl::HandleJoinReply(Message msg) {
       report_dirty_ = true;
       listener_->Attach(a.outbound, a.inbound);
       logger_.Info("ZINC-JOIN", "joined " + target_ + " at depth " + std::to_string(depth_));
-      joined_cv_.notify_all();
     } else if (!r.redirect().empty() && hops_ < kMaxHops) {
       target_ = r.redirect();
       ++hops_;
@@ -247,7 +246,7 @@ void EndpointImpl::HandleRoster(Message msg) {
     roster_root_ = root;
     // Depth and path as the root sees them: they change when an ancestor is replaced (the
     // standby that took over is one level up from where this member joined it).
-    if (const MemberInfo* p = joined_ ? roster_.Find(parent_id_) : nullptr) {
+    if (const MemberInfo* p = IsJoined(role()) ? roster_.Find(parent_id_) : nullptr) {
       if (p->depth + 1 != depth_) {
         std::vector<EndpointId> path;
         for (const MemberInfo* a = p; a && path.size() <= options_.limits.max_tree_depth;
@@ -265,12 +264,13 @@ void EndpointImpl::HandleRoster(Message msg) {
     }
     // The standby replicates every document: it subscribes to all of them.
     const bool standby = roster_.standby() == id_ && is_relay();
-    if (standby != replicate_all_) {
-      replicate_all_ = standby;
-      replicate_all_flag_.store(standby, std::memory_order_release);
-      subscribe_all = standby;
-      unsubscribe_all = !standby;
-      logger_.Info("ZINC-STANDBY", standby ? "this relay is the standby" : "no longer the standby");
+    TransitionLocked(standby ? RoleEvent::kNamedStandby : RoleEvent::kNotStandby);
+    const bool all = ReplicatesAll(role());
+    if (all != subscribed_all_ && (all || !standby)) {
+      subscribed_all_ = all;
+      subscribe_all = all;
+      unsubscribe_all = !all;
+      logger_.Info("ZINC-STANDBY", all ? "this relay is the standby" : "no longer the standby");
     }
   }
   if (subscribe_all) listener_->Subscribe("");
@@ -287,7 +287,7 @@ void EndpointImpl::TreeTick(int64_t now) {
     // While the root is lost, joining the standby is what ends the outage: ask every heartbeat.
     const int64_t retry =
         std::chrono::microseconds(root_lost_ ? options_.heartbeat : options_.retry).count();
-    if (!joined_ && !target_.empty() && now - join_sent_micros_ >= retry) {
+    if (!IsJoined(role()) && !target_.empty() && now - join_sent_micros_ >= retry) {
       // No answer: ask again, and after a few tries start over from the join address.
       if (++attempts_ >= 3 && target_ != FallbackTargetLocked()) {
         target_ = FallbackTargetLocked();
@@ -315,15 +315,15 @@ void EndpointImpl::TreeTick(int64_t now) {
         ++it;
       }
     }
-    if (joined_ && !is_root()) {
+    if (IsJoined(role()) && !is_root()) {
       parent_seen_micros_ =
           std::max(parent_seen_micros_, parent_traffic_micros_.load(std::memory_order_relaxed));
     }
     take_over = FailoverTickLocked(now, &out);
-    recovery_over = recovering_.load(std::memory_order_acquire) && now >= recovery_until_micros_;
+    recovery_over = role() == Role::kRecovering && now >= recovery_until_micros_;
     // The standby does not leave a silent root: it holds the election (FailoverTickLocked).
     const bool electing = electing_since_micros_ != 0 || take_over;
-    if (joined_ && !is_root()) {
+    if (IsJoined(role()) && !is_root()) {
       if (now - parent_seen_micros_ > dead_after && !electing) {
         RejoinLocked("no heartbeat from the parent for " + std::to_string(dead_after / 1000) +
                      " ms");
@@ -347,7 +347,7 @@ void EndpointImpl::TreeTick(int64_t now) {
         roster_dirty_ = false;
         roster_published_micros_ = now;
       }
-    } else if (joined_ && (report_dirty_ || now - reported_micros_ >= kReportMicros)) {
+    } else if (IsJoined(role()) && (report_dirty_ || now - reported_micros_ >= kReportMicros)) {
       wire::Envelope e = NewEnvelope("");
       *e.mutable_member_report() = SelfReportLocked();
       out.push_back(OutboundFrame{Route::kUpstream, "", EncodeEnvelope(e)});
@@ -358,7 +358,7 @@ void EndpointImpl::TreeTick(int64_t now) {
   ReleaseAuthors(std::move(departed));
   if (take_over) TakeOver();
   if (recovery_over) EndRecovery("a heartbeat timeout passed");
-  if (is_relay() && !replicate_all_flag_.load(std::memory_order_acquire)) {
+  if (is_relay() && !ReplicatesAll(role())) {
     // Replicas made for a child's request whose subscription never came.
     MutexLock l(&mu_);
     std::vector<std::string> stale;
@@ -392,11 +392,11 @@ void EndpointImpl::OnChildHeartbeat(const EndpointId& child) {
 
 void EndpointImpl::OnParentHeartbeat(const EndpointId& from) {
   MutexLock l(&tree_mu_);
-  if (joined_ && from == parent_id_) parent_seen_micros_ = clock_->NowMicros();
+  if (IsJoined(role()) && from == parent_id_) parent_seen_micros_ = clock_->NowMicros();
   if (from == roster_root_ && !roster_root_.is_nil()) {
     // Relayed down from the root: it lives (a standby holding an election stands down).
     root_seen_micros_ = clock_->NowMicros();
-    if (root_lost_ && !taking_over_) {
+    if (root_lost_ && role() != Role::kTakingOver) {
       root_lost_ = false;
       electing_since_micros_ = 0;
       votes_.clear();
@@ -420,7 +420,7 @@ void EndpointImpl::RejoinLocked(const std::string& why) {
   }
   logger_.Warn("ZINC-TREE", "parent " + parent_address_ + " lost (" + why + "); joining " + next);
   lost_parent_id_ = parent_id_;
-  joined_ = false;
+  TransitionLocked(RoleEvent::kParentLost);
   parent_id_ = EndpointId();
   parent_address_.clear();
   target_ = next;
@@ -456,7 +456,7 @@ MemberInfo EndpointImpl::SelfInfoLocked() const {
 }
 
 std::string EndpointImpl::OfferedListenLocked() const {
-  return deposed_ ? std::string() : listen_address_;
+  return hosts_.load(std::memory_order_acquire) ? listen_address_ : std::string();
 }
 
 Replica* EndpointImpl::ServingReplica(const std::string& name, const std::string& type_name,
@@ -540,7 +540,7 @@ Status EndpointImpl::Close(const std::string& name) {
 Status EndpointImpl::WaitJoined(std::chrono::milliseconds timeout) {
   MutexLock l(&tree_mu_);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  if (!l.WaitUntil(&joined_cv_, deadline, [&]() REQUIRES(tree_mu_) { return joined_; })) {
+  if (!l.WaitUntil(&joined_cv_, deadline, [&]() REQUIRES(tree_mu_) { return IsJoined(role()); })) {
     return Status(StatusCode::kTimeout, "not accepted by any member of " + join_address_ +
                                             " in time (asking " + target_ + ")");
   }
@@ -550,7 +550,7 @@ Status EndpointImpl::WaitJoined(std::chrono::milliseconds timeout) {
 TreePosition EndpointImpl::position() const {
   MutexLock l(&tree_mu_);
   TreePosition p;
-  p.joined = joined_;
+  p.joined = IsJoined(role());
   p.depth = depth_;
   p.path = path_;
   p.parent = parent_address_;
@@ -566,9 +566,20 @@ RosterInfo EndpointImpl::roster() const {
   return info;
 }
 
+bool EndpointImpl::TransitionLocked(RoleEvent event) {
+  const Role from = role();
+  const Role to = NextRole(from, event, hosts_.load(std::memory_order_acquire));
+  if (to == from) return false;
+  role_.store(to, std::memory_order_release);
+  logger_.Info("ZINC-ROLE", std::string(RoleName(from)) + " -> " + RoleName(to) + " (" +
+                                RoleEventName(event) + ")");
+  if (IsJoined(to) && !IsJoined(from)) joined_cv_.notify_all();
+  return true;
+}
+
 std::string EndpointImpl::RoleLocked() const {
   if (is_root()) return "root";
-  if (!joined_) return "joining";
+  if (!IsJoined(role())) return "joining";
   if (roster_.standby() == id_) return "standby";
   return OfferedListenLocked().empty() ? "client" : "relay";
 }
