@@ -517,6 +517,9 @@ TEST(TreeTest, ChildrenOfADeadRelayRejoinItsParent) {
     }
   });
   EXPECT_TRUE(WaitFor([&] { return at_root->seq() > 100; }, kTimeout));
+  // The leaf learns where the relay's parent is from the roster: not before it has one (a leaf
+  // that loses its relay before then asks its join address, the dead relay, again).
+  ASSERT_TRUE(WaitFor([&] { return leaf->roster().members.size() >= 3; }, kTimeout));
   relay->Stop();
   EXPECT_TRUE(
       WaitFor([&] { return leaf->counters().Value("zinc_parent_lost_total") == 1; }, kTimeout));
