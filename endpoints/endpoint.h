@@ -99,7 +99,8 @@ class Endpoint;
 
 // A handle on one open document of an Endpoint: local edits apply at once and are sent to the
 // host; remote edits arrive in seq order. Owned by its Endpoint and valid until the Endpoint is
-// destroyed. Thread-safe.
+// destroyed; it keeps working when the endpoint's role changes (a standby that takes over, a
+// root that steps down: docs/failover.md). Thread-safe.
 class DocumentHandle {
  public:
   virtual ~DocumentHandle() = default;
