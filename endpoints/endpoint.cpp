@@ -54,6 +54,14 @@ Status BindHostChannels(ChannelContext* ctx, BaseAddress* base, SocketType pub_t
   return Status(StatusCode::kUnavailable, "no three consecutive free ports: " + last.message());
 }
 
+// kTypeMismatch for a document open as have (nullptr: not known yet) asked for as want (nullptr:
+// any type).
+Status CheckOpenType(const std::string& name, const DocumentType* have, const DocumentType* want) {
+  if (!want || !have || have == want) return Status::Ok();
+  return Status(StatusCode::kTypeMismatch,
+                "document '" + name + "' is open as '" + std::string(have->name()) + "'");
+}
+
 }  // namespace
 
 EndpointImpl::EndpointImpl(EndpointOptions options)
@@ -218,11 +226,7 @@ Result<DocumentHandle*> EndpointImpl::Open(const std::string& name, const OpenOp
     MutexLock l(&mu_);
     auto h = handles_.find(name);
     if (h != handles_.end()) {
-      const DocumentType* have = h->second->type();
-      if (type && have && have != type) {
-        return Status(StatusCode::kTypeMismatch,
-                      "document '" + name + "' is open as '" + std::string(have->name()) + "'");
-      }
+      ZINC_RETURN_IF_ERROR(CheckOpenType(name, h->second->type(), type));
       return static_cast<DocumentHandle*>(h->second.get());
     }
   }
@@ -254,11 +258,7 @@ Result<DocumentHandle*> EndpointImpl::Open(const std::string& name, const OpenOp
     MutexLock l(&mu_);
     auto it = replicas_.find(name);
     if (it != replicas_.end()) {
-      const DocumentType* have = it->second->type();
-      if (type && have && have != type) {
-        return Status(StatusCode::kTypeMismatch,
-                      "document '" + name + "' is open as '" + std::string(have->name()) + "'");
-      }
+      ZINC_RETURN_IF_ERROR(CheckOpenType(name, it->second->type(), type));
       // (A relay's replica made for its children, now opened here too.)
       topics_[name].app = true;
       return static_cast<DocumentHandle*>(HandleLocked(name, it->second.get()));
@@ -316,7 +316,7 @@ HostedDocument* EndpointImpl::FindHosted(const std::string& name, const std::str
 Replica* EndpointImpl::FindOrReplicate(const std::string& name, const std::string& type_name) {
   if (Replica* r = FindReplica(name)) return r;
   // The standby replicates every document the root publishes anything of.
-  if (!ReplicatesAll(role())) return nullptr;
+  if (!subscribed_all_.load(std::memory_order_acquire)) return nullptr;
   return ServingReplica(name, type_name, /*create=*/false);
 }
 

@@ -160,9 +160,11 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   // document, which sequences the edits still pending.
   void HandOver(const std::string& name, Replica* replica) EXCLUDES(mu_);
   // A root stepping down: the application's handles move from the hosted documents to new
-  // replicas, synced on the hosted state and resyncing with the new root (of epoch).
-  void ReplicateOwnDocuments(std::vector<std::pair<DocumentHandleImpl*, HostedDocument*>> docs,
-                             uint64_t epoch) EXCLUDES(mu_);
+  // replicas, seeded with the hosted state, that resync with the new root (of epoch) once
+  // subscribed and started. Returns their names.
+  std::vector<std::string> ReplicateOwnDocuments(
+      std::vector<std::pair<DocumentHandleImpl*, HostedDocument*>> docs, uint64_t epoch)
+      EXCLUDES(mu_);
   // The root's liveness as a member sees it, votes and the election; the root's pause check
   // and standby choice. Called by TreeTick; appends frames to *out; returns true when this
   // standby won the election and must take over (after tree_mu_ is released).
@@ -294,7 +296,8 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   // Subscribed upward to every document (as the standby, ReplicatesAll; kept through a rejoin
   // until a roster names another). Standby: the votes (members that lost the root) by when
   // they came, and since when this standby has lost the root.
-  bool subscribed_all_ GUARDED_BY(tree_mu_) = false;
+  // Written under tree_mu_; read on the hot path without it (FindOrReplicate).
+  std::atomic<bool> subscribed_all_{false};
   std::map<EndpointId, int64_t> votes_ GUARDED_BY(tree_mu_);
   int64_t electing_since_micros_ GUARDED_BY(tree_mu_) = 0;
   // New root: the inbound address of the root it replaced, told of the takeover until then.

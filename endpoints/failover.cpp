@@ -1,6 +1,8 @@
 // Failover: the standby, the members' votes, the takeover, epochs and stepping down.
 // docs/failover.md.
 
+#include <algorithm>
+
 #include "endpoints/address.h"
 #include "endpoints/endpoint_impl.h"
 
@@ -371,8 +373,14 @@ void EndpointImpl::TakeOver() {
         replicas_.erase(it);
         continue;
       }
-      // (An application's replica that could not be taken over is closed: its handle freezes.)
+      // An application's replica that could not be taken over is closed: its handle freezes,
+      // and an Open makes a new one, hosted here.
       RetireReplicaLocked(name, /*release_state=*/handles_.count(name) == 0);
+      auto h = handles_.find(name);
+      if (h != handles_.end()) {
+        closed_handles_.push_back(std::move(h->second));
+        handles_.erase(h);
+      }
     }
     topics_.clear();
   }
@@ -409,7 +417,7 @@ void EndpointImpl::TakeOver() {
     root_lost_ = false;
     votes_.clear();
     electing_since_micros_ = 0;
-    subscribed_all_ = false;  // (The listener drops its client channels: Promote.)
+    subscribed_all_.store(false);  // (The listener drops its client channels: Promote.)
     last_tick_micros_ = now;
     // Children it had as a relay stay; the old root's other children join now.
     for (auto& [id, child] : children_) child.last_seen_micros = now;
@@ -444,48 +452,81 @@ void EndpointImpl::HandOver(const std::string& name, Replica* replica) {
   });
 }
 
-void EndpointImpl::ReplicateOwnDocuments(
+std::vector<std::string> EndpointImpl::ReplicateOwnDocuments(
     std::vector<std::pair<DocumentHandleImpl*, HostedDocument*>> docs, uint64_t epoch) {
+  std::vector<std::string> names;
   for (auto& [handle, doc] : docs) {
-    const std::string& name = doc->name();
-    HostedDocument::StepDownState state = doc->TakeStepDownState(Replica::kAckedTail);
+    const std::string name = doc->name();
     auto r = std::make_unique<Replica>(this, name, doc->type(), /*create=*/true, types_);
-    Status s = r->Seed(state.state, state.seq, state.epoch, epoch, state.next_origin_seq,
-                       std::move(state.own));
-    if (!s.ok()) {
-      logger_.Warn("ZINC-STEP-DOWN", "doc=" + name + " not replicated: " + s.ToString());
-      continue;
-    }
     Replica* replica = r.get();
-    {
-      MutexLock l(&mu_);
-      replicas_.emplace(name, std::move(r));
-      topics_[name].app = true;
-      UpdateUpwardLocked(name);
+    Status seeded;
+    // Under the handle's lock: no edit lands between the state taken and the replica taking over.
+    handle->SwapBackend(replica, [&, doc = doc] {
+      HostedDocument::StepDownState state = doc->TakeStepDownState(Replica::kAckedTail);
+      seeded = replica->Seed(state.state, state.seq, state.epoch, epoch, state.next_origin_seq,
+                             std::move(state.own));
+    });
+    if (!seeded.ok()) {
+      logger_.Warn("ZINC-STEP-DOWN", "doc=" + name + " replica not seeded: " + seeded.ToString());
     }
-    handle->SwapBackend(replica, nullptr);
-    replica->Start();
+    MutexLock l(&mu_);
+    auto [it, fresh] = replicas_.try_emplace(name, std::move(r));
+    if (!fresh) {
+      // (A stray replica of the name: the handle's goes with the retired ones.)
+      closed_.push_back(std::move(r));
+    }
+    topics_[name].app = true;
+    names.push_back(name);
   }
+  return names;
 }
 
 void EndpointImpl::StepDown(uint64_t epoch, const std::string& listen) {
-  // The application's documents, whose handles move to replicas.
+  // The application's documents: hosted ones, whose handles move to replicas now, before the
+  // role changes (an edit through them never finds a deposed document); and those still on the
+  // replica they had when this endpoint took over (it steps down before its recovery ended),
+  // which carries on as it is, resyncing with the new root.
   std::vector<std::pair<DocumentHandleImpl*, HostedDocument*>> own;
+  std::vector<std::pair<std::string, Replica*>> kept;
   {
     MutexLock l(&mu_);
+    kept.swap(handover_);
     for (auto& [name, doc] : hosted_) {
       auto h = handles_.find(name);
-      if (h != handles_.end()) own.emplace_back(h->second.get(), doc.get());
+      if (h != handles_.end() && h->second->backend() == doc.get()) {
+        own.emplace_back(h->second.get(), doc.get());
+      }
       deposed_docs_.push_back(std::move(doc));
     }
     hosted_.clear();
+    for (auto& [name, replica] : kept) {
+      for (auto& c : closed_) {
+        if (c.get() != replica || replicas_.count(name) > 0) continue;
+        replicas_.emplace(name, std::move(c));
+        topics_[name].app = true;
+      }
+    }
+    closed_.erase(std::remove(closed_.begin(), closed_.end(), nullptr), closed_.end());
   }
+  std::vector<std::string> names = ReplicateOwnDocuments(std::move(own), epoch);
   {
     MutexLock l(&tree_mu_);
     if (!is_root()) return;
     StepDownLocked(epoch, listen);
   }
-  ReplicateOwnDocuments(std::move(own), epoch);
+  // Subscribed once the listener has client channels again (StepDownLocked's Demote).
+  std::vector<Replica*> start;
+  {
+    MutexLock l(&mu_);
+    for (const std::string& name : names) {
+      UpdateUpwardLocked(name);
+      auto it = replicas_.find(name);
+      if (it != replicas_.end()) start.push_back(it->second.get());
+    }
+    for (auto& [name, replica] : kept) UpdateUpwardLocked(name);
+  }
+  for (Replica* r : start) r->Start();
+  for (auto& [name, replica] : kept) replica->OnEpoch(epoch);
 }
 
 void EndpointImpl::StepDownLocked(uint64_t epoch, const std::string& listen) {

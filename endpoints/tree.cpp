@@ -138,6 +138,9 @@ void EndpointImpl::HandleJoinReply(Message msg) {
       if (!base.ok()) return;
       const ChannelAddresses a = DeriveChannelAddresses(*base);
       TransitionLocked(RoleEvent::kJoined);
+      // A standby that joined again (its parent was lost) is the standby still, as the roster
+      // it has says, until a newer one names another.
+      if (roster_.standby() == id_) TransitionLocked(RoleEvent::kNamedStandby);
       depth_ = r.depth();
       path_.clear();
       for (const std::string& p : r.path()) Unpack(p, &path_.emplace_back());
@@ -266,8 +269,8 @@ void EndpointImpl::HandleRoster(Message msg) {
     const bool standby = roster_.standby() == id_ && is_relay();
     TransitionLocked(standby ? RoleEvent::kNamedStandby : RoleEvent::kNotStandby);
     const bool all = ReplicatesAll(role());
-    if (all != subscribed_all_ && (all || !standby)) {
-      subscribed_all_ = all;
+    if (all != subscribed_all_.load() && (all || !standby)) {
+      subscribed_all_.store(all);
       subscribe_all = all;
       unsubscribe_all = !all;
       logger_.Info("ZINC-STANDBY", all ? "this relay is the standby" : "no longer the standby");
@@ -358,7 +361,7 @@ void EndpointImpl::TreeTick(int64_t now) {
   ReleaseAuthors(std::move(departed));
   if (take_over) TakeOver();
   if (recovery_over) EndRecovery("a heartbeat timeout passed");
-  if (is_relay() && !ReplicatesAll(role())) {
+  if (is_relay() && !subscribed_all_.load(std::memory_order_acquire)) {
     // Replicas made for a child's request whose subscription never came.
     MutexLock l(&mu_);
     std::vector<std::string> stale;
