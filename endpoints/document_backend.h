@@ -22,8 +22,9 @@ class DocumentBackend {
   virtual ~DocumentBackend() = default;
 
   virtual const DocumentType* type() const = 0;
-  // kUnavailable once this backend was retired (closed, or replaced under its handle): the
-  // handle then tries its new backend, if it has one.
+  // kUnavailable once this backend was closed. (An edit never meets a backend replaced under
+  // its handle: the handle holds its lock across both. A Wait* that was waiting on one returns
+  // kUnavailable, and the handle waits on the new backend for the time left.)
   virtual Status Edit(std::string payload) = 0;
   virtual Status EditWith(const std::function<Result<std::string>(const Document&)>& make) = 0;
   virtual Status WaitSynced(std::chrono::milliseconds timeout) = 0;

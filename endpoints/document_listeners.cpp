@@ -41,6 +41,7 @@ void DocumentListeners::Notify() {
   std::shared_ptr<AckFn> ack;
   {
     MutexLock l(&mu_);
+    if (changes_.empty() && acks_.empty()) return;  // Most calls, at a busy replica.
     changes.swap(changes_);
     acks.swap(acks_);
     change = change_;

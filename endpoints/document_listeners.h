@@ -58,5 +58,44 @@ class DocumentListeners {
   std::atomic<bool> wants_acks_{false};
 };
 
+// What a backend has applied and not yet queued for its handle's listeners, staged under the
+// backend's own lock so that the listeners' queue gets it in the order of application. A member
+// of HostedDocument and Replica, guarded by their mutex. Thread-compatible.
+class StagedChanges {
+ public:
+  // The listeners to queue for from now on (nullptr: none); what is staged goes to the old ones.
+  void Attach(DocumentListeners* listeners) {
+    Flush();
+    listeners_ = listeners;
+  }
+  DocumentListeners* listeners() const { return listeners_; }
+  // Whether a change (acknowledgement) listener is set: build changes (acks) only then.
+  bool wants_changes() const { return listeners_ && listeners_->wants_changes(); }
+  bool wants_acks() const { return listeners_ && listeners_->wants_acks(); }
+  // Where to append changes, in the order of application.
+  std::vector<DocumentChange>* changes() { return &changes_; }
+  // An acknowledgement (origin_seq, seq), if an acknowledgement listener is set.
+  void AddAck(uint64_t origin_seq, uint64_t seq) {
+    if (wants_acks()) acks_.emplace_back(origin_seq, seq);
+  }
+  bool empty() const { return changes_.empty() && acks_.empty(); }
+  // Queues what is staged for the listeners (or drops it, with none); returns them, for the
+  // caller to Notify after it lets go of its lock.
+  DocumentListeners* Flush() {
+    if (listeners_) {
+      listeners_->Queue(&changes_, &acks_);
+    } else {
+      changes_.clear();
+      acks_.clear();
+    }
+    return listeners_;
+  }
+
+ private:
+  DocumentListeners* listeners_ = nullptr;
+  std::vector<DocumentChange> changes_;
+  std::vector<std::pair<uint64_t, uint64_t>> acks_;
+};
+
 }  // namespace internal
 }  // namespace zinc

@@ -137,7 +137,7 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
   change->seq = head_;
   change->local = origin == core_->id();
   change->origin = origin;
-  if (WantsChangesLocked()) change->payload = std::move(payload);
+  if (staged_.wants_changes()) change->payload = std::move(payload);
   sequenced_->Add();
   return Status::Ok();
 }
@@ -216,7 +216,7 @@ void HostedDocument::SequenceReceivedLocked(Message* msg, std::vector<DocumentCh
   Status s =
       SequenceLocked(std::move(msg->envelope), msg->origin, &change, &reason, &expected, out);
   if (s.ok()) {
-    if (reason == wire::NACK_UNSPECIFIED && change.seq != 0 && WantsChangesLocked()) {
+    if (reason == wire::NACK_UNSPECIFIED && change.seq != 0 && staged_.wants_changes()) {
       changes->push_back(std::move(change));
     }
     return;
@@ -242,10 +242,9 @@ void HostedDocument::OnFragments(Message* msgs, size_t n) {
   out.reserve(n);
   {
     MutexLock l(&mu_);
-    for (size_t i = 0; i < n; ++i) SequenceReceivedLocked(&msgs[i], &unnotified_, &out);
+    for (size_t i = 0; i < n; ++i) SequenceReceivedLocked(&msgs[i], staged_.changes(), &out);
     // Under the lock, so that fragments are published in seq order whoever sequenced them.
     core_->Send(std::move(out));
-    QueueLocked();
   }
   Notify();
 }
@@ -355,10 +354,9 @@ Status HostedDocument::EditWith(const std::function<Result<std::string>(const Do
     if (!payload.ok()) return payload.status();
     DocumentChange change;
     ZINC_RETURN_IF_ERROR(EditLocked(std::move(payload).value(), &change));
-    if (WantsAcksLocked()) unnotified_acks_.emplace_back(next_origin_seq_ - 1, change.seq);
-    if (WantsChangesLocked()) unnotified_.push_back(std::move(change));
-    notify = !unnotified_.empty() || !unnotified_acks_.empty();
-    QueueLocked();
+    staged_.AddAck(next_origin_seq_ - 1, change.seq);
+    if (staged_.wants_changes()) staged_.changes()->push_back(std::move(change));
+    notify = !staged_.empty();
   }
   // Local changes, like remote ones, reach the listener on the strand, in the order they were
   // applied.
@@ -383,7 +381,7 @@ void HostedDocument::Read(const std::function<void(const Document&)>& fn) const 
 
 void HostedDocument::SetListeners(DocumentListeners* listeners) {
   MutexLock l(&mu_);
-  listeners_ = listeners;
+  staged_.Attach(listeners);
 }
 
 Status HostedDocument::SetPresence(std::string state) {
@@ -402,25 +400,16 @@ void HostedDocument::OnPresenceMessage(const Message& msg) {
   DocumentListeners* listeners;
   {
     MutexLock l(&mu_);
-    listeners = listeners_;
+    listeners = staged_.listeners();
   }
   if (listeners) listeners->NotifyPresence(msg.origin, msg.envelope.presence().state());
-}
-
-void HostedDocument::QueueLocked() {
-  if (listeners_) {
-    listeners_->Queue(&unnotified_, &unnotified_acks_);
-  } else {
-    unnotified_.clear();
-    unnotified_acks_.clear();
-  }
 }
 
 void HostedDocument::Notify() {
   DocumentListeners* listeners;
   {
     MutexLock l(&mu_);
-    listeners = listeners_;
+    listeners = staged_.Flush();
   }
   if (listeners) listeners->Notify();
 }
@@ -451,23 +440,21 @@ void HostedDocument::SequenceOwnPending(uint64_t base_seq, uint64_t next_origin_
         continue;
       }
       // Sequenced now, or before (a duplicate the tail brought): acknowledged either way.
-      if (WantsAcksLocked())
-        unnotified_acks_.emplace_back(origin_seq, change.seq ? change.seq : head_);
+      staged_.AddAck(origin_seq, change.seq ? change.seq : head_);
     }
     if (!out.empty()) core_->Send(std::move(out));
     // The application saw its replica: the state it has now replaces that view.
     DocumentChange reset;
     reset.seq = head_;
     reset.reset = true;
-    if (WantsChangesLocked()) {
+    if (staged_.wants_changes()) {
       reset.payload = state_->Snapshot();
-      unnotified_.push_back(std::move(reset));
+      staged_.changes()->push_back(std::move(reset));
     }
     core_->logger().Info("ZINC-TAKEOVER", "doc=" + name_ + " " + std::to_string(edits.size()) +
                                               " own pending edits from seq " +
                                               std::to_string(before) + " to " +
                                               std::to_string(head_));
-    QueueLocked();
   }
   core_->Post(name_, [this] { Notify(); });
 }

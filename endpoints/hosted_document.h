@@ -123,13 +123,6 @@ class HostedDocument final : public DocumentBackend {
   OutboundFrame NackFrame(const EndpointId& origin, const std::string& routing_id,
                           wire::NackReason reason, const std::string& text,
                           uint64_t refused_origin_seq, uint64_t expected) const;
-  // Whether the application listens for changes (acknowledgements).
-  bool WantsChangesLocked() const REQUIRES(mu_) {
-    return listeners_ && listeners_->wants_changes();
-  }
-  bool WantsAcksLocked() const REQUIRES(mu_) { return listeners_ && listeners_->wants_acks(); }
-  // Moves unnotified_ and unnotified_acks_ to the listeners' queue.
-  void QueueLocked() REQUIRES(mu_);
   // Hands what the listeners' queue holds to them. Strand only.
   void Notify() EXCLUDES(mu_);
 
@@ -161,11 +154,9 @@ class HostedDocument final : public DocumentBackend {
   std::unordered_map<EndpointId, Refusal, EndpointIdHash> last_refused_ GUARDED_BY(mu_);
   int64_t last_publish_micros_ GUARDED_BY(mu_) = 0;
   int64_t last_notice_micros_ GUARDED_BY(mu_) = 0;
-  // The application's handle's listeners (nullptr: no handle).
-  DocumentListeners* listeners_ GUARDED_BY(mu_) = nullptr;
-  std::vector<std::pair<uint64_t, uint64_t>> unnotified_acks_ GUARDED_BY(mu_);
-  // Changes applied (local or remote, in seq order) and not yet queued for the listener.
-  std::vector<DocumentChange> unnotified_ GUARDED_BY(mu_);
+  // Changes and acknowledgements applied (in seq order) and not yet queued for the handle's
+  // listeners.
+  StagedChanges staged_ GUARDED_BY(mu_);
 };
 
 }  // namespace internal

@@ -88,7 +88,7 @@ void Replica::OnFragment(const wire::Envelope& env) {
   {
     MutexLock l(&mu_);
     defer_wake_ = true;
-    HandleSequencedLocked(env, &unnotified_);
+    HandleSequencedLocked(env, staged_.changes());
     if (!parked_.empty()) ServeParkedLocked(0);
     wake = TakeDeferredWakeLocked();
   }
@@ -102,7 +102,7 @@ void Replica::OnFragment(wire::Envelope&& env) {
   {
     MutexLock l(&mu_);
     defer_wake_ = true;
-    HandleSequencedLocked(env, &unnotified_, &env);
+    HandleSequencedLocked(env, staged_.changes(), &env);
     if (!parked_.empty()) ServeParkedLocked(0);
     wake = TakeDeferredWakeLocked();
   }
@@ -116,7 +116,7 @@ void Replica::OnFragments(Message* msgs, size_t n) {
     MutexLock l(&mu_);
     defer_wake_ = true;
     for (size_t i = 0; i < n; ++i) {
-      HandleSequencedLocked(msgs[i].envelope, &unnotified_, &msgs[i].envelope);
+      HandleSequencedLocked(msgs[i].envelope, staged_.changes(), &msgs[i].envelope);
     }
     if (!parked_.empty()) ServeParkedLocked(0);
     wake = TakeDeferredWakeLocked();
@@ -200,8 +200,8 @@ void Replica::ApplySequencedInnerLocked(const wire::Envelope& env, Changes* chan
     while (!pending_.empty() && pending_.front() <= origin_seq) {
       // One sequenced past without an echo was refused by the host (a nack is on its way).
       lost = lost || pending_.front() < origin_seq;
-      if (WantsAcksLocked() && pending_.front() == origin_seq && origin_seq > acked_through_) {
-        unnotified_acks_.emplace_back(origin_seq, env.seq());
+      if (pending_.front() == origin_seq && origin_seq > acked_through_) {
+        staged_.AddAck(origin_seq, env.seq());
       }
       acked_through_ = std::max(acked_through_, pending_.front());
       pending_.pop_front();
@@ -244,7 +244,7 @@ void Replica::ApplySequencedInnerLocked(const wire::Envelope& env, Changes* chan
     ResyncLocked("sequenced fragment did not apply: " + s.ToString());
     return;
   }
-  if (!WantsChangesLocked()) return;
+  if (!staged_.wants_changes()) return;
   DocumentChange c;
   c.seq = env.seq();
   c.local = false;
@@ -311,8 +311,8 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   if (!pending_edits_) pending_edits_ = type->NewPendingEdits();
   while (!pending_.empty() && pending_.front() <= mine) {
     // (A recovered edit, acknowledged before, is not told of twice.)
-    if (WantsAcksLocked() && pending_.front() > acked_through_) {
-      unnotified_acks_.emplace_back(pending_.front(), env.seq());
+    if (pending_.front() > acked_through_) {
+      staged_.AddAck(pending_.front(), env.seq());
     }
     acked_through_ = std::max(acked_through_, pending_.front());
     pending_.pop_front();
@@ -397,7 +397,7 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   DocumentChange c;
   c.seq = applied_seq_;
   c.reset = true;
-  if (WantsChangesLocked()) c.payload = doc_->Snapshot();
+  if (staged_.wants_changes()) c.payload = doc_->Snapshot();
   changes->push_back(std::move(c));
   cv_.notify_all();
   DrainBufferedLocked(changes);
@@ -408,7 +408,7 @@ void Replica::OnSnapshotReply(const wire::Envelope& env) {
   {
     MutexLock l(&mu_);
     if (state_ == State::kFailed || snapshot_sent_micros_ == 0) return;  // Not asked for.
-    RestoreLocked(env, env.snapshot_reply(), &unnotified_);
+    RestoreLocked(env, env.snapshot_reply(), staged_.changes());
   }
   Notify();
 }
@@ -423,9 +423,9 @@ void Replica::OnCatchupReply(const wire::Envelope& env) {
     catchup_to_ = std::min(catchup_to_, env.seq());
     if (reply.has_snapshot()) {
       snapshot_sent_micros_ = core_->clock().NowMicros();
-      RestoreLocked(env, reply.snapshot(), &unnotified_);
+      RestoreLocked(env, reply.snapshot(), staged_.changes());
     } else {
-      for (const wire::Envelope& f : reply.fragments()) HandleSequencedLocked(f, &unnotified_);
+      for (const wire::Envelope& f : reply.fragments()) HandleSequencedLocked(f, staged_.changes());
       if (!parked_.empty()) ServeParkedLocked(0);
       if (resend_on_catchup_ && state_ == State::kSynced && applied_seq_ >= env.seq()) {
         resend_on_catchup_ = false;
@@ -642,7 +642,7 @@ Status Replica::EditLocked(std::string payload, DocumentChange* c) {
   if (pending_.empty()) pending_progress_micros_ = core_->clock().NowMicros();
   c->local = true;
   c->origin = core_->id();
-  if (WantsChangesLocked()) c->payload = payload;
+  if (staged_.wants_changes()) c->payload = payload;
   pending_.push_back(origin_seq);
   pending_edits_->Push(std::move(payload));
   // Held back while a chain is broken (see sent_), sent when its last edit is acknowledged; and
@@ -661,8 +661,8 @@ Status Replica::Edit(std::string payload) {
     MutexLock l(&mu_);
     DocumentChange c;
     ZINC_RETURN_IF_ERROR(EditLocked(std::move(payload), &c));
-    notify = WantsChangesLocked();
-    if (notify) unnotified_.push_back(std::move(c));
+    notify = staged_.wants_changes();
+    if (notify) staged_.changes()->push_back(std::move(c));
   }
   if (notify) core_->Post(name_, [this] { Notify(); });
   return Status::Ok();
@@ -678,8 +678,8 @@ Status Replica::EditWith(const std::function<Result<std::string>(const Document&
     if (!payload.ok()) return payload.status();
     DocumentChange c;
     ZINC_RETURN_IF_ERROR(EditLocked(std::move(payload).value(), &c));
-    notify = WantsChangesLocked();
-    if (notify) unnotified_.push_back(std::move(c));
+    notify = staged_.wants_changes();
+    if (notify) staged_.changes()->push_back(std::move(c));
   }
   // Delivered on the strand, in the order of application with remote changes.
   if (notify) core_->Post(name_, [this] { Notify(); });
@@ -739,8 +739,7 @@ void Replica::Read(const std::function<void(const Document&)>& fn) const {
 void Replica::SetListeners(DocumentListeners* listeners) {
   MutexLock l(&mu_);
   // What was applied for the old listeners goes to them first.
-  QueueLocked();
-  listeners_ = listeners;
+  staged_.Attach(listeners);
 }
 
 Status Replica::SetPresence(std::string state) {
@@ -762,7 +761,7 @@ void Replica::OnPresenceMessage(const Message& msg) {
   DocumentListeners* listeners;
   {
     MutexLock l(&mu_);
-    listeners = listeners_;
+    listeners = staged_.listeners();
   }
   if (listeners) listeners->NotifyPresence(msg.origin, msg.envelope.presence().state());
 }
@@ -986,21 +985,11 @@ void Replica::OnCatchupRequest(const Message& msg) {
   parked_.push_back(Parked{msg.routing_id, msg.envelope, core_->clock().NowMicros()});
 }
 
-void Replica::QueueLocked() {
-  if (listeners_) {
-    listeners_->Queue(&unnotified_, &unnotified_acks_);
-  } else {
-    unnotified_.clear();
-    unnotified_acks_.clear();
-  }
-}
-
 void Replica::Notify() {
   DocumentListeners* listeners;
   {
     MutexLock l(&mu_);
-    QueueLocked();
-    listeners = listeners_;
+    listeners = staged_.Flush();
   }
   if (listeners) listeners->Notify();
 }

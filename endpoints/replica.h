@@ -156,12 +156,6 @@ class Replica final : public DocumentBackend {
   void SendPendingEditLocked(size_t i, uint64_t base_seq) REQUIRES(mu_);
   // Applies payload as a local edit and sends or holds it; fills *change.
   Status EditLocked(std::string payload, DocumentChange* change) REQUIRES(mu_);
-  bool WantsChangesLocked() const REQUIRES(mu_) {
-    return listeners_ && listeners_->wants_changes();
-  }
-  bool WantsAcksLocked() const REQUIRES(mu_) { return listeners_ && listeners_->wants_acks(); }
-  // Moves unnotified_ and unnotified_acks_ to the listeners' queue.
-  void QueueLocked() REQUIRES(mu_);
   // Hands what the listeners' queue holds to them. Strand only, so that two calls never
   // interleave.
   void Notify() EXCLUDES(mu_);
@@ -250,13 +244,9 @@ class Replica final : public DocumentBackend {
   uint64_t out_of_order_expected_ GUARDED_BY(mu_) = 0;
   // Times in a row pending_ made no progress for 4 x retry.
   int stalls_ GUARDED_BY(mu_) = 0;
-  // The application's handle's listeners (nullptr: no handle).
-  DocumentListeners* listeners_ GUARDED_BY(mu_) = nullptr;
-  // Acknowledgements (origin_seq, seq) not yet queued for the listener.
-  std::vector<std::pair<uint64_t, uint64_t>> unnotified_acks_ GUARDED_BY(mu_);
-  // Changes applied (local or remote, in the order of application) and not yet queued for the
-  // listener.
-  Changes unnotified_ GUARDED_BY(mu_);
+  // Changes and acknowledgements applied (in the order of application) and not yet queued for
+  // the handle's listeners.
+  StagedChanges staged_ GUARDED_BY(mu_);
   // The n of every WaitPendingAtMost / WaitAcknowledged (0) call waiting now: an acknowledgement
   // wakes them only when pending_ is down to the largest, not once per echo.
   std::multiset<size_t> pending_waits_ GUARDED_BY(mu_);
