@@ -161,8 +161,8 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   void HandOver(const std::string& name, Replica* replica) EXCLUDES(mu_);
   // A root stepping down: the application's handles move from the hosted documents to new
   // replicas, seeded with the hosted state, that resync with the new root (of epoch) once
-  // subscribed and started. Returns their names.
-  std::vector<std::string> ReplicateOwnDocuments(
+  // subscribed and started. Returns them (in replicas_ now).
+  std::vector<Replica*> ReplicateOwnDocuments(
       std::vector<std::pair<DocumentHandleImpl*, HostedDocument*>> docs, uint64_t epoch)
       EXCLUDES(mu_);
   // The root's liveness as a member sees it, votes and the election; the root's pause check

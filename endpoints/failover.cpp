@@ -452,9 +452,9 @@ void EndpointImpl::HandOver(const std::string& name, Replica* replica) {
   });
 }
 
-std::vector<std::string> EndpointImpl::ReplicateOwnDocuments(
+std::vector<Replica*> EndpointImpl::ReplicateOwnDocuments(
     std::vector<std::pair<DocumentHandleImpl*, HostedDocument*>> docs, uint64_t epoch) {
-  std::vector<std::string> names;
+  std::vector<Replica*> made;
   for (auto& [handle, doc] : docs) {
     const std::string name = doc->name();
     auto r = std::make_unique<Replica>(this, name, doc->type(), /*create=*/true, types_);
@@ -470,15 +470,15 @@ std::vector<std::string> EndpointImpl::ReplicateOwnDocuments(
       logger_.Warn("ZINC-STEP-DOWN", "doc=" + name + " replica not seeded: " + seeded.ToString());
     }
     MutexLock l(&mu_);
-    auto [it, fresh] = replicas_.try_emplace(name, std::move(r));
-    if (!fresh) {
-      // (A stray replica of the name: the handle's goes with the retired ones.)
+    topics_[name].app = true;
+    if (replicas_.try_emplace(name, std::move(r)).second) {
+      made.push_back(replica);
+    } else {
+      // (Cannot happen: a root has no replicas, TakeOver moved them all out.)
       closed_.push_back(std::move(r));
     }
-    topics_[name].app = true;
-    names.push_back(name);
   }
-  return names;
+  return made;
 }
 
 void EndpointImpl::StepDown(uint64_t epoch, const std::string& listen) {
@@ -508,24 +508,19 @@ void EndpointImpl::StepDown(uint64_t epoch, const std::string& listen) {
     }
     closed_.erase(std::remove(closed_.begin(), closed_.end(), nullptr), closed_.end());
   }
-  std::vector<std::string> names = ReplicateOwnDocuments(std::move(own), epoch);
+  std::vector<Replica*> made = ReplicateOwnDocuments(std::move(own), epoch);
   {
     MutexLock l(&tree_mu_);
     if (!is_root()) return;
     StepDownLocked(epoch, listen);
   }
   // Subscribed once the listener has client channels again (StepDownLocked's Demote).
-  std::vector<Replica*> start;
   {
     MutexLock l(&mu_);
-    for (const std::string& name : names) {
-      UpdateUpwardLocked(name);
-      auto it = replicas_.find(name);
-      if (it != replicas_.end()) start.push_back(it->second.get());
-    }
+    for (Replica* r : made) UpdateUpwardLocked(r->name());
     for (auto& [name, replica] : kept) UpdateUpwardLocked(name);
   }
-  for (Replica* r : start) r->Start();
+  for (Replica* r : made) r->Start();
   for (auto& [name, replica] : kept) replica->OnEpoch(epoch);
 }
 
