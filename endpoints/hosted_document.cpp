@@ -23,7 +23,7 @@ HostedDocument::HostedDocument(EndpointCore* core, std::string name, const Docum
 
 Status HostedDocument::Adopt(const std::string& state, uint64_t seq,
                              const std::unordered_map<std::string, uint64_t>& applied,
-                             History history, uint64_t next_origin_seq) {
+                             History history) {
   std::unique_ptr<Document> doc = type_->Create();
   ZINC_RETURN_IF_ERROR(doc->Restore(state));
   MutexLock l(&mu_);
@@ -35,7 +35,7 @@ Status HostedDocument::Adopt(const std::string& state, uint64_t seq,
     EndpointId id;
     if (EndpointId::FromBytes(origin, &id)) applied_[id] = origin_seq;
   }
-  next_origin_seq_ = std::max(applied_[core_->id()] + 1, next_origin_seq);
+  next_origin_seq_ = applied_[core_->id()] + 1;
   adopting_ = true;
   return Status::Ok();
 }

@@ -30,11 +30,9 @@ class HostedDocument final : public DocumentBackend {
   HostedDocument(EndpointCore* core, std::string name, const DocumentType* type);
   // A standby taking over: starts from its replica's sequenced state, seq, dedup table (by
   // origin bytes) and history instead of empty. Call before the document is shared.
-  // next_origin_seq: the origin_seq of this endpoint's next own edit (the replica's), at least
-  // one past the dedup table's.
   Status Adopt(const std::string& state, uint64_t seq,
-               const std::unordered_map<std::string, uint64_t>& applied, History history,
-               uint64_t next_origin_seq = 1) EXCLUDES(mu_);
+               const std::unordered_map<std::string, uint64_t>& applied, History history)
+      EXCLUDES(mu_);
   // A standby that took over, once the recovery is over: sequences the edits the application
   // made through its replica that were still unacknowledged (origin_seq, payload as made on
   // base_seq), as if they had come from the network (duplicates of what the old root's tail

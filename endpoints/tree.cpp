@@ -268,6 +268,8 @@ void EndpointImpl::HandleRoster(Message msg) {
     // The standby replicates every document: it subscribes to all of them.
     const bool standby = roster_.standby() == id_ && is_relay();
     TransitionLocked(standby ? RoleEvent::kNamedStandby : RoleEvent::kNotStandby);
+    // Subscribed to everything as the standby; unsubscribed only when a roster names another
+    // (not while this one is joining again, named still).
     const bool all = ReplicatesAll(role());
     if (all != subscribed_all_.load() && (all || !standby)) {
       subscribed_all_.store(all);
@@ -531,7 +533,8 @@ Status EndpointImpl::Close(const std::string& name) {
   t->second.app = false;
   if (!t->second.children) RetireReplicaLocked(name, /*release_state=*/false);
   UpdateUpwardLocked(name);
-  // The handle stays valid, on the closed replica (frozen); an Open makes a new one.
+  // The handle stays valid, on its replica: frozen once closed (a relay keeps serving its
+  // children from it instead, as before). An Open makes a new handle.
   auto h = handles_.find(name);
   if (h != handles_.end()) {
     closed_handles_.push_back(std::move(h->second));
