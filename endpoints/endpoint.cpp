@@ -407,26 +407,25 @@ void EndpointImpl::OnBadFrame(ChannelKind channel, const Status& why,
     if (EndpointId::FromBytes(envelope->origin(), &origin)) to = RoutingIdOf(origin);
   }
   if (to.empty()) return;
-  wire::Envelope e = NewEnvelope(
-      envelope && ValidateDocId(envelope->doc(), options_.limits).ok() ? envelope->doc() : "");
-  wire::Nack* n = e.mutable_nack();
+  NackSpec nack;
   switch (why.code()) {
     case StatusCode::kVersionMismatch:
-      n->set_reason(wire::NACK_VERSION_MISMATCH);
+      nack.reason = wire::NACK_VERSION_MISMATCH;
       break;
     case StatusCode::kResourceExhausted:
-      n->set_reason(wire::NACK_TOO_LARGE);
+      nack.reason = wire::NACK_TOO_LARGE;
       break;
     case StatusCode::kUnsupported:
-      n->set_reason(wire::NACK_UNSUPPORTED);
+      nack.reason = wire::NACK_UNSUPPORTED;
       break;
     default:
-      n->set_reason(wire::NACK_MALFORMED);
+      nack.reason = wire::NACK_MALFORMED;
       break;
   }
-  n->set_text(why.message());
-  if (envelope && envelope->has_fragment()) n->set_refused_origin_seq(envelope->origin_seq());
-  listener_->Send(OutboundFrame{Route::kSyncReply, to, EncodeEnvelope(e)});
+  nack.text = why.message();
+  if (envelope && envelope->has_fragment()) nack.refused_origin_seq = envelope->origin_seq();
+  const bool named = envelope && ValidateDocId(envelope->doc(), options_.limits).ok();
+  listener_->Send(NackFrame(named ? envelope->doc() : "", nack, nullptr, std::move(to)));
 }
 
 void EndpointImpl::Refuse(const Message& msg, wire::NackReason reason, const std::string& text) {
@@ -437,23 +436,15 @@ void EndpointImpl::Refuse(const Message& msg, wire::NackReason reason, const std
   logger_.Warn("ZINC-REFUSED", std::string("channel=") + ChannelKindName(msg.channel) +
                                    " origin=" + msg.origin.ToString() + " " + text);
   if (msg.channel != ChannelKind::kInbound && msg.channel != ChannelKind::kSyncServer) return;
-  wire::Envelope e = NewEnvelope(msg.envelope.doc());
-  wire::Nack* n = e.mutable_nack();
-  n->set_reason(reason);
-  n->set_text(text);
-  if (msg.envelope.has_fragment()) n->set_refused_origin_seq(msg.envelope.origin_seq());
-  n->set_target(std::string(msg.origin.bytes()));
-  OutboundFrame f{Route::kSyncReply, "", EncodeEnvelope(e)};
+  const NackSpec nack{reason, text, msg.envelope.has_fragment() ? msg.envelope.origin_seq() : 0};
   if (msg.channel == ChannelKind::kSyncServer) {
-    f.address = msg.routing_id;
-  } else {
-    f.address = RoutingIdOf(msg.origin);
-    // An author below a relay is not connected here: the nack goes down its document's topic.
-    if (ValidateDocId(msg.envelope.doc(), options_.limits).ok()) {
-      f.fallback_topic = msg.envelope.doc();
-    }
+    listener_->Send(NackFrame(msg.envelope.doc(), nack, &msg.origin, msg.routing_id));
+    return;
   }
-  listener_->Send(std::move(f));
+  // An author below a relay is not connected here: the nack goes down its document's topic.
+  const bool valid = ValidateDocId(msg.envelope.doc(), options_.limits).ok();
+  listener_->Send(NackFrame(msg.envelope.doc(), nack, &msg.origin, RoutingIdOf(msg.origin),
+                            valid ? msg.envelope.doc() : ""));
 }
 
 void EndpointImpl::HandleFragment(Message msg) {

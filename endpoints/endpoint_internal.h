@@ -38,6 +38,31 @@ class EndpointCore {
   // Runs task on the strand of document doc. Never blocks.
   virtual void Post(const std::string& doc, std::function<void()> task) = 0;
 
+  // What a nack says: why, and (for a refused edit) which origin_seq it refuses and which the
+  // host expects next.
+  struct NackSpec {
+    wire::NackReason reason = wire::NACK_UNSPECIFIED;
+    std::string text;
+    uint64_t refused_origin_seq = 0;
+    uint64_t expected_origin_seq = 0;
+  };
+  // The one nack builder: a nack of document doc ("" for none) on the sync channel to address (a
+  // routing id). With target, it names the author it is for, so that only that author reads it
+  // when it goes down fallback_topic instead (an author below a relay is not connected here).
+  OutboundFrame NackFrame(const std::string& doc, const NackSpec& nack, const EndpointId* target,
+                          std::string address, std::string fallback_topic = "") const {
+    wire::Envelope e = NewEnvelope(doc);
+    wire::Nack* n = e.mutable_nack();
+    n->set_reason(nack.reason);
+    n->set_text(nack.text);
+    n->set_refused_origin_seq(nack.refused_origin_seq);
+    n->set_expected_origin_seq(nack.expected_origin_seq);
+    if (target) n->set_target(std::string(target->bytes()));
+    OutboundFrame f{Route::kSyncReply, std::move(address), EncodeEnvelope(e)};
+    f.fallback_topic = std::move(fallback_topic);
+    return f;
+  }
+
   // An envelope with version, origin (this endpoint), doc and epoch filled in.
   wire::Envelope NewEnvelope(const std::string& doc) const {
     wire::Envelope e;

@@ -210,7 +210,7 @@ void HostedDocument::SequenceReceivedLocked(Message* msg, std::vector<DocumentCh
     // copy crossed it). Answered alike, counted apart.
     core_->counters().Get("zinc_fragments_renacked_total")->Add();
     out->push_back(
-        NackFrame(msg->origin, "", refused->second.reason, refused->second.text, origin_seq, 0));
+        NackFrame(msg->origin, {refused->second.reason, refused->second.text, origin_seq}));
     return;
   }
   Status s =
@@ -232,7 +232,7 @@ void HostedDocument::SequenceReceivedLocked(Message* msg, std::vector<DocumentCh
     // It consumed its origin_seq: remembered, so that a copy of it is answered alike.
     last_refused_[msg->origin] = Refusal{origin_seq, reason, s.message()};
   }
-  out->push_back(NackFrame(msg->origin, "", reason, s.message(), origin_seq, expected));
+  out->push_back(NackFrame(msg->origin, {reason, s.message(), origin_seq, expected}));
 }
 
 void HostedDocument::OnFragment(Message msg) { OnFragments(&msg, 1); }
@@ -249,21 +249,10 @@ void HostedDocument::OnFragments(Message* msgs, size_t n) {
   Notify();
 }
 
-OutboundFrame HostedDocument::NackFrame(const EndpointId& origin, const std::string& routing_id,
-                                        wire::NackReason reason, const std::string& text,
-                                        uint64_t refused_origin_seq, uint64_t expected) const {
-  wire::Envelope e = core_->NewEnvelope(name_);
-  wire::Nack* n = e.mutable_nack();
-  n->set_reason(reason);
-  n->set_text(text);
-  n->set_refused_origin_seq(refused_origin_seq);
-  n->set_expected_origin_seq(expected);
-  n->set_target(std::string(origin.bytes()));
-  OutboundFrame f{Route::kSyncReply, routing_id.empty() ? RoutingIdOf(origin) : routing_id,
-                  EncodeEnvelope(e)};
+OutboundFrame HostedDocument::NackFrame(const EndpointId& origin,
+                                        const EndpointCore::NackSpec& nack) const {
   // An author below a relay is not connected here: the nack goes down the document's topic.
-  if (routing_id.empty()) f.fallback_topic = name_;
-  return f;
+  return core_->NackFrame(name_, nack, &origin, RoutingIdOf(origin), name_);
 }
 
 wire::SnapshotReply HostedDocument::SnapshotLocked() const {

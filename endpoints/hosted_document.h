@@ -118,9 +118,7 @@ class HostedDocument final : public DocumentBackend {
   // Sequences payload as this host's own edit; fills *change.
   Status EditLocked(std::string payload, DocumentChange* change) REQUIRES(mu_);
   // The nack frame for a refused fragment.
-  OutboundFrame NackFrame(const EndpointId& origin, const std::string& routing_id,
-                          wire::NackReason reason, const std::string& text,
-                          uint64_t refused_origin_seq, uint64_t expected) const;
+  OutboundFrame NackFrame(const EndpointId& origin, const EndpointCore::NackSpec& nack) const;
   // Hands what the listeners' queue holds to them. Strand only.
   void Notify() EXCLUDES(mu_);
 

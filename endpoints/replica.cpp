@@ -878,10 +878,7 @@ wire::SnapshotReply Replica::ServedSnapshotLocked() const {
 
 void Replica::SendNackLocked(const std::string& routing_id, wire::NackReason reason,
                              const std::string& text) {
-  wire::Envelope e = core_->NewEnvelope(name_);
-  e.mutable_nack()->set_reason(reason);
-  e.mutable_nack()->set_text(text);
-  core_->Send(OutboundFrame{Route::kSyncReply, routing_id, EncodeEnvelope(e)});
+  core_->Send(core_->NackFrame(name_, {reason, text}, nullptr, routing_id));
 }
 
 bool Replica::ServeLocked(const std::string& routing_id, const wire::Envelope& request,
