@@ -72,7 +72,7 @@ TEST(FailoverTest, StandbyTakesOverWhenTheRootStopsAndNoEditIsLost) {
   for (auto& c : clients) {
     ASSERT_TRUE(WaitFor([&] { return c->roster().standby == standby->id(); }, kTimeout));
   }
-  EXPECT_EQ(other->roster().standby, standby->id());
+  EXPECT_TRUE(WaitFor([&] { return other->roster().standby == standby->id(); }, kTimeout));
   auto edit = [&](int round) {
     for (int i = 0; i < 3; ++i) {
       for (int k = 0; k < 50; ++k) {
