@@ -274,6 +274,12 @@ void Replica::DrainBufferedLocked(Changes* changes) {
 void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply& snap,
                             Changes* changes) {
   if (env.epoch() < min_epoch_) return;  // From before a failover: the tick asks again.
+  if (!snap.found() && state_ == State::kOpening && create_ && type_) {
+    // The answer to a request sent before this replica was asked to create the document (a
+    // relay's replica opened for one child without a type, then asked by another with one):
+    // the request that creates it is on its way, and the tick asks again if it is lost.
+    return;
+  }
   snapshot_sent_micros_ = 0;
   if (!snap.found()) {
     if (state_ == State::kOpening) {
@@ -980,6 +986,11 @@ void Replica::OnCatchupRequest(const Message& msg) {
     return;
   }
   parked_.push_back(Parked{msg.routing_id, msg.envelope, core_->clock().NowMicros()});
+}
+
+bool Replica::HasParkedRequests() const {
+  MutexLock l(&mu_);
+  return !parked_.empty();
 }
 
 void Replica::Notify() {

@@ -88,6 +88,9 @@ class Replica final : public DocumentBackend {
   // syncing, or a catch-up beyond what it has) waits until it can.
   void OnSnapshotRequest(const Message& msg) EXCLUDES(mu_);
   void OnCatchupRequest(const Message& msg) EXCLUDES(mu_);
+  // Whether a child's request waits for this replica to answer it (a child whose subscription
+  // has not reached this relay yet).
+  bool HasParkedRequests() const EXCLUDES(mu_);
 
   // Strand handlers.
   void OnFragment(const wire::Envelope& env) EXCLUDES(mu_);

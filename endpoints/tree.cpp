@@ -504,6 +504,7 @@ void EndpointImpl::RetireReplicaLocked(const std::string& name, bool release_sta
   auto it = replicas_.find(name);
   if (it == replicas_.end()) return;
   it->second->Close(release_state);
+  counters_.Get("zinc_relay_replicas_closed_total")->Add();
   closed_.push_back(std::move(it->second));
   replicas_.erase(it);
   auto t = topics_.find(name);
@@ -512,11 +513,21 @@ void EndpointImpl::RetireReplicaLocked(const std::string& name, bool release_sta
 
 void EndpointImpl::OnSubscription(const std::string& topic, bool subscribed) {
   if (!is_relay() || topic == kControlTopic || !ValidateDocId(topic, options_.limits).ok()) return;
+  counters_.Get(subscribed ? "zinc_child_subscriptions_total" : "zinc_child_unsubscriptions_total")
+      ->Add();
   MutexLock l(&mu_);
   if (stopped_) return;
   Topic& t = topics_[topic];
   t.children = subscribed;
   if (!subscribed && !t.app) {
+    auto r = replicas_.find(topic);
+    if (r != replicas_.end() && r->second->HasParkedRequests()) {
+      // The last subscriber left, but another child's request waits: its subscription travels
+      // on another socket and may not be here yet. Kept as a replica made for a request (the
+      // tick retires it if that subscription never comes).
+      t.serving_since_micros = clock_->NowMicros();
+      return;
+    }
     // The last child below closed it: so does this relay.
     RetireReplicaLocked(topic, /*release_state=*/true);
   }

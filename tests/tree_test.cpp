@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -490,6 +491,131 @@ TEST(TreeTest, RelayRefusesBadFramesFromChildren) {
   peer.Push(peer.Fragment("doc", "map", 1, EncodeMapOps(ops)));
   EXPECT_TRUE(WaitFor([&] { return at_root->seq() == 1; }, kTimeout));
   EXPECT_EQ(root->counters().SumPrefix("zinc_frames_rejected_total"), 0u);
+  relay->Stop();
+  root->Stop();
+}
+
+// Holds the root's one handler thread (Small: handler_threads 1) in a listener of a document
+// of its own until Release: the root's I/O thread still reads, nothing is answered.
+class HeldRoot {
+ public:
+  explicit HeldRoot(Endpoint* root) : doc_(OpenMap(root, "held")) {
+    doc_->OnChange([this](const DocumentChange&) {
+      std::unique_lock<std::mutex> l(mu_);
+      held_ = true;
+      cv_.notify_all();
+      cv_.wait(l, [&] { return !hold_; });
+    });
+    EXPECT_TRUE(doc_->Edit(EncodeMapOps({MapOp{MapOp::Kind::kSet, "k", "1"}})).ok());
+    std::unique_lock<std::mutex> l(mu_);
+    EXPECT_TRUE(cv_.wait_for(l, kTimeout, [&] { return held_; }));
+  }
+  ~HeldRoot() { Release(); }
+  void Release() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      hold_ = false;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  DocumentHandle* doc_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool hold_ = true;
+  bool held_ = false;
+};
+
+// Asks the relay for a document the root has (it serves the snapshot itself once its replica
+// is synced): once the answer is back, the relay has handled every request this peer sent before.
+void Fence(testing::RawPeer* peer) {
+  peer->Request(peer->SnapshotRequest("fence", "map"));
+  wire::Envelope reply;
+  ASSERT_TRUE(peer->ReceiveReply(&reply, kTimeout));
+  ASSERT_EQ(reply.doc(), "fence");
+  ASSERT_TRUE(reply.snapshot_reply().found());
+}
+
+EndpointOptions Patient() {
+  // The root is held for a while: nobody declares it lost meanwhile.
+  EndpointOptions o = Small();
+  o.heartbeat_misses = 300;
+  return o;
+}
+
+// A relay asked for a document without a type (it does not exist yet), then by another child
+// with a type and create: the relay's first question comes back "not found" after it asked
+// again, creating; that stale answer is not taken for the second one. Both children get the
+// created document.
+TEST(TreeTest, AStaleNotFoundDoesNotFailARelaysReplicaThatWasAskedToCreate) {
+  auto root = StartHost(Patient());
+  EndpointOptions ro = Patient();
+  ro.join = root->listen_address();
+  ro.listen = "tcp://127.0.0.1:*";
+  ro.priority = 0;
+  auto relay = std::move(Endpoint::Start(std::move(ro))).value();
+  ASSERT_TRUE(relay->WaitJoined(kTimeout).ok());
+  OpenMap(root.get(), "fence");
+  testing::RawPeer peer(*relay);
+  Fence(&peer);
+  {
+    HeldRoot held(root.get());
+    peer.Request(peer.SnapshotRequest("fresh"));
+    peer.Request(peer.SnapshotRequest("fresh", "map", /*create=*/true));
+    // Both asked upward before the root answers either.
+    Fence(&peer);
+  }
+  for (int i = 0; i < 2; ++i) {
+    wire::Envelope reply;
+    ASSERT_TRUE(peer.ReceiveReply(&reply, kTimeout)) << "reply " << i;
+    EXPECT_EQ(reply.doc(), "fresh");
+    ASSERT_TRUE(reply.has_snapshot_reply()) << "reply " << i << ": " << reply.ShortDebugString();
+    EXPECT_TRUE(reply.snapshot_reply().found()) << "reply " << i;
+    EXPECT_EQ(reply.snapshot_reply().type(), "map");
+  }
+  relay->Stop();
+  root->Stop();
+}
+
+// The last child subscribed to a document below a relay closes it while another child's request
+// for it waits (its subscription, on another socket, not here yet): the relay keeps the replica
+// and answers that request once synced, instead of refusing it as closed.
+TEST(TreeTest, ARelayKeepsAReplicaARequestWaitsForWhenTheLastSubscriberLeaves) {
+  auto root = StartHost(Patient());
+  EndpointOptions ro = Patient();
+  ro.join = root->listen_address();
+  ro.listen = "tcp://127.0.0.1:*";
+  ro.priority = 0;
+  auto relay = std::move(Endpoint::Start(std::move(ro))).value();
+  ASSERT_TRUE(relay->WaitJoined(kTimeout).ok());
+  EndpointOptions lo = Patient();
+  lo.join = relay->listen_address();
+  auto leaf = std::move(Endpoint::Start(std::move(lo))).value();
+  ASSERT_TRUE(leaf->WaitJoined(kTimeout).ok());
+  OpenMap(root.get(), "fence");
+  testing::RawPeer peer(*relay);
+  Fence(&peer);
+  {
+    HeldRoot held(root.get());
+    const uint64_t unsubscribed = relay->counters().Value("zinc_child_unsubscriptions_total");
+    ASSERT_TRUE(OpenMap(leaf.get(), "x"));
+    ASSERT_TRUE(WaitFor(
+        [&] { return relay->counters().Value("zinc_child_subscriptions_total") > 0; }, kTimeout));
+    peer.Request(peer.SnapshotRequest("x", "map", /*create=*/true));
+    Fence(&peer);
+    ASSERT_TRUE(leaf->Close("x").ok());
+    ASSERT_TRUE(WaitFor(
+        [&] { return relay->counters().Value("zinc_child_unsubscriptions_total") > unsubscribed; },
+        kTimeout));
+    EXPECT_EQ(relay->counters().Value("zinc_relay_replicas_closed_total"), 0u);
+  }
+  wire::Envelope reply;
+  ASSERT_TRUE(peer.ReceiveReply(&reply, kTimeout));
+  EXPECT_EQ(reply.doc(), "x");
+  ASSERT_TRUE(reply.has_snapshot_reply()) << reply.ShortDebugString();
+  EXPECT_TRUE(reply.snapshot_reply().found());
+  leaf->Stop();
   relay->Stop();
   root->Stop();
 }

@@ -59,12 +59,7 @@ RawPeer::RawPeer(const Endpoint& host, EndpointId id) : id_(id) {
   EXPECT_TRUE(dealer_->Connect(a.sync).ok());
   // Make sure the host's ROUTER knows this DEALER before anything is sent that draws a nack
   // (a ROUTER drops what it sends to a peer it does not know yet): one request, one reply.
-  wire::Envelope probe;
-  probe.set_version(kProtocolVersion);
-  probe.set_origin(std::string(id_.bytes()));
-  probe.set_doc("raw-peer-probe");
-  probe.mutable_snapshot_request();
-  Request(EncodeEnvelope(probe));
+  Request(EncodeEnvelope(SnapshotRequest("raw-peer-probe")));
   wire::Envelope reply;
   EXPECT_TRUE(ReceiveReply(&reply, std::chrono::seconds(20)));
 }
@@ -78,6 +73,17 @@ wire::Envelope RawPeer::Fragment(const std::string& doc, const std::string& type
   e.set_doc(doc);
   e.mutable_fragment()->set_type(type);
   e.mutable_fragment()->set_payload(payload);
+  return e;
+}
+
+wire::Envelope RawPeer::SnapshotRequest(const std::string& doc, const std::string& type,
+                                        bool create) const {
+  wire::Envelope e;
+  e.set_version(kProtocolVersion);
+  e.set_origin(std::string(id_.bytes()));
+  e.set_doc(doc);
+  e.mutable_snapshot_request()->set_type(type);
+  e.mutable_snapshot_request()->set_create(create);
   return e;
 }
 

@@ -40,9 +40,13 @@ class RawPeer {
   // A fragment envelope from this peer.
   wire::Envelope Fragment(const std::string& doc, const std::string& type, uint64_t origin_seq,
                           const std::string& payload) const;
+  // A snapshot request from this peer (create only with a type).
+  wire::Envelope SnapshotRequest(const std::string& doc, const std::string& type = "",
+                                 bool create = false) const;
   void Push(const std::string& bytes);
   void Push(const wire::Envelope& e) { Push(EncodeEnvelope(e)); }
   void Request(const std::string& bytes);
+  void Request(const wire::Envelope& e) { Request(EncodeEnvelope(e)); }
   // Waits up to timeout for the next envelope on the DEALER; false if none came.
   bool ReceiveReply(wire::Envelope* out, std::chrono::milliseconds timeout);
 
