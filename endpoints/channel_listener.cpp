@@ -455,17 +455,23 @@ void ChannelListener::Run() {
   auto next_tick = SteadyClock::now() + tick_;
   std::vector<PollItem> items;
   while (!stop_.load()) {
-    // Built every round: joining replaces the client channels.
+    // Built every round: joining replaces the client channels. None while the sink is
+    // saturated (asked again within a millisecond): the loop then only sends and ticks.
     readables.clear();
-    if (channels_.inbound) readables.push_back({channels_.inbound.get(), ChannelKind::kInbound});
-    if (channels_.sync_server) {
-      readables.push_back({channels_.sync_server.get(), ChannelKind::kSyncServer});
-    }
-    if (channels_.subscription) {
-      readables.push_back({channels_.subscription.get(), ChannelKind::kSubscription});
-    }
-    if (channels_.sync_client) {
-      readables.push_back({channels_.sync_client.get(), ChannelKind::kSyncClient});
+    const bool saturated = sink_->Saturated();
+    if (!saturated) {
+      if (channels_.inbound) {
+        readables.push_back({channels_.inbound.get(), ChannelKind::kInbound});
+      }
+      if (channels_.sync_server) {
+        readables.push_back({channels_.sync_server.get(), ChannelKind::kSyncServer});
+      }
+      if (channels_.subscription) {
+        readables.push_back({channels_.subscription.get(), ChannelKind::kSubscription});
+      }
+      if (channels_.sync_client) {
+        readables.push_back({channels_.sync_client.get(), ChannelKind::kSyncClient});
+      }
     }
     items.clear();
     for (const Readable& r : readables) {
@@ -507,6 +513,7 @@ void ChannelListener::Run() {
     auto now = SteadyClock::now();
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - now);
     if (wait.count() < 0) wait = std::chrono::milliseconds(0);
+    if (saturated) wait = std::min(wait, std::chrono::milliseconds(1));
     if (!Poll(&items, wait).ok()) break;
     if (stop_.load()) break;
     for (size_t i = 0; i < readables.size(); ++i) {

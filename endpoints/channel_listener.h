@@ -38,6 +38,10 @@ class ChannelListener {
                             const std::string& routing_id) = 0;
     // Called about every tick interval.
     virtual void OnTick() = 0;
+    // Whether the sink has as much waiting as it takes (back-pressure): while it has, the
+    // listener reads no channel, so that the senders' queues fill and they slow down, but it
+    // keeps ticking and sending. Asked once per round of the I/O loop.
+    virtual bool Saturated() { return false; }
     // Relays (Channels::relay): the first child subscribed to topic, or the last one left it.
     virtual void OnSubscription(const std::string& topic, bool subscribed) {
       (void)topic;

@@ -351,6 +351,13 @@ void EndpointImpl::OnMessages(std::vector<Message> msgs) {
       }
     }
     received_[static_cast<size_t>(m.channel)]->Add();
+    if (m.kind() == MessageKind::kHeartbeat && m.envelope.doc().empty()) {
+      // A member's own heartbeat is handled here, on the I/O thread, as it arrives: behind a
+      // backlog of data in the handlers' queue it would come too late, and a busy host would
+      // take its live children (or a child its live parent) for dead.
+      HandleHeartbeat(std::move(m));
+      continue;
+    }
     if (&msgs[kept] != &m) msgs[kept] = std::move(m);
     // Anything from the parent shows it alive, not only its heartbeats (a busy parent's may
     // queue behind its data).
@@ -387,8 +394,34 @@ void EndpointImpl::OnMessages(std::vector<Message> msgs) {
       i = j;
     }
   };
-  Status s = pool_->Submit(key, std::move(task), /*block=*/true, weight);
+  // Never blocks the I/O thread, which must go on ticking (heartbeats) while the handlers are
+  // behind: the back-pressure is Saturated, which stops the reading.
+  // Control traffic goes ahead of the documents' (a member's report must not wait behind a
+  // backlog of data, or the root would expire the member).
+  Status s =
+      pool_->Submit(key, std::move(task), /*block=*/false, weight,
+                    doc.empty() ? HandlerPool::Priority::kUrgent : HandlerPool::Priority::kNormal);
   (void)s;  // kClosed while stopping.
+}
+
+bool EndpointImpl::Saturated() {
+  const bool full = pool_->queued() >= options_.max_queued_messages;
+  if (full == saturated_.load(std::memory_order_relaxed)) return full;
+  saturated_.store(full, std::memory_order_relaxed);
+  if (full) {
+    counters_.Get("zinc_reading_paused_total")->Add();
+    return full;
+  }
+  // What the members sent while nothing was read is being read now: each has a full
+  // heartbeat timeout again from here.
+  const int64_t now = clock_->NowMicros();
+  MutexLock l(&tree_mu_);
+  for (auto& [id, child] : children_)
+    child.last_seen_micros = std::max(child.last_seen_micros, now);
+  parent_seen_micros_ = std::max(parent_seen_micros_, now);
+  if (!roster_root_.is_nil()) root_seen_micros_ = std::max(root_seen_micros_, now);
+  if (is_root()) roster_.HeardFromAll(now);
+  return full;
 }
 
 void EndpointImpl::OnBadFrame(ChannelKind channel, const Status& why,
@@ -639,8 +672,11 @@ void EndpointImpl::OnTick() {
     for (auto& [name, doc] : hosted_) hosted.push_back(doc.get());
     for (auto& [name, r] : replicas_) replicas.push_back(r.get());
   }
-  for (HostedDocument* d : hosted) Post(d->name(), [d, now] { d->OnTick(now); });
-  for (Replica* r : replicas) Post(r->name(), [r, now] { r->OnTick(now); });
+  if (!saturated_.load(std::memory_order_relaxed)) {
+    // (Behind a backlog, a document's tick would come late anyway: the next one will do.)
+    for (HostedDocument* d : hosted) Post(d->name(), [d, now] { d->OnTick(now); });
+    for (Replica* r : replicas) Post(r->name(), [r, now] { r->OnTick(now); });
+  }
   TreeTick(now);
   if (!options_.listen.empty()) {
     wire::Envelope e = NewEnvelope("");

@@ -91,6 +91,9 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
                   const std::string& routing_id) override;
   void OnTick() override;
   void OnSubscription(const std::string& topic, bool subscribed) override EXCLUDES(mu_);
+  // The handlers have max_queued_messages waiting. Leaving that state, the members' silence
+  // while nothing was read is forgiven (their frames waited unread here).
+  bool Saturated() override EXCLUDES(tree_mu_);
 
  private:
   void RegisterHandlers();
@@ -247,6 +250,9 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   std::vector<Message> held_ GUARDED_BY(held_mu_);
   // When OnTick last ran (the I/O thread), to notice a pause before handling what waited.
   std::atomic<int64_t> last_tick_seen_micros_{0};
+  // Whether the I/O thread reads nothing because the handlers are saturated (Saturated): the
+  // tick then declares no member silent, since what they sent waits unread.
+  std::atomic<bool> saturated_{false};
 
   // The tree. Locks: mu_ and tree_mu_ are never held together. The order is mu_ or tree_mu_,
   // then a handle's, then a backend's (HostedDocument, Replica), then the ChannelListener's and

@@ -276,7 +276,7 @@ bool EndpointImpl::FailoverTickLocked(int64_t now, std::vector<OutboundFrame>* o
     root_seen_micros_ = std::max(root_seen_micros_, parent_seen_micros_);
   }
   if (IsJoined(role()) && !root_lost_ && !roster_root_.is_nil() &&
-      now - root_seen_micros_ > dead_after) {
+      !saturated_.load(std::memory_order_relaxed) && now - root_seen_micros_ > dead_after) {
     root_lost_ = true;
     counters_.Get("zinc_root_lost_total")->Add();
     logger_.Warn("ZINC-ROOT-LOST",

@@ -221,6 +221,10 @@ size_t RosterBook::Expire(int64_t cutoff_micros) {
   return changed;
 }
 
+void RosterBook::HeardFromAll(int64_t now_micros) {
+  for (auto& [id, e] : members_) e.last_seen_micros = std::max(e.last_seen_micros, now_micros);
+}
+
 void RosterBook::Replace(const wire::Roster& roster) {
   members_.clear();
   standby_ = IdOf(roster.standby());

@@ -74,6 +74,9 @@ class RosterBook {
   bool Report(const EndpointId& id, const wire::MemberReport& report, int64_t now_micros);
   // Root: drops the members not heard from since before cutoff; returns how many went.
   size_t Expire(int64_t cutoff_micros);
+  // Counts every member as heard from at now_micros (this host read nothing for a while: what
+  // they sent waited unread).
+  void HeardFromAll(int64_t now_micros);
   // Elsewhere: replaces the whole roster with the root's.
   void Replace(const wire::Roster& roster);
   // A standby taking over: this copy becomes the root's book, with self as the root, without the

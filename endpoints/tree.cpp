@@ -303,8 +303,10 @@ void EndpointImpl::TreeTick(int64_t now) {
     }
     const int64_t dead_after = std::chrono::microseconds(options_.heartbeat).count() *
                                std::max(1, options_.heartbeat_misses);
+    // While nothing is read (saturated), silence proves nothing.
+    const bool reading = !saturated_.load(std::memory_order_relaxed);
     for (auto it = children_.begin(); it != children_.end();) {
-      if (now - it->second.last_seen_micros > dead_after) {
+      if (reading && now - it->second.last_seen_micros > dead_after) {
         logger_.Info("ZINC-TREE", "child " + it->first.ToString() + " missed its heartbeats");
         counters_.Get("zinc_children_lost_total")->Add();
         if (is_root()) departed.push_back(it->first);
@@ -329,7 +331,7 @@ void EndpointImpl::TreeTick(int64_t now) {
     // The standby does not leave a silent root: it holds the election (FailoverTickLocked).
     const bool electing = electing_since_micros_ != 0 || take_over;
     if (IsJoined(role()) && !is_root()) {
-      if (now - parent_seen_micros_ > dead_after && !electing) {
+      if (reading && now - parent_seen_micros_ > dead_after && !electing) {
         RejoinLocked("no heartbeat from the parent for " + std::to_string(dead_after / 1000) +
                      " ms");
       } else {
@@ -340,7 +342,8 @@ void EndpointImpl::TreeTick(int64_t now) {
       }
     }
     if (is_root()) {
-      if (const size_t gone = roster_.Expire(now - kMemberTimeoutMicros)) {
+      const size_t gone = reading ? roster_.Expire(now - kMemberTimeoutMicros) : 0;
+      if (gone != 0) {
         counters_.Get("zinc_members_timed_out_total")->Add(gone);
         roster_dirty_ = true;
       }

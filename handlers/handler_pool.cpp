@@ -18,19 +18,19 @@ HandlerPool::HandlerPool(size_t threads, size_t max_queued) : max_queued_(max_qu
 HandlerPool::~HandlerPool() { Stop(); }
 
 Status HandlerPool::Submit(std::string_view key, std::function<void()> task, bool block,
-                           size_t weight) {
+                           size_t weight, Priority priority) {
   // Notified after unlocking, so that the woken worker does not wake up only to wait for mu_.
   bool notify = false;
   {
     MutexLock l(&mu_);
-    ZINC_RETURN_IF_ERROR(SubmitLocked(&l, key, std::move(task), block, weight, &notify));
+    ZINC_RETURN_IF_ERROR(SubmitLocked(&l, key, std::move(task), block, weight, priority, &notify));
   }
   if (notify) work_cv_.notify_one();
   return Status::Ok();
 }
 
 Status HandlerPool::SubmitLocked(MutexLock* l, std::string_view key, std::function<void()> task,
-                                 bool block, size_t weight, bool* notify) {
+                                 bool block, size_t weight, Priority priority, bool* notify) {
   if (block) {
     l->Wait(&room_cv_, [&]() REQUIRES(mu_) { return stopping_ || queued_ < max_queued_; });
   }
@@ -45,13 +45,18 @@ Status HandlerPool::SubmitLocked(MutexLock* l, std::string_view key, std::functi
     it->second.key = it->first;
   }
   Strand& strand = it->second;
+  if (priority == Priority::kUrgent) strand.urgent = true;
   // An idle strand is in neither ready_ nor a worker's hands: schedule it.
   const bool idle = strand.tasks.empty() && !strand.scheduled;
   strand.tasks.push_back(Task{std::move(task), weight});
   queued_ += weight;
   if (idle) {
     strand.scheduled = true;
-    ready_.push_back(&strand);
+    if (strand.urgent) {
+      ready_.push_front(&strand);
+    } else {
+      ready_.push_back(&strand);
+    }
     *notify = true;
   }
   return Status::Ok();
@@ -82,6 +87,8 @@ void HandlerPool::WorkerLoop() {
     if (strand->tasks.empty()) {
       strand->scheduled = false;
     } else {
+      // Behind the others, urgent or not: a strand that never empties (a flood of control
+      // frames) does not starve the rest.
       ready_.push_back(strand);
       work_cv_.notify_one();
     }

@@ -31,10 +31,14 @@ class HandlerPool {
 
   // Queues task on the strand of key. With block set, waits while tasks of max_queued weight
   // are queued (back-pressure for the I/O thread); never set block from inside a task. weight
-  // is what the task counts for (zinc: the messages it handles). Returns kClosed after Stop
-  // (task is dropped).
+  // is what the task counts for (zinc: the messages it handles). An urgent task's idle strand
+  // goes ahead of every other waiting strand (zinc: control traffic, such as the members'
+  // reports, which must not wait behind a backlog of data); tasks keep their submission order
+  // within a strand, and a strand that stays busy takes its turn behind the others. Returns kClosed
+  // after Stop (task is dropped).
+  enum class Priority { kNormal, kUrgent };
   Status Submit(std::string_view key, std::function<void()> task, bool block = false,
-                size_t weight = 1) EXCLUDES(mu_);
+                size_t weight = 1, Priority priority = Priority::kNormal) EXCLUDES(mu_);
 
   // Stops accepting tasks, lets running tasks finish, drops queued ones and joins the workers.
   // Idempotent. Never call from a task.
@@ -53,10 +57,12 @@ class HandlerPool {
     std::deque<Task> tasks;
     // In ready_ or held by a worker.
     bool scheduled = false;
+    // Scheduled at the front of ready_ (it had an urgent task).
+    bool urgent = false;
   };
 
   Status SubmitLocked(MutexLock* l, std::string_view key, std::function<void()> task, bool block,
-                      size_t weight, bool* notify) REQUIRES(mu_);
+                      size_t weight, Priority priority, bool* notify) REQUIRES(mu_);
   void WorkerLoop() EXCLUDES(mu_);
   // Erases every strand with no tasks that no worker holds.
   void SweepIdleStrands() REQUIRES(mu_);

@@ -155,6 +155,42 @@ TEST(HandlerPoolTest, TasksOfDifferentKeysRunInParallel) {
   EXPECT_TRUE(b_saw_a.load());
 }
 
+TEST(HandlerPoolTest, AnUrgentStrandGoesAheadOfTheWaitingOnes) {
+  // One worker, held; ten strands wait; an urgent task comes last and runs first of them. Its
+  // strand, kept busy, then takes its turn behind the others.
+  Event started, release;
+  HandlerPool pool(1);
+  std::mutex mu;
+  std::vector<std::string> order;
+  auto note = [&](std::string what) {
+    return [&, what] {
+      std::lock_guard<std::mutex> l(mu);
+      order.push_back(what);
+    };
+  };
+  ASSERT_TRUE(pool.Submit("held",
+                          [&] {
+                            started.Set();
+                            release.Wait();
+                          })
+                  .ok());
+  ASSERT_TRUE(started.Wait());
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(pool.Submit(Key(i), note(Key(i))).ok());
+  ASSERT_TRUE(
+      pool.Submit("control", note("control"), false, 1, HandlerPool::Priority::kUrgent).ok());
+  release.Set();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard<std::mutex> l(mu);
+        return order.size() == 11;
+      },
+      kDeadline));
+  std::lock_guard<std::mutex> l(mu);
+  EXPECT_EQ(order.front(), "control");
+  EXPECT_EQ(order[1], Key(0));
+  EXPECT_EQ(order.back(), Key(9));
+}
+
 TEST(HandlerPoolTest, SubmitAfterStopIsClosed) {
   std::atomic<int> ran{0};
   HandlerPool pool(2);

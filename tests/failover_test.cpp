@@ -231,10 +231,10 @@ TEST(FailoverTest, AHandleOnTheStandbyKeepsEditingThroughTheTakeover) {
   standby->Stop();
 }
 
-TEST(FailoverTest, AHandleOnARootThatStepsDownKeepsEditingThroughTheNewRoot) {
-  // One handler thread and a queue of one: a root whose handler is held stops reading, then
-  // stops ticking (no heartbeats), as a paused process would; released, it finds that its
-  // standby took over and steps down.
+TEST(FailoverTest, ABusyRootIsNotTakenForDead) {
+  // Its one handler held for three heartbeat timeouts, with a queue of one: the root reads
+  // nothing more, but its I/O thread goes on ticking and heartbeating, so neither its standby
+  // nor its children take it for dead. Released, it handles what waited.
   EndpointOptions o = Options();
   o.max_queued_messages = 1;
   auto root = StartHost(o);
@@ -244,8 +244,6 @@ TEST(FailoverTest, AHandleOnARootThatStepsDownKeepsEditingThroughTheNewRoot) {
   DocumentHandle* theirs = OpenMap(client.get(), "m");
   ASSERT_TRUE(theirs->WaitSynced(kTimeout).ok());
   ASSERT_TRUE(WaitFor([&] { return client->roster().standby == standby->id(); }, kTimeout));
-  ASSERT_TRUE(Set(mine, "before", 1).ok());
-  ASSERT_TRUE(WaitFor([&] { return theirs->seq() == 1; }, kTimeout));
   std::mutex mu;
   std::condition_variable cv;
   bool hold = true;
@@ -256,18 +254,88 @@ TEST(FailoverTest, AHandleOnARootThatStepsDownKeepsEditingThroughTheNewRoot) {
     cv.notify_all();
     cv.wait(l, [&] { return !hold; });
   });
-  ASSERT_TRUE(Set(mine, "paused", 2).ok());
+  ASSERT_TRUE(Set(mine, "held", 1).ok());
   {
     std::unique_lock<std::mutex> l(mu);
     ASSERT_TRUE(cv.wait_for(l, kTimeout, [&] { return held; }));
   }
-  ASSERT_TRUE(WaitFor([&] { return standby->is_root(); }, kTimeout));
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(Set(theirs, "k" + std::to_string(i), i).ok());
+  // The root's heartbeats (one a tick) keep coming: three heartbeat timeouts' worth.
+  const std::string beats = "zinc_messages_received_total{channel=\"subscription\"}";
+  const uint64_t before = client->counters().Value(beats);
+  const uint64_t timeouts = 3 * static_cast<uint64_t>(o.heartbeat_misses);
+  const bool beating =
+      WaitFor([&] { return client->counters().Value(beats) >= before + timeouts; }, kTimeout);
   mine->OnChange(nullptr);
   {
     std::lock_guard<std::mutex> l(mu);
     hold = false;
   }
   cv.notify_all();
+  ASSERT_TRUE(beating);
+  EXPECT_TRUE(root->is_root());
+  EXPECT_FALSE(standby->is_root());
+  EXPECT_EQ(standby->counters().Value("zinc_root_lost_total"), 0u);
+  EXPECT_EQ(client->counters().Value("zinc_parent_lost_total"), 0u);
+  EXPECT_EQ(root->counters().Value("zinc_children_lost_total"), 0u);
+  EXPECT_GE(root->counters().Value("zinc_reading_paused_total"), 1u);
+  EXPECT_TRUE(theirs->WaitAcknowledged(kTimeout).ok());
+  EXPECT_TRUE(WaitFor([&] { return mine->seq() == 21; }, kTimeout));
+  EXPECT_EQ(Read(mine), Read(theirs));
+  client->Stop();
+  standby->Stop();
+  root->Stop();
+}
+
+// A clock whose readers stand still while it is frozen: every thread of an endpoint that reads
+// the time (its I/O thread's tick among them) stops there, as in a stopped process, while the
+// sockets keep receiving. Thawed, the time has jumped.
+class FreezableClock final : public Clock {
+ public:
+  int64_t NowMicros() const override {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return !frozen_; });
+    return system_.NowMicros();
+  }
+  void Freeze() {
+    std::lock_guard<std::mutex> l(mu_);
+    frozen_ = true;
+  }
+  void Thaw() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      frozen_ = false;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  bool frozen_ = false;
+  SystemClock system_;
+};
+
+TEST(FailoverTest, AHandleOnARootThatStepsDownKeepsEditingThroughTheNewRoot) {
+  // A root that stands still (its clock frozen) stops ticking: no heartbeats. Its standby takes
+  // over; thawed, the root finds the gap in its ticks, learns of the new root and steps down.
+  FreezableClock clock;
+  EndpointOptions o = Options();
+  o.clock = &clock;
+  auto root = StartHost(o);
+  auto standby = StartMember(root->listen_address(), /*relay=*/true, /*priority=*/5);
+  auto client = StartMember(root->listen_address(), /*relay=*/false, 0);
+  DocumentHandle* mine = OpenMap(root.get(), "m");
+  DocumentHandle* theirs = OpenMap(client.get(), "m");
+  ASSERT_TRUE(theirs->WaitSynced(kTimeout).ok());
+  ASSERT_TRUE(WaitFor([&] { return client->roster().standby == standby->id(); }, kTimeout));
+  ASSERT_TRUE(Set(mine, "before", 1).ok());
+  ASSERT_TRUE(WaitFor([&] { return theirs->seq() == 1; }, kTimeout));
+  ASSERT_TRUE(Set(mine, "paused", 2).ok());
+  clock.Freeze();
+  const bool took_over = WaitFor([&] { return standby->is_root(); }, kTimeout);
+  clock.Thaw();
+  ASSERT_TRUE(took_over);
   ASSERT_TRUE(WaitFor([&] { return !root->is_root(); }, kTimeout));
   // The same handle edits on; the new root sequences its edits.
   ASSERT_TRUE(Set(mine, "after", 3).ok());

@@ -500,31 +500,36 @@ TEST(TreeTest, RelayRefusesBadFramesFromChildren) {
 class HeldRoot {
  public:
   explicit HeldRoot(Endpoint* root) : doc_(OpenMap(root, "held")) {
-    doc_->OnChange([this](const DocumentChange&) {
-      std::unique_lock<std::mutex> l(mu_);
-      held_ = true;
-      cv_.notify_all();
-      cv_.wait(l, [&] { return !hold_; });
+    // Shared with the listener, which may still be leaving its wait when this object is gone.
+    std::shared_ptr<State> state = state_;
+    doc_->OnChange([state](const DocumentChange&) {
+      std::unique_lock<std::mutex> l(state->mu);
+      state->held = true;
+      state->cv.notify_all();
+      state->cv.wait(l, [&] { return !state->hold; });
     });
     EXPECT_TRUE(doc_->Edit(EncodeMapOps({MapOp{MapOp::Kind::kSet, "k", "1"}})).ok());
-    std::unique_lock<std::mutex> l(mu_);
-    EXPECT_TRUE(cv_.wait_for(l, kTimeout, [&] { return held_; }));
+    std::unique_lock<std::mutex> l(state_->mu);
+    EXPECT_TRUE(state_->cv.wait_for(l, kTimeout, [&] { return state_->held; }));
   }
-  ~HeldRoot() { Release(); }
-  void Release() {
+  ~HeldRoot() {
+    doc_->OnChange(nullptr);
     {
-      std::lock_guard<std::mutex> l(mu_);
-      hold_ = false;
+      std::lock_guard<std::mutex> l(state_->mu);
+      state_->hold = false;
     }
-    cv_.notify_all();
+    state_->cv.notify_all();
   }
 
  private:
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool hold = true;
+    bool held = false;
+  };
   DocumentHandle* doc_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool hold_ = true;
-  bool held_ = false;
+  std::shared_ptr<State> state_ = std::make_shared<State>();
 };
 
 // Asks the relay for a document the root has (it serves the snapshot itself once its replica
