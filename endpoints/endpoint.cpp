@@ -11,6 +11,9 @@ namespace internal {
 
 namespace {
 
+// Messages handed to the handlers in one task at most.
+constexpr size_t kMaxTaskMessages = 256;
+
 // Tries to bind the three channels of base, picking consecutive free ports when base.port is 0.
 Status BindHostChannels(ChannelContext* ctx, BaseAddress* base, SocketType pub_type,
                         const ChannelOptions& pub_opts, const ChannelOptions& in_opts,
@@ -382,26 +385,40 @@ void EndpointImpl::OnMessages(std::vector<Message> msgs) {
   // Each document is a strand; control traffic has a strand of its own.
   const std::string& doc = msgs[0].envelope.doc();
   const std::string key = doc.empty() ? std::string(kControlTopic) : doc;
-  const size_t weight = msgs.size();
-  auto task = [this, ms = std::move(msgs)]() mutable {
-    // Runs of one kind from one channel go to their handler together.
-    for (size_t i = 0; i < ms.size();) {
-      size_t j = i + 1;
-      while (j < ms.size() && ms[j].kind() == ms[i].kind() && ms[j].channel == ms[i].channel) {
-        ++j;
-      }
-      handlers_.Find(ms[i].kind())->HandleBatch(&ms[i], j - i);
-      i = j;
+  const HandlerPool::Priority priority =
+      doc.empty() ? HandlerPool::Priority::kUrgent : HandlerPool::Priority::kNormal;
+  // In tasks of at most kMaxTaskMessages, so that no task holds a worker for long (one read
+  // burst of batches can be thousands of messages): a worker looks at the urgent strand again
+  // after each.
+  for (size_t from = 0; from < msgs.size(); from += kMaxTaskMessages) {
+    std::vector<Message> chunk;
+    if (from == 0 && msgs.size() <= kMaxTaskMessages) {
+      chunk = std::move(msgs);
+    } else {
+      const size_t to = std::min(msgs.size(), from + kMaxTaskMessages);
+      chunk.assign(std::make_move_iterator(msgs.begin() + from),
+                   std::make_move_iterator(msgs.begin() + to));
     }
-  };
-  // Never blocks the I/O thread, which must go on ticking (heartbeats) while the handlers are
-  // behind: the back-pressure is Saturated, which stops the reading.
-  // Control traffic goes ahead of the documents' (a member's report must not wait behind a
-  // backlog of data, or the root would expire the member).
-  Status s =
-      pool_->Submit(key, std::move(task), /*block=*/false, weight,
-                    doc.empty() ? HandlerPool::Priority::kUrgent : HandlerPool::Priority::kNormal);
-  (void)s;  // kClosed while stopping.
+    const size_t weight = chunk.size();
+    auto task = [this, ms = std::move(chunk)]() mutable {
+      // Runs of one kind from one channel go to their handler together.
+      for (size_t i = 0; i < ms.size();) {
+        size_t j = i + 1;
+        while (j < ms.size() && ms[j].kind() == ms[i].kind() && ms[j].channel == ms[i].channel) {
+          ++j;
+        }
+        handlers_.Find(ms[i].kind())->HandleBatch(&ms[i], j - i);
+        i = j;
+      }
+    };
+    // Never blocks the I/O thread, which must go on ticking (heartbeats) while the handlers
+    // are behind: the back-pressure is Saturated, which stops the reading. Control traffic goes
+    // ahead of the documents' (a member's report must not wait behind a backlog of data, or
+    // the root would expire the member).
+    Status s = pool_->Submit(key, std::move(task), /*block=*/false, weight, priority);
+    if (!s.ok()) return;      // kClosed while stopping.
+    if (msgs.empty()) break;  // (Moved whole.)
+  }
 }
 
 bool EndpointImpl::Saturated() {

@@ -208,10 +208,11 @@ bool RosterBook::Report(const EndpointId& id, const wire::MemberReport& r, int64
   return changed;
 }
 
-size_t RosterBook::Expire(int64_t cutoff_micros) {
+size_t RosterBook::Expire(int64_t cutoff_micros, std::vector<EndpointId>* gone) {
   size_t changed = 0;
   for (auto it = members_.begin(); it != members_.end();) {
     if (it->second.last_seen_micros < cutoff_micros) {
+      if (gone) gone->push_back(it->first);
       it = members_.erase(it);
       ++changed;
     } else {
@@ -219,6 +220,13 @@ size_t RosterBook::Expire(int64_t cutoff_micros) {
     }
   }
   return changed;
+}
+
+void RosterBook::HeardFrom(const EndpointId& id, int64_t now_micros) {
+  auto it = members_.find(id);
+  if (it != members_.end()) {
+    it->second.last_seen_micros = std::max(it->second.last_seen_micros, now_micros);
+  }
 }
 
 void RosterBook::HeardFromAll(int64_t now_micros) {

@@ -342,9 +342,14 @@ void EndpointImpl::TreeTick(int64_t now) {
       }
     }
     if (is_root()) {
-      const size_t gone = reading ? roster_.Expire(now - kMemberTimeoutMicros) : 0;
-      if (gone != 0) {
-        counters_.Get("zinc_members_timed_out_total")->Add(gone);
+      std::vector<EndpointId> gone;
+      if (reading) roster_.Expire(now - kMemberTimeoutMicros, &gone);
+      for (const EndpointId& id : gone) {
+        logger_.Info("ZINC-TREE", "member " + id.ToString() + " timed out (no report for " +
+                                      std::to_string(kMemberTimeoutMicros / 1000) + " ms)");
+      }
+      if (!gone.empty()) {
+        counters_.Get("zinc_members_timed_out_total")->Add(gone.size());
         roster_dirty_ = true;
       }
       if (roster_dirty_ || now - roster_published_micros_ >= kRosterMicros) {
@@ -396,6 +401,7 @@ void EndpointImpl::OnChildHeartbeat(const EndpointId& child) {
     report_dirty_ = true;
   }
   it->second.last_seen_micros = clock_->NowMicros();
+  if (is_root()) roster_.HeardFrom(child, it->second.last_seen_micros);
 }
 
 void EndpointImpl::OnParentHeartbeat(const EndpointId& from) {

@@ -5,6 +5,9 @@ namespace zinc {
 namespace {
 // Tasks a worker takes from one strand at a time before it lets other strands go first.
 constexpr size_t kBatch = 32;
+// And at most this weight (messages) of them, unless one task weighs more: how long another
+// strand, an urgent one among them, may wait for a worker.
+constexpr size_t kBatchWeight = 256;
 // Strands kept before idle ones are swept away.
 constexpr size_t kMaxIdleStrands = 4096;
 }  // namespace
@@ -71,8 +74,10 @@ void HandlerPool::WorkerLoop() {
     if (stopping_) return;
     Strand* strand = ready_.front();
     ready_.pop_front();
-    while (!strand->tasks.empty() && batch.size() < kBatch) {
+    size_t weight = 0;
+    while (!strand->tasks.empty() && batch.size() < kBatch && weight < kBatchWeight) {
       batch.push_back(std::move(strand->tasks.front().fn));
+      weight += strand->tasks.front().weight;
       queued_ -= strand->tasks.front().weight;
       strand->tasks.pop_front();
     }
