@@ -270,9 +270,11 @@ case "$SCENARIO" in
     # in the root's own memory.
     start_node relay standby --join "$ADDR_root" --priority 10 --subscribe-rcvbuf 65536
     wait_for stat_is "$ADDR_root" standby "$ID_standby" || die "no standby named"
+    # (Counts not scaled: the clients must still be editing when the root dies, however long
+    # the standby stands still below.)
     for i in 1 2 3; do
-      start_client "t$i" text "$ADDR_root" 2500 500
-      start_client "m$i" map "$ADDR_root" 2500 500
+      start_client "t$i" text "$ADDR_root" $((2500 * SLOWDOWN)) 500
+      start_client "m$i" map "$ADDR_root" $((2500 * SLOWDOWN)) 500
     done
     # Ballast: 5 MB/s of 8 KB values on ten keys (not checked), so that what the root queues
     # for the stopped standby outgrows the kernel's socket buffers and waits in the root. Not
@@ -281,10 +283,17 @@ case "$SCENARIO" in
       --timeout-ms 60000 $HB > /dev/null 2> "$WORK/ballast.err" &
     PIDS="$PIDS $!"
     wait_for acked_at_least t1 "$(scaled 400)" || die "t1 made no progress"
+    m_seq() { "$ZINCCTL" cat --join "$ADDR_root" --doc m --timeout-ms 3000 2> /dev/null | field seq; }
+    behind_by() { [ "$(m_seq)" -ge $(($1 + 1000)) ] 2> /dev/null; }
     kill -STOP "$PID_standby"
+    stopped_at=$(m_seq)
     # The root keeps acknowledging while the standby stands still and falls behind: what the
     # root queued for it (beyond the kernel's buffers) dies with the root.
     sleep 2 # part of the fault: how far the standby falls behind
+    # At least 1,000 ballast edits (8 MB) sequenced since it stopped, more than the kernel's
+    # buffers hold (what they hold still reaches the standby after the root's death): a slow
+    # build sequences them later.
+    wait_for behind_by "$stopped_at" || fail "the root sequenced too little while the standby stood still"
     kill -9 "$PID_root"
     wait "$PID_root" 2> /dev/null
     kill -CONT "$PID_standby"
