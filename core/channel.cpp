@@ -46,18 +46,6 @@ ChannelContext::ChannelContext() : ctx_(std::make_unique<zmq::context_t>(1)) {
   ctx_->set(zmq::ctxopt::max_sockets, 65535);
 }
 
-std::shared_ptr<ChannelContext> ChannelContext::Shared() {
-  static std::mutex mu;
-  static std::weak_ptr<ChannelContext> shared;
-  std::lock_guard<std::mutex> l(mu);
-  std::shared_ptr<ChannelContext> context = shared.lock();
-  if (!context) {
-    context = std::make_shared<ChannelContext>();
-    shared = context;
-  }
-  return context;
-}
-
 ChannelContext::~ChannelContext() = default;
 
 Result<std::unique_ptr<Channel>> Channel::Create(ChannelContext* context, SocketType type,

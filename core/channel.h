@@ -16,14 +16,12 @@ class socket_t;
 namespace zinc {
 
 // A ZeroMQ context. Resource type; thread-safe.
+// A ZeroMQ context: its I/O thread serves every socket made in it. ZeroMQ's advice is one per
+// process, and inproc:// addresses only connect within one: an application with several
+// Endpoints makes one and passes it to each (EndpointOptions::context). Resource type;
+// thread-safe.
 class ChannelContext {
  public:
-  // The context every Endpoint of this process shares, made on first use and destroyed when
-  // the last holder lets go: ZeroMQ's advice is one context per process (one I/O thread serves
-  // every socket, instead of a thread per endpoint), and inproc:// addresses only connect
-  // within one context.
-  static std::shared_ptr<ChannelContext> Shared();
-
   ChannelContext();
   ~ChannelContext();
   ChannelContext(const ChannelContext&) = delete;

@@ -93,7 +93,12 @@ Status EndpointImpl::Init() {
     MutexLock l(&tree_mu_);
     join_address_ = options_.join;
   }
-  context_ = ChannelContext::Shared();
+  if (options_.context) {
+    context_ = options_.context;
+  } else {
+    owned_context_ = std::make_unique<ChannelContext>();
+    context_ = owned_context_.get();
+  }
   ChannelListener::Channels channels;
   // Client channels: made on joining, again on every rejoin, and by a root that steps down; and
   // the PUSH sockets of failover's votes and notices.
@@ -111,7 +116,7 @@ Status EndpointImpl::Init() {
       o.routing_id = RoutingIdOf(id_);
       o.max_message_bytes = static_cast<int64_t>(options_.limits.max_sync_envelope_bytes) + 1024;
     }
-    Result<std::unique_ptr<Channel>> c = Channel::Create(context_.get(), type, o);
+    Result<std::unique_ptr<Channel>> c = Channel::Create(context_, type, o);
     if (c.ok() && type == SocketType::kSub) ZINC_RETURN_IF_ERROR((*c)->Subscribe(kControlTopic));
     return c;
   };
@@ -124,7 +129,7 @@ Status EndpointImpl::Init() {
     in_opts.max_message_bytes = static_cast<int64_t>(options_.limits.max_envelope_bytes) + 1024;
     // An XPUB tells a relay what its children subscribe to (a root may become one: failover).
     ZINC_RETURN_IF_ERROR(
-        BindHostChannels(context_.get(), &*base, SocketType::kXPub, pub_opts, in_opts, &channels));
+        BindHostChannels(context_, &*base, SocketType::kXPub, pub_opts, in_opts, &channels));
     channels.xpub = true;
     channels.relay = is_relay();
     listen_address_ = FormatBaseAddress(*base);

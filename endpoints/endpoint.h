@@ -19,6 +19,8 @@
 
 namespace zinc {
 
+class ChannelContext;
+
 struct EndpointOptions {
   // Base address to host on (binds PUB, PULL and ROUTER; see endpoints/address.h). Port 0 or
   // "*" picks three consecutive free ports. Empty: do not host.
@@ -75,6 +77,10 @@ struct EndpointOptions {
   const TypeRegistry* types = nullptr;
   // Time source; nullptr: SystemClock. Must outlive the Endpoint.
   const Clock* clock = nullptr;
+  // The ZeroMQ context the sockets are made in; nullptr: the Endpoint makes its own. Several
+  // Endpoints of one process should share one (one I/O thread for all their sockets; inproc://
+  // addresses connect only within a context). Must outlive the Endpoint.
+  ChannelContext* context = nullptr;
   // Log threshold and the name logs and the roster show. Default: warnings, the endpoint id.
   LogLevel log_level = LogLevel::kWarn;
   std::string name;

@@ -211,7 +211,9 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   Counter* stale_dropped_ = nullptr;
   HandlerRegistry handlers_;
 
-  std::shared_ptr<ChannelContext> context_;
+  // options_.context, or owned_context_ (declared first: destroyed after the sockets).
+  std::unique_ptr<ChannelContext> owned_context_;
+  ChannelContext* context_ = nullptr;
   std::unique_ptr<HandlerPool> pool_;
   std::unique_ptr<ChannelListener> listener_;
 

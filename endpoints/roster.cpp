@@ -120,10 +120,10 @@ Result<RosterInfo> FetchRoster(const std::string& address, std::chrono::millisec
   if (base->transport == "tcp" && base->port == 0) {
     return Status(StatusCode::kInvalidArgument, "address needs a port: " + address);
   }
-  std::shared_ptr<ChannelContext> context = ChannelContext::Shared();
+  // A context of its own for one request (declared first: it outlives the socket).
+  ChannelContext context;
   ChannelOptions options;
-  Result<std::unique_ptr<Channel>> dealer =
-      Channel::Create(context.get(), SocketType::kDealer, options);
+  Result<std::unique_ptr<Channel>> dealer = Channel::Create(&context, SocketType::kDealer, options);
   if (!dealer.ok()) return dealer.status();
   ZINC_RETURN_IF_ERROR((*dealer)->Connect(DeriveChannelAddresses(*base).sync));
   wire::Envelope request;

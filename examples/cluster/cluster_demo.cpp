@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "core/channel.h"
 #include "endpoints/endpoint.h"
 
 namespace {
@@ -53,8 +54,12 @@ int main(int argc, char** argv) {
   }
   const auto timeout = std::chrono::seconds(10);
 
+  // One ZeroMQ context for the three endpoints of this process (declared first: it outlives
+  // them).
+  zinc::ChannelContext context;
   zinc::EndpointOptions host_options;
   host_options.listen = listen;
+  host_options.context = &context;
   auto host = zinc::Endpoint::Start(host_options);
   if (!host.ok()) {
     std::cerr << "cannot start the host: " << host.status().ToString() << "\n";
@@ -70,6 +75,7 @@ int main(int argc, char** argv) {
 
   zinc::EndpointOptions client_options;
   client_options.join = (*host)->listen_address();
+  client_options.context = &context;
   auto alice = zinc::Endpoint::Start(client_options);
   auto bob = zinc::Endpoint::Start(client_options);
   if (!alice.ok() || !bob.ok()) {
