@@ -74,7 +74,9 @@ EndpointImpl::EndpointImpl(EndpointOptions options)
       types_(options_.types ? options_.types : own_types_.get()),
       clock_(options_.clock ? options_.clock : &system_clock_),
       logger_(clock_, options_.log_level,
-              options_.name.empty() ? id_.ToString().substr(0, 8) : options_.name) {}
+              options_.name.empty() ? id_.ToString().substr(0, 8) : options_.name),
+      election_(std::chrono::microseconds(options_.heartbeat).count() *
+                std::max(1, options_.heartbeat_misses)) {}
 
 Status EndpointImpl::Init() {
   for (ChannelKind kind : {ChannelKind::kInbound, ChannelKind::kSyncServer,

@@ -18,6 +18,7 @@
 #include "core/mutex.h"
 #include "endpoints/channel_listener.h"
 #include "endpoints/document_handle_impl.h"
+#include "endpoints/election.h"
 #include "endpoints/endpoint.h"
 #include "endpoints/endpoint_internal.h"
 #include "endpoints/hosted_document.h"
@@ -302,12 +303,11 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   // The parent lost last (never the target of a fallback).
   EndpointId lost_parent_id_ GUARDED_BY(tree_mu_);
   // Subscribed upward to every document (as the standby, ReplicatesAll; kept through a rejoin
-  // until a roster names another). Standby: the votes (members that lost the root) by when
-  // they came, and since when this standby has lost the root.
-  // Written under tree_mu_; read on the hot path without it (FindOrReplicate).
+  // until a roster names another). Written under tree_mu_; read on the hot path without it
+  // (FindOrReplicate).
   std::atomic<bool> subscribed_all_{false};
-  std::map<EndpointId, int64_t> votes_ GUARDED_BY(tree_mu_);
-  int64_t electing_since_micros_ GUARDED_BY(tree_mu_) = 0;
+  // Standby: the members' votes that the root is lost, and whether it holds an election.
+  Election election_ GUARDED_BY(tree_mu_);
   // New root: the inbound address of the root it replaced, told of the takeover until then.
   std::string old_root_inbound_ GUARDED_BY(tree_mu_);
   EndpointId old_root_id_ GUARDED_BY(tree_mu_);

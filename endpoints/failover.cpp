@@ -13,9 +13,6 @@ namespace {
 // A new root tells the root it replaced of the takeover this long (in case that one was only
 // paused, and resumes): every heartbeat until it shows up as a member.
 constexpr int64_t kTakeoverNoticeMicros = 600000000;
-// A standby that has lost the root but finds no majority for this many heartbeat timeouts gives
-// up and joins again like any member (it may be the one cut off).
-constexpr int kElectionTimeouts = 20;
 // The standby stays the standby this long after it was last heard from.
 constexpr int64_t kStandbyGraceMicros = 3500000;
 
@@ -44,8 +41,7 @@ void EndpointImpl::ObserveEpoch(const Message& msg) {
                                      ": a new root; resyncing");
       epoch_.store(e, std::memory_order_release);
       root_lost_ = false;
-      votes_.clear();
-      electing_since_micros_ = 0;
+      election_.Clear();
       root_seen_micros_ = clock_->NowMicros();
     }
   }
@@ -101,19 +97,12 @@ void EndpointImpl::HandleRootLost(Message msg) {
   {
     MutexLock l(&tree_mu_);
     if (is_root() || msg.envelope.epoch() < epoch()) return;  // Settled already.
-    votes_[msg.origin] = clock_->NowMicros();
-    if (electing_since_micros_ != 0 && role() == Role::kStandby) {
-      // Counted at once rather than at the next tick: every millisecond here is downtime.
-      const int64_t dead_after = std::chrono::microseconds(options_.heartbeat).count() *
-                                 std::max(1, options_.heartbeat_misses);
-      const int64_t now = clock_->NowMicros();
-      size_t yes = 0;
-      const std::vector<EndpointId> others = roster_.Others(roster_root_);
-      for (const EndpointId& id : others) {
-        auto v = votes_.find(id);
-        if (v != votes_.end() && now - v->second <= dead_after) ++yes;
-      }
-      if (2 * yes > others.size()) take_over = TransitionLocked(RoleEvent::kElected);
+    const int64_t now = clock_->NowMicros();
+    election_.Vote(msg.origin, now);
+    // Counted at once rather than at the next tick: every millisecond here is downtime.
+    if (election_.running() && role() == Role::kStandby &&
+        election_.Count(now, roster_.Others(roster_root_)) == Election::Outcome::kElected) {
+      take_over = TransitionLocked(RoleEvent::kElected);
     }
   }
   if (take_over) TakeOver();
@@ -284,26 +273,24 @@ bool EndpointImpl::FailoverTickLocked(int64_t now, std::vector<OutboundFrame>* o
   }
   if (!root_lost_) return false;
   if (roster_.standby() == id_) {
-    if (electing_since_micros_ == 0) {
-      electing_since_micros_ = now;
-      counters_.Get("zinc_elections_total")->Add();
-    }
-    votes_[id_] = now;
-    size_t yes = 0;
+    if (election_.Start(now)) counters_.Get("zinc_elections_total")->Add();
+    election_.Vote(id_, now);
     const std::vector<EndpointId> others = roster_.Others(roster_root_);
-    for (const EndpointId& id : others) {
-      auto v = votes_.find(id);
-      if (v != votes_.end() && now - v->second <= dead_after) ++yes;
-    }
-    if (2 * yes > others.size() && TransitionLocked(RoleEvent::kElected)) return true;
-    if (now - electing_since_micros_ > kElectionTimeouts * dead_after) {
-      // No majority has lost the root: this standby is the one cut off.
-      logger_.Warn("ZINC-ELECTION", "no majority lost the root (" + std::to_string(yes) + " of " +
-                                        std::to_string(others.size()) + "): joining again");
-      electing_since_micros_ = 0;
-      root_lost_ = false;
-      root_seen_micros_ = now;
-      if (IsJoined(role())) RejoinLocked("no majority for a takeover");
+    switch (election_.Count(now, others)) {
+      case Election::Outcome::kElected:
+        if (TransitionLocked(RoleEvent::kElected)) return true;
+        break;
+      case Election::Outcome::kGaveUp:
+        // No majority has lost the root: this standby is the one cut off.
+        logger_.Warn("ZINC-ELECTION", "no majority lost the root (" +
+                                          std::to_string(election_.live_votes()) + " of " +
+                                          std::to_string(others.size()) + "): joining again");
+        root_lost_ = false;
+        root_seen_micros_ = now;
+        if (IsJoined(role())) RejoinLocked("no majority for a takeover");
+        break;
+      case Election::Outcome::kUndecided:
+        break;
     }
     return false;
   }
@@ -405,7 +392,7 @@ void EndpointImpl::TakeOver() {
     offered_.clear();
     // Those that voted, and the members below this standby.
     expected_offers_.clear();
-    for (const auto& [id, when] : votes_) {
+    for (const EndpointId& id : election_.Voters()) {
       if (id != id_) expected_offers_.insert(id);
     }
     recovery_until_micros_ = now + std::chrono::microseconds(options_.heartbeat).count() *
@@ -415,8 +402,7 @@ void EndpointImpl::TakeOver() {
     parent_id_ = EndpointId();
     parent_address_.clear();
     root_lost_ = false;
-    votes_.clear();
-    electing_since_micros_ = 0;
+    election_.Clear();
     subscribed_all_.store(false);  // (The listener drops its client channels: Promote.)
     last_tick_micros_ = now;
     // Children it had as a relay stay; the old root's other children join now.

@@ -329,7 +329,7 @@ void EndpointImpl::TreeTick(int64_t now) {
     take_over = FailoverTickLocked(now, &out);
     recovery_over = role() == Role::kRecovering && now >= recovery_until_micros_;
     // The standby does not leave a silent root: it holds the election (FailoverTickLocked).
-    const bool electing = electing_since_micros_ != 0 || take_over;
+    const bool electing = election_.running() || take_over;
     if (IsJoined(role()) && !is_root()) {
       if (reading && now - parent_seen_micros_ > dead_after && !electing) {
         RejoinLocked("no heartbeat from the parent for " + std::to_string(dead_after / 1000) +
@@ -412,8 +412,7 @@ void EndpointImpl::OnParentHeartbeat(const EndpointId& from) {
     root_seen_micros_ = clock_->NowMicros();
     if (root_lost_ && role() != Role::kTakingOver) {
       root_lost_ = false;
-      electing_since_micros_ = 0;
-      votes_.clear();
+      election_.Clear();
       logger_.Info("ZINC-ROOT-LOST", "the root is back");
     }
   }
