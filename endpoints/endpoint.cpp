@@ -84,8 +84,8 @@ Status EndpointImpl::Init() {
     received_[static_cast<size_t>(kind)] = counters_.Get(
         std::string("zinc_messages_received_total{channel=\"") + ChannelKindName(kind) + "\"}");
   }
-  fragments_received_ = counters_.Get("zinc_fragments_received_total");
-  stale_dropped_ = counters_.Get("zinc_stale_epoch_dropped_total");
+  fragments_received_ = metrics_.fragments_received;
+  stale_dropped_ = metrics_.stale_epoch_dropped;
   if (options_.listen.empty() && options_.join.empty()) {
     return Status(StatusCode::kInvalidArgument, "an endpoint needs a listen or a join address");
   }
@@ -319,7 +319,7 @@ HostedDocument* EndpointImpl::FindHosted(const std::string& name, const std::str
   auto doc = std::make_unique<HostedDocument>(this, name, type);
   HostedDocument* raw = doc.get();
   hosted_.emplace(name, std::move(doc));
-  counters_.Get("zinc_documents_created_total")->Add();
+  metrics_.documents_created->Add();
   return raw;
 }
 
@@ -433,7 +433,7 @@ bool EndpointImpl::Saturated() {
   if (full == saturated_.load(std::memory_order_relaxed)) return full;
   saturated_.store(full, std::memory_order_relaxed);
   if (full) {
-    counters_.Get("zinc_reading_paused_total")->Add();
+    metrics_.reading_paused->Add();
     return full;
   }
   // What the members sent while nothing was read is being read now: each has a full
@@ -513,7 +513,7 @@ void EndpointImpl::HandleFragment(Message msg) {
     }
     if (!accepting()) {
       // Maybe replaced (docs/failover.md): the author sends it again to whoever is the root.
-      counters_.Get("zinc_fragments_held_back_total")->Add();
+      metrics_.fragments_held_back->Add();
       return;
     }
     if (HoldWhileRecovering(msg)) return;

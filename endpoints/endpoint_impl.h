@@ -71,6 +71,7 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   Result<DocumentHandle*> Open(const std::string& name, const OpenOptions& options) override;
   Status Close(const std::string& name) override EXCLUDES(mu_);
   Counters& counters() override { return counters_; }
+  const EndpointMetrics& metrics() const override { return metrics_; }
   const TypeRegistry& types() const override { return *types_; }
 
   // EndpointCore.
@@ -202,6 +203,7 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   const Clock* clock_;
   Logger logger_;
   Counters counters_;
+  EndpointMetrics metrics_{&counters_};
   std::string listen_address_;
   std::vector<std::unique_ptr<FunctionHandler>> handler_storage_;
   // zinc_messages_received_total by ChannelKind, looked up once: this is the hot path.

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/message.h"
 #include "endpoints/endpoint.h"
+#include "endpoints/metrics.h"
 
 namespace zinc {
 namespace internal {
@@ -24,6 +25,8 @@ class EndpointCore {
   virtual const Clock& clock() const = 0;
   virtual Logger& logger() = 0;
   virtual Counters& counters() = 0;
+  // The same counters as fields (metrics.h).
+  virtual const EndpointMetrics& metrics() const = 0;
   virtual uint64_t epoch() const = 0;
   // The root sequences now: false while it is not sure it still is the root (after a pause),
   // and for good once it was replaced (docs/failover.md).

@@ -45,7 +45,7 @@ void EndpointImpl::ObserveEpoch(const Message& msg) {
       root_seen_micros_ = clock_->NowMicros();
     }
   }
-  counters_.Get("zinc_epoch_changes_total")->Add();
+  metrics_.epoch_changes->Add();
   if (step_down) {
     StepDown(e, listen);
     return;
@@ -114,7 +114,7 @@ bool EndpointImpl::HoldWhileRecovering(const Message& msg) {
   // Checked again under the lock: EndRecovery ends the role before it takes what is held.
   if (role() != Role::kRecovering) return false;
   if (held_.size() >= options_.max_queued_messages) {
-    counters_.Get("zinc_fragments_held_back_total")->Add();
+    metrics_.fragments_held_back->Add();
     return true;  // Dropped: the author sends it again.
   }
   held_.push_back(msg);
@@ -166,7 +166,7 @@ void EndpointImpl::HandleTailOffer(Message msg) {
     HostedDocument* doc = FindHosted(msg.envelope.doc(), "", false, &reason, &why);
     const size_t taken = doc ? doc->AppendTail(msg.envelope.tail_offer()) : 0;
     if (taken > 0) {
-      counters_.Get("zinc_tail_fragments_taken_total")->Add(taken);
+      metrics_.tail_fragments_taken->Add(taken);
       logger_.Warn("ZINC-TAIL", "doc=" + msg.envelope.doc() + " took " + std::to_string(taken) +
                                     " fragments the old root sequenced, from " +
                                     msg.origin.ToString());
@@ -267,13 +267,13 @@ bool EndpointImpl::FailoverTickLocked(int64_t now, std::vector<OutboundFrame>* o
   if (IsJoined(role()) && !root_lost_ && !roster_root_.is_nil() &&
       !saturated_.load(std::memory_order_relaxed) && now - root_seen_micros_ > dead_after) {
     root_lost_ = true;
-    counters_.Get("zinc_root_lost_total")->Add();
+    metrics_.root_lost->Add();
     logger_.Warn("ZINC-ROOT-LOST",
                  "no heartbeat from the root for " + std::to_string(dead_after / 1000) + " ms");
   }
   if (!root_lost_) return false;
   if (roster_.standby() == id_) {
-    if (election_.Start(now)) counters_.Get("zinc_elections_total")->Add();
+    if (election_.Start(now)) metrics_.elections->Add();
     election_.Vote(id_, now);
     const std::vector<EndpointId> others = roster_.Others(roster_root_);
     switch (election_.Count(now, others)) {
@@ -311,7 +311,7 @@ void EndpointImpl::SuspectPauseLocked(int64_t now, int64_t gap) {
   if (roster_.standby().is_nil()) return;  // Nobody could have taken over.
   if (!TransitionLocked(RoleEvent::kPaused)) return;
   suspect_since_micros_ = now;
-  counters_.Get("zinc_root_pauses_total")->Add();
+  metrics_.root_pauses->Add();
   logger_.Warn("ZINC-PAUSE", "stood still for " + std::to_string(gap / 1000) +
                                  " ms: not sequencing until the members are known to be here");
 }
@@ -331,7 +331,7 @@ void EndpointImpl::TakeOver() {
     if (!taken.ok()) {
       // Its members bring their own edits again (docs/failover.md), but others' are lost.
       logger_.Warn("ZINC-TAKEOVER", "document " + name + " not taken over: " + taken.message());
-      counters_.Get("zinc_documents_not_taken_over_total")->Add();
+      metrics_.documents_not_taken_over->Add();
       continue;
     }
     heads += (heads.empty() ? "" : ", ") + name + " at " + std::to_string(h.seq);
@@ -416,7 +416,7 @@ void EndpointImpl::TakeOver() {
                                       " with " + std::to_string(adopted.size()) + " documents (" +
                                       heads + ")");
   }
-  counters_.Get("zinc_takeovers_total")->Add();
+  metrics_.takeovers->Add();
   listener_->Promote();
   listener_->Send(std::move(out));
 }
@@ -514,7 +514,7 @@ void EndpointImpl::StepDownLocked(uint64_t epoch, const std::string& listen) {
   logger_.Warn("ZINC-STEP-DOWN", "a root took over at epoch " + std::to_string(epoch) +
                                      ": stepping down" +
                                      (listen.empty() ? std::string() : ", joining " + listen));
-  counters_.Get("zinc_stepped_down_total")->Add();
+  metrics_.stepped_down->Add();
   // A deposed root never hosts again: it joins as a leaf.
   hosts_.store(false, std::memory_order_release);
   TransitionLocked(RoleEvent::kSteppedDown);

@@ -16,8 +16,8 @@ HostedDocument::HostedDocument(EndpointCore* core, std::string name, const Docum
     : core_(core),
       name_(std::move(name)),
       type_(type),
-      sequenced_(core->counters().Get("zinc_fragments_sequenced_total")),
-      duplicates_(core->counters().Get("zinc_fragments_duplicate_total")),
+      sequenced_(core->metrics().fragments_sequenced),
+      duplicates_(core->metrics().fragments_duplicate),
       state_(type->Create()),
       history_(core->options().history_fragments, core->options().history_bytes) {}
 
@@ -208,7 +208,7 @@ void HostedDocument::SequenceReceivedLocked(Message* msg, std::vector<DocumentCh
   if (refused != last_refused_.end() && refused->second.origin_seq == origin_seq) {
     // A copy of an edit this host refused: its author has not heard (the nack was lost, or the
     // copy crossed it). Answered alike, counted apart.
-    core_->counters().Get("zinc_fragments_renacked_total")->Add();
+    core_->metrics().fragments_renacked->Add();
     out->push_back(
         NackFrame(msg->origin, {refused->second.reason, refused->second.text, origin_seq}));
     return;
@@ -275,7 +275,7 @@ void HostedDocument::OnSnapshotRequest(const Message& msg) {
     *e.mutable_snapshot_reply() = SnapshotLocked();
     e.set_seq(head_);
   }
-  core_->counters().Get("zinc_snapshots_served_total")->Add();
+  core_->metrics().snapshots_served->Add();
   core_->Send(OutboundFrame{Route::kSyncReply, msg.routing_id, EncodeEnvelope(e)});
 }
 
@@ -291,7 +291,7 @@ void HostedDocument::OnCatchupRequest(const Message& msg) {
       *reply->mutable_snapshot() = SnapshotLocked();
     }
   }
-  core_->counters().Get("zinc_catchups_served_total")->Add();
+  core_->metrics().catchups_served->Add();
   core_->Send(OutboundFrame{Route::kSyncReply, msg.routing_id, EncodeEnvelope(e)});
 }
 
@@ -422,7 +422,7 @@ void HostedDocument::SequenceOwnPending(uint64_t base_seq, uint64_t next_origin_
       Status s = SequenceLocked(std::move(env), core_->id(), &change, &reason, &expected, &out);
       next_origin_seq_ = std::max(next_origin_seq_, origin_seq + 1);
       if (!s.ok()) {
-        core_->counters().Get("zinc_edits_refused_total")->Add();
+        core_->metrics().edits_refused->Add();
         core_->logger().Warn(
             "ZINC-EDIT-REFUSED",
             "doc=" + name_ + " origin_seq=" + std::to_string(origin_seq) + " " + s.ToString());

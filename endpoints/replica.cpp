@@ -53,12 +53,12 @@ void Replica::RequestCatchupLocked(uint64_t from, uint64_t to) {
   e.mutable_catchup_request()->set_to_seq(to);
   catchup_sent_micros_ = now;
   catchup_to_ = to;
-  core_->counters().Get("zinc_catchups_requested_total")->Add();
+  core_->metrics().catchups_requested->Add();
   core_->Send(OutboundFrame{Route::kSyncRequest, "", EncodeEnvelope(e)});
 }
 
 void Replica::ResyncLocked(const std::string& why) {
-  core_->counters().Get("zinc_resyncs_total")->Add();
+  core_->metrics().resyncs->Add();
   core_->logger().Info("ZINC-RESYNC", "doc=" + name_ + " " + why);
   if (state_ == State::kSynced) state_ = State::kResyncing;
   RequestSnapshotLocked();
@@ -240,7 +240,7 @@ void Replica::ApplySequencedInnerLocked(const wire::Envelope& env, Changes* chan
   if (sent_ > 0) remote_since_send_ = true;
   Status s = doc_->Apply(*payload);
   if (!s.ok()) {
-    core_->counters().Get("zinc_apply_errors_total")->Add();
+    core_->metrics().apply_errors->Add();
     ResyncLocked("sequenced fragment did not apply: " + s.ToString());
     return;
   }
@@ -305,7 +305,7 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   std::unique_ptr<Document> doc = type->Create();
   Status s = doc->Restore(snap.state());
   if (!s.ok()) {
-    core_->counters().Get("zinc_bad_snapshots_total")->Add();
+    core_->metrics().bad_snapshots->Add();
     core_->logger().Warn("ZINC-BAD-SNAPSHOT", "doc=" + name_ + " " + s.ToString());
     return;  // The tick asks again.
   }
@@ -342,7 +342,7 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
     acked_.pop_back();
   }
   if (recovered > 0) {
-    core_->counters().Get("zinc_edits_recovered_total")->Add(recovered);
+    core_->metrics().edits_recovered->Add(recovered);
     core_->logger().Warn("ZINC-RECOVERED", "doc=" + name_ + " " + std::to_string(recovered) +
                                                " acknowledged edits the root lacks (a tail " +
                                                "lost with the old root) are sent again");
@@ -361,14 +361,14 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
       ok = fitted.ok() && doc->Apply(*fitted).ok();
       if (ok) {
         payload = std::move(fitted).value();
-        core_->counters().Get("zinc_edits_fitted_total")->Add();
+        core_->metrics().edits_fitted->Add();
       }
     }
     if (ok) {
       kept.push_back(pending_[i]);
       replayed->Push(std::move(payload));
     } else {
-      core_->counters().Get("zinc_edits_refused_total")->Add();
+      core_->metrics().edits_refused->Add();
     }
   }
   pending_ = std::move(kept);
@@ -396,7 +396,7 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   catchup_sent_micros_ = 0;
   catchup_to_ = 0;
   pending_progress_micros_ = core_->clock().NowMicros();
-  core_->counters().Get("zinc_snapshots_applied_total")->Add();
+  core_->metrics().snapshots_applied->Add();
   // The pending edits now stand on the snapshot: send them all again from its seq (the host
   // drops the ones it already has), which also sends any held ones.
   if (!pending_.empty()) SendPendingLocked(0, pending_.size());
@@ -436,7 +436,7 @@ void Replica::OnCatchupReply(const wire::Envelope& env) {
       if (resend_on_catchup_ && state_ == State::kSynced && applied_seq_ >= env.seq()) {
         resend_on_catchup_ = false;
         if (!pending_.empty()) {
-          core_->counters().Get("zinc_edits_resent_total")->Add(pending_.size());
+          core_->metrics().edits_resent->Add(pending_.size());
           SendPendingLocked(0, pending_.size());
         }
       }
@@ -507,7 +507,7 @@ void Replica::OnNack(const wire::Envelope& env) {
       pending_.erase(pending_.begin() + static_cast<long>(i));
       pending_edits_->Erase(i);
       if (i < sent_) --sent_;
-      core_->counters().Get("zinc_edits_refused_total")->Add();
+      core_->metrics().edits_refused->Add();
       cv_.notify_all();
       // doc_ still holds the refused edit: rebuild it from the host's state.
       ResyncLocked("edit refused: " + nack.text());
@@ -529,7 +529,7 @@ void Replica::ResendLostLocked(int64_t now_micros) {
   }
   out_of_order_expected_ = 0;
   pending_progress_micros_ = now_micros;
-  core_->counters().Get("zinc_edits_resent_total")->Add(pending_.size());
+  core_->metrics().edits_resent->Add(pending_.size());
   SendPendingLocked(0, pending_.size());
 }
 
@@ -606,7 +606,7 @@ void Replica::OnTick(int64_t now_micros) {
       ResyncLocked("edits unacknowledged for " + std::to_string(12 * retry / 1000) + " ms");
       return;
     }
-    core_->counters().Get("zinc_edits_resent_total")->Add();
+    core_->metrics().edits_resent->Add();
     pending_progress_micros_ = now_micros;  // Again after 4 x retry, not per tick.
     if (state_ != State::kSynced || transforms) {
       // Text: only the oldest, leaving the chain as it is: most likely the original is merely
@@ -915,7 +915,7 @@ bool Replica::ServeLocked(const std::string& routing_id, const wire::Envelope& r
   e.set_epoch(epoch_);  // The state's, which may trail this relay's own.
   if (request.has_snapshot_request()) {
     *e.mutable_snapshot_reply() = ServedSnapshotLocked();
-    core_->counters().Get("zinc_snapshots_served_total")->Add();
+    core_->metrics().snapshots_served->Add();
   } else {
     const wire::CatchupRequest& req = request.catchup_request();
     if (req.from_seq() > applied_seq_ && !force) return false;
@@ -924,7 +924,7 @@ bool Replica::ServeLocked(const std::string& routing_id, const wire::Envelope& r
                               reply)) {
       *reply->mutable_snapshot() = ServedSnapshotLocked();
     }
-    core_->counters().Get("zinc_catchups_served_total")->Add();
+    core_->metrics().catchups_served->Add();
   }
   core_->Send(OutboundFrame{Route::kSyncReply, routing_id, EncodeEnvelope(e)});
   return true;

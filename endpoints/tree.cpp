@@ -211,7 +211,7 @@ void EndpointImpl::HandleMemberReport(Message msg) {
   }
   if (is_root()) {
     const bool changed = roster_.Report(msg.origin, r, now);
-    if (r.leaving() && changed) counters_.Get("zinc_members_left_total")->Add();
+    if (r.leaving() && changed) metrics_.members_left->Add();
     roster_dirty_ = changed || roster_dirty_;
   }
 }
@@ -308,7 +308,7 @@ void EndpointImpl::TreeTick(int64_t now) {
     for (auto it = children_.begin(); it != children_.end();) {
       if (reading && now - it->second.last_seen_micros > dead_after) {
         logger_.Info("ZINC-TREE", "child " + it->first.ToString() + " missed its heartbeats");
-        counters_.Get("zinc_children_lost_total")->Add();
+        metrics_.children_lost->Add();
         if (is_root()) departed.push_back(it->first);
         if (is_root() && it->first != roster_.standby()) {
           // (The standby stays in the roster until it times out: see FailoverTickLocked.)
@@ -349,7 +349,7 @@ void EndpointImpl::TreeTick(int64_t now) {
                                       std::to_string(kMemberTimeoutMicros / 1000) + " ms)");
       }
       if (!gone.empty()) {
-        counters_.Get("zinc_members_timed_out_total")->Add(gone.size());
+        metrics_.members_timed_out->Add(gone.size());
         roster_dirty_ = true;
       }
       if (roster_dirty_ || now - roster_published_micros_ >= kRosterMicros) {
@@ -397,7 +397,7 @@ void EndpointImpl::OnChildHeartbeat(const EndpointId& child) {
   if (child == roster_.standby()) standby_seen_micros_ = clock_->NowMicros();
   auto [it, readmitted] = children_.try_emplace(child);
   if (readmitted) {
-    counters_.Get("zinc_children_readmitted_total")->Add();
+    metrics_.children_readmitted->Add();
     report_dirty_ = true;
   }
   it->second.last_seen_micros = clock_->NowMicros();
@@ -419,7 +419,7 @@ void EndpointImpl::OnParentHeartbeat(const EndpointId& from) {
 }
 
 void EndpointImpl::RejoinLocked(const std::string& why) {
-  counters_.Get("zinc_parent_lost_total")->Add();
+  metrics_.parent_lost->Add();
   // The lost parent's own parent, from the roster, is the nearest member likely to have room;
   // else the address this endpoint was given.
   std::string next = join_address_;
@@ -487,7 +487,7 @@ Replica* EndpointImpl::ServingReplica(const std::string& name, const std::string
     topics_[name].serving_since_micros = clock_->NowMicros();
     UpdateUpwardLocked(name);
   }
-  counters_.Get("zinc_relay_replicas_opened_total")->Add();
+  metrics_.relay_replicas_opened->Add();
   replica->Start();
   return replica;
 }
@@ -512,7 +512,7 @@ void EndpointImpl::RetireReplicaLocked(const std::string& name, bool release_sta
   auto it = replicas_.find(name);
   if (it == replicas_.end()) return;
   it->second->Close(release_state);
-  counters_.Get("zinc_relay_replicas_closed_total")->Add();
+  metrics_.relay_replicas_closed->Add();
   closed_.push_back(std::move(it->second));
   replicas_.erase(it);
   auto t = topics_.find(name);
@@ -521,8 +521,7 @@ void EndpointImpl::RetireReplicaLocked(const std::string& name, bool release_sta
 
 void EndpointImpl::OnSubscription(const std::string& topic, bool subscribed) {
   if (!is_relay() || topic == kControlTopic || !ValidateDocId(topic, options_.limits).ok()) return;
-  counters_.Get(subscribed ? "zinc_child_subscriptions_total" : "zinc_child_unsubscriptions_total")
-      ->Add();
+  (subscribed ? metrics_.child_subscriptions : metrics_.child_unsubscriptions)->Add();
   MutexLock l(&mu_);
   if (stopped_) return;
   Topic& t = topics_[topic];
