@@ -231,19 +231,37 @@ TEST(FailoverTest, AHandleOnTheStandbyKeepsEditingThroughTheTakeover) {
   standby->Stop();
 }
 
+// A root (with root_options), a standby and a client, each its own endpoint; "m" open at the
+// root (mine) and synced at the client (theirs), which knows the standby.
+struct Trio {
+  std::unique_ptr<Endpoint> root, standby, client;
+  DocumentHandle* mine = nullptr;
+  DocumentHandle* theirs = nullptr;
+};
+
+void StartTrio(EndpointOptions root_options, Trio* t) {
+  t->root = StartHost(root_options);
+  t->standby = StartMember(t->root->listen_address(), /*relay=*/true, /*priority=*/5);
+  t->client = StartMember(t->root->listen_address(), /*relay=*/false, 0);
+  t->mine = OpenMap(t->root.get(), "m");
+  t->theirs = OpenMap(t->client.get(), "m");
+  ASSERT_TRUE(t->theirs->WaitSynced(kTimeout).ok());
+  ASSERT_TRUE(WaitFor([&] { return t->client->roster().standby == t->standby->id(); }, kTimeout));
+}
+
 TEST(FailoverTest, ABusyRootIsNotTakenForDead) {
   // Its one handler held for three heartbeat timeouts, with a queue of one: the root reads
   // nothing more, but its I/O thread goes on ticking and heartbeating, so neither its standby
   // nor its children take it for dead. Released, it handles what waited.
   EndpointOptions o = Options();
   o.max_queued_messages = 1;
-  auto root = StartHost(o);
-  auto standby = StartMember(root->listen_address(), /*relay=*/true, /*priority=*/5);
-  auto client = StartMember(root->listen_address(), /*relay=*/false, 0);
-  DocumentHandle* mine = OpenMap(root.get(), "m");
-  DocumentHandle* theirs = OpenMap(client.get(), "m");
-  ASSERT_TRUE(theirs->WaitSynced(kTimeout).ok());
-  ASSERT_TRUE(WaitFor([&] { return client->roster().standby == standby->id(); }, kTimeout));
+  Trio t;
+  ASSERT_NO_FATAL_FAILURE(StartTrio(o, &t));
+  auto& root = t.root;
+  auto& standby = t.standby;
+  auto& client = t.client;
+  DocumentHandle* mine = t.mine;
+  DocumentHandle* theirs = t.theirs;
   std::mutex mu;
   std::condition_variable cv;
   bool hold = true;
@@ -322,13 +340,13 @@ TEST(FailoverTest, AHandleOnARootThatStepsDownKeepsEditingThroughTheNewRoot) {
   FreezableClock clock;
   EndpointOptions o = Options();
   o.clock = &clock;
-  auto root = StartHost(o);
-  auto standby = StartMember(root->listen_address(), /*relay=*/true, /*priority=*/5);
-  auto client = StartMember(root->listen_address(), /*relay=*/false, 0);
-  DocumentHandle* mine = OpenMap(root.get(), "m");
-  DocumentHandle* theirs = OpenMap(client.get(), "m");
-  ASSERT_TRUE(theirs->WaitSynced(kTimeout).ok());
-  ASSERT_TRUE(WaitFor([&] { return client->roster().standby == standby->id(); }, kTimeout));
+  Trio t;
+  ASSERT_NO_FATAL_FAILURE(StartTrio(o, &t));
+  auto& root = t.root;
+  auto& standby = t.standby;
+  auto& client = t.client;
+  DocumentHandle* mine = t.mine;
+  DocumentHandle* theirs = t.theirs;
   ASSERT_TRUE(Set(mine, "before", 1).ok());
   ASSERT_TRUE(WaitFor([&] { return theirs->seq() == 1; }, kTimeout));
   ASSERT_TRUE(Set(mine, "paused", 2).ok());

@@ -549,18 +549,25 @@ EndpointOptions Patient() {
   return o;
 }
 
+// A member joined to join (and accepted) with Patient options; a relay hosts on free ports and
+// is never the standby.
+std::unique_ptr<Endpoint> StartPatient(const std::string& join, bool relay) {
+  EndpointOptions o = Patient();
+  o.join = join;
+  if (relay) o.listen = "tcp://127.0.0.1:*";
+  o.priority = 0;
+  auto e = std::move(Endpoint::Start(std::move(o))).value();
+  EXPECT_TRUE(e->WaitJoined(kTimeout).ok());
+  return e;
+}
+
 // A relay asked for a document without a type (it does not exist yet), then by another child
 // with a type and create: the relay's first question comes back "not found" after it asked
 // again, creating; that stale answer is not taken for the second one. Both children get the
 // created document.
 TEST(TreeTest, AStaleNotFoundDoesNotFailARelaysReplicaThatWasAskedToCreate) {
   auto root = StartHost(Patient());
-  EndpointOptions ro = Patient();
-  ro.join = root->listen_address();
-  ro.listen = "tcp://127.0.0.1:*";
-  ro.priority = 0;
-  auto relay = std::move(Endpoint::Start(std::move(ro))).value();
-  ASSERT_TRUE(relay->WaitJoined(kTimeout).ok());
+  auto relay = StartPatient(root->listen_address(), /*relay=*/true);
   OpenMap(root.get(), "fence");
   testing::RawPeer peer(*relay);
   Fence(&peer);
@@ -588,16 +595,8 @@ TEST(TreeTest, AStaleNotFoundDoesNotFailARelaysReplicaThatWasAskedToCreate) {
 // and answers that request once synced, instead of refusing it as closed.
 TEST(TreeTest, ARelayKeepsAReplicaARequestWaitsForWhenTheLastSubscriberLeaves) {
   auto root = StartHost(Patient());
-  EndpointOptions ro = Patient();
-  ro.join = root->listen_address();
-  ro.listen = "tcp://127.0.0.1:*";
-  ro.priority = 0;
-  auto relay = std::move(Endpoint::Start(std::move(ro))).value();
-  ASSERT_TRUE(relay->WaitJoined(kTimeout).ok());
-  EndpointOptions lo = Patient();
-  lo.join = relay->listen_address();
-  auto leaf = std::move(Endpoint::Start(std::move(lo))).value();
-  ASSERT_TRUE(leaf->WaitJoined(kTimeout).ok());
+  auto relay = StartPatient(root->listen_address(), /*relay=*/true);
+  auto leaf = StartPatient(relay->listen_address(), /*relay=*/false);
   OpenMap(root.get(), "fence");
   testing::RawPeer peer(*relay);
   Fence(&peer);
