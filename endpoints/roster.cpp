@@ -208,18 +208,17 @@ bool RosterBook::Report(const EndpointId& id, const wire::MemberReport& r, int64
   return changed;
 }
 
-size_t RosterBook::Expire(int64_t cutoff_micros, std::vector<EndpointId>* gone) {
-  size_t changed = 0;
+std::vector<EndpointId> RosterBook::Expire(int64_t cutoff_micros) {
+  std::vector<EndpointId> gone;
   for (auto it = members_.begin(); it != members_.end();) {
     if (it->second.last_seen_micros < cutoff_micros) {
-      if (gone) gone->push_back(it->first);
+      gone.push_back(it->first);
       it = members_.erase(it);
-      ++changed;
     } else {
       ++it;
     }
   }
-  return changed;
+  return gone;
 }
 
 void RosterBook::HeardFrom(const EndpointId& id, int64_t now_micros) {

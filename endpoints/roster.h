@@ -72,9 +72,8 @@ class RosterBook {
   void set_max_members(size_t n) { max_members_ = n; }
   // Root: a member's report (or its leaving). Returns whether the roster changed.
   bool Report(const EndpointId& id, const wire::MemberReport& report, int64_t now_micros);
-  // Root: drops the members not heard from since before cutoff; returns how many went, and
-  // adds their ids to gone if given.
-  size_t Expire(int64_t cutoff_micros, std::vector<EndpointId>* gone = nullptr);
+  // Root: drops the members not heard from since before cutoff; returns their ids.
+  std::vector<EndpointId> Expire(int64_t cutoff_micros);
   // Root: counts the member id (if listed) as heard from at now_micros: a direct child's
   // heartbeat, which arrives more often than its reports and is handled as it arrives.
   void HeardFrom(const EndpointId& id, int64_t now_micros);

@@ -342,8 +342,8 @@ void EndpointImpl::TreeTick(int64_t now) {
       }
     }
     if (is_root()) {
-      std::vector<EndpointId> gone;
-      if (reading) roster_.Expire(now - kMemberTimeoutMicros, &gone);
+      const std::vector<EndpointId> gone =
+          reading ? roster_.Expire(now - kMemberTimeoutMicros) : std::vector<EndpointId>();
       for (const EndpointId& id : gone) {
         logger_.Info("ZINC-TREE", "member " + id.ToString() + " timed out (no report for " +
                                       std::to_string(kMemberTimeoutMicros / 1000) + " ms)");
