@@ -606,9 +606,9 @@ void Replica::OnTick(int64_t now_micros) {
       ResyncLocked("edits unacknowledged for " + std::to_string(12 * retry / 1000) + " ms");
       return;
     }
-    core_->metrics().edits_resent->Add();
     pending_progress_micros_ = now_micros;  // Again after 4 x retry, not per tick.
     if (state_ != State::kSynced || transforms) {
+      core_->metrics().edits_resent->Add();
       // Text: only the oldest, leaving the chain as it is: most likely the original is merely
       // slow and the host drops the copy; copies of the whole chain could interleave with
       // slow originals and land out of their context. Those lost on the way come back by the

@@ -1,0 +1,143 @@
+// HostedDocument, the sequencer, on a FakeCore: dedup, refusals, catch-up from the history or a
+// snapshot, and the head notices of an idle document on a ManualClock.
+
+#include "endpoints/hosted_document.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "documents/map_document.h"
+#include "documents/type_registry.h"
+#include "endpoints/fake_core.h"
+
+namespace zinc {
+namespace internal {
+namespace {
+
+// A map fragment payload setting key to value.
+std::string Set(const std::string& key, int value) {
+  return EncodeMapOps({MapOp{MapOp::Kind::kSet, key, std::to_string(value)}});
+}
+
+class HostedDocumentTest : public ::testing::Test {
+ protected:
+  HostedDocumentTest() : types_(TypeRegistry::WithBuiltins()), map_(types_->Find("map")) {}
+
+  void Host() { doc_ = std::make_unique<HostedDocument>(&core_, "d", map_); }
+  // A fragment from author, as a message received from a child.
+  Message Fragment(uint64_t origin_seq, const std::string& key, int value) {
+    Message m;
+    m.origin = author_;
+    m.routing_id = RoutingIdOf(author_);
+    m.envelope = FakeCore::From(author_, "d", 1);
+    m.envelope.set_origin_seq(origin_seq);
+    m.envelope.set_base_seq(doc_->seq());
+    m.envelope.mutable_fragment()->set_type("map");
+    m.envelope.mutable_fragment()->set_payload(Set(key, value));
+    return m;
+  }
+  Message CatchupRequest(uint64_t from, uint64_t to) {
+    Message m;
+    m.origin = author_;
+    m.routing_id = "child";
+    m.envelope = FakeCore::From(author_, "d", 1);
+    m.envelope.mutable_catchup_request()->set_from_seq(from);
+    m.envelope.mutable_catchup_request()->set_to_seq(to);
+    return m;
+  }
+
+  std::unique_ptr<TypeRegistry> types_;
+  const DocumentType* map_;
+  FakeCore core_;
+  const EndpointId author_ = EndpointId::Random();
+  std::unique_ptr<HostedDocument> doc_;
+};
+
+TEST_F(HostedDocumentTest, AFragmentIsSequencedPublishedOnceAndACopyIsDropped) {
+  Host();
+  doc_->OnFragment(Fragment(1, "a", 1));
+  doc_->OnFragment(Fragment(1, "a", 1));
+  EXPECT_EQ(doc_->seq(), 1u);
+  auto sent = core_.TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].first, Route::kPublish);
+  EXPECT_EQ(sent[0].second.seq(), 1u);
+  EXPECT_EQ(sent[0].second.origin_seq(), 1u);
+  EXPECT_EQ(core_.metrics().fragments_duplicate->value(), 1u);
+}
+
+TEST_F(HostedDocumentTest, AFragmentThatSkipsAheadIsNackedWithTheOneExpected) {
+  Host();
+  doc_->OnFragment(Fragment(1, "a", 1));
+  core_.TakeSent();
+  doc_->OnFragment(Fragment(3, "c", 3));
+  EXPECT_EQ(doc_->seq(), 1u);
+  auto sent = core_.TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].first, Route::kSyncReply);
+  EXPECT_EQ(sent[0].second.nack().reason(), wire::NACK_OUT_OF_ORDER);
+  EXPECT_EQ(sent[0].second.nack().expected_origin_seq(), 2u);
+  EXPECT_EQ(sent[0].second.nack().refused_origin_seq(), 3u);
+}
+
+TEST_F(HostedDocumentTest, ACatchupOlderThanTheHistoryIsAnsweredWithASnapshot) {
+  core_.mutable_options().history_fragments = 2;
+  Host();
+  for (uint64_t i = 1; i <= 4; ++i) doc_->OnFragment(Fragment(i, "k" + std::to_string(i), 1));
+  core_.TakeSent();
+
+  doc_->OnCatchupRequest(CatchupRequest(3, 10));
+  auto sent = core_.TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].second.seq(), 4u);  // The head.
+  ASSERT_EQ(sent[0].second.catchup_reply().fragments_size(), 2);
+  EXPECT_EQ(sent[0].second.catchup_reply().fragments(0).seq(), 3u);
+
+  doc_->OnCatchupRequest(CatchupRequest(2, 10));
+  sent = core_.TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  ASSERT_TRUE(sent[0].second.catchup_reply().has_snapshot());
+  const wire::SnapshotReply& snap = sent[0].second.catchup_reply().snapshot();
+  ASSERT_EQ(snap.applied_size(), 1);
+  EXPECT_EQ(snap.applied(0).origin_seq(), 4u);
+}
+
+TEST_F(HostedDocumentTest, AnIdleDocumentNoticesItsHeadEveryTickThenOnceASecond) {
+  Host();
+  doc_->OnTick(core_.clock().NowMicros());
+  EXPECT_TRUE(core_.TakeSent().empty());  // Nothing sequenced: nothing to notice.
+  doc_->OnFragment(Fragment(1, "a", 1));
+  core_.TakeSent();
+  for (int i = 0; i < 3; ++i) {
+    core_.manual_clock().Advance(100000);
+    doc_->OnTick(core_.clock().NowMicros());
+    auto sent = core_.TakeSent();
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(sent[0].second.heartbeat().head_seq(), 1u);
+  }
+  core_.manual_clock().Advance(1000000);
+  doc_->OnTick(core_.clock().NowMicros());
+  EXPECT_EQ(core_.TakeSent().size(), 1u);
+  core_.manual_clock().Advance(100000);
+  doc_->OnTick(core_.clock().NowMicros());
+  EXPECT_TRUE(core_.TakeSent().empty());  // Once a second from now on.
+  core_.manual_clock().Advance(900000);
+  doc_->OnTick(core_.clock().NowMicros());
+  EXPECT_EQ(core_.TakeSent().size(), 1u);
+}
+
+TEST_F(HostedDocumentTest, ARootThatIsNotSequencingRefusesLocalEdits) {
+  Host();
+  core_.set_accepting(false);
+  EXPECT_EQ(doc_->Edit(Set("a", 1)).code(), StatusCode::kUnavailable);
+  core_.set_accepting(true);
+  EXPECT_TRUE(doc_->Edit(Set("a", 1)).ok());
+  EXPECT_EQ(doc_->seq(), 1u);
+}
+
+}  // namespace
+}  // namespace internal
+}  // namespace zinc
