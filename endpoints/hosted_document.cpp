@@ -23,13 +23,14 @@ HostedDocument::HostedDocument(EndpointCore* core, std::string name, const Docum
 
 Status HostedDocument::Adopt(const std::string& state, uint64_t seq,
                              const std::unordered_map<std::string, uint64_t>& applied,
-                             History history) {
+                             std::vector<std::string> history) {
   std::unique_ptr<Document> doc = type_->Create();
   ZINC_RETURN_IF_ERROR(doc->Restore(state));
   MutexLock l(&mu_);
   state_ = std::move(doc);
   head_ = seq;
-  history_.Assign(std::move(history));
+  history_.Clear();
+  for (std::string& f : history) history_.Append(std::move(f));
   applied_.clear();
   for (const auto& [origin, origin_seq] : applied) {
     EndpointId id;

@@ -6,12 +6,19 @@ namespace zinc {
 namespace internal {
 
 namespace {
-// Sequenced fragments a replica keeps to offer a new root (Replica::tail_): far more than a
-// standby lags behind, as long as it lives.
+// Sequenced fragments a replica offers a new root (its newest): far more than a standby lags
+// behind, as long as it lives. A relay keeps more, to serve its children catch-up as the root
+// does (history_fragments, history_bytes).
 constexpr size_t kTailFragments = 4096;
 constexpr size_t kTailBytes = 4 << 20;
 // Bytes of fragments per TailOffer frame.
 constexpr size_t kTailOfferBytes = 256 << 10;
+
+ReplicaHistory NewHistory(const EndpointCore& core) {
+  if (!core.is_relay()) return ReplicaHistory(kTailFragments, kTailBytes);
+  return ReplicaHistory(std::max(kTailFragments, core.options().history_fragments),
+                        std::max(kTailBytes, core.options().history_bytes));
+}
 }  // namespace
 
 Replica::Replica(EndpointCore* core, std::string name, const DocumentType* type, bool create,
@@ -22,11 +29,10 @@ Replica::Replica(EndpointCore* core, std::string name, const DocumentType* type,
       serving_(core->is_relay()),
       create_(create),
       type_(type),
-      history_(core->options().history_fragments, core->options().history_bytes) {
-  if (type_) {
-    doc_ = type_->Create();
-    pending_edits_ = type_->NewPendingEdits();
-  }
+      history_(NewHistory(*core)),
+      server_(core, &name_) {
+  if (type_) doc_ = type_->Create();
+  pending_.Reset(type_);
 }
 
 void Replica::Start() {
@@ -89,7 +95,7 @@ void Replica::OnFragment(const wire::Envelope& env) {
     MutexLock l(&mu_);
     defer_wake_ = true;
     HandleSequencedLocked(env, staged_.changes());
-    if (!parked_.empty()) ServeParkedLocked(0);
+    if (server_.has_parked()) ServeParkedLocked(0);
     wake = TakeDeferredWakeLocked();
   }
   // After unlocking, so that a woken waiter does not wake up only to wait for mu_.
@@ -103,7 +109,7 @@ void Replica::OnFragment(wire::Envelope&& env) {
     MutexLock l(&mu_);
     defer_wake_ = true;
     HandleSequencedLocked(env, staged_.changes(), &env);
-    if (!parked_.empty()) ServeParkedLocked(0);
+    if (server_.has_parked()) ServeParkedLocked(0);
     wake = TakeDeferredWakeLocked();
   }
   if (wake) cv_.notify_all();
@@ -118,7 +124,7 @@ void Replica::OnFragments(Message* msgs, size_t n) {
     for (size_t i = 0; i < n; ++i) {
       HandleSequencedLocked(msgs[i].envelope, staged_.changes(), &msgs[i].envelope);
     }
-    if (!parked_.empty()) ServeParkedLocked(0);
+    if (server_.has_parked()) ServeParkedLocked(0);
     wake = TakeDeferredWakeLocked();
   }
   if (wake) cv_.notify_all();
@@ -172,23 +178,19 @@ void Replica::HandleSequencedLocked(const wire::Envelope& env, Changes* changes,
 void Replica::ApplySequencedLocked(const wire::Envelope& env, Changes* changes,
                                    wire::Envelope* movable) {
   ApplySequencedInnerLocked(env, changes);
-  // Kept for a new root (TailOffer); moved when the caller gives it up, a copy otherwise.
-  const size_t bytes = env.ByteSizeLong();
+  // Moved into the history when the caller gives it up, a copy otherwise.
   if (movable) {
-    tail_.push_back(std::move(*movable));
+    history_.Append(std::move(*movable));
   } else {
-    tail_.push_back(env);
-  }
-  tail_bytes_ += bytes;
-  while (tail_.size() > 1 && (tail_.size() > kTailFragments || tail_bytes_ > kTailBytes)) {
-    tail_bytes_ -= tail_.front().ByteSizeLong();
-    tail_.pop_front();
+    history_.Append(env);
   }
 }
 
 void Replica::ApplySequencedInnerLocked(const wire::Envelope& env, Changes* changes) {
   applied_seq_ = env.seq();
-  if (serving_) RecordSequencedLocked(env);
+  if (serving_ && !server_.Record(env)) {
+    ResyncLocked("the sequenced state did not take a sequenced fragment");
+  }
   if (env.origin() == core_->id().bytes()) {
     // The echo of our own fragment: its acknowledgement. It is already in doc_.
     const uint64_t origin_seq = env.origin_seq();
@@ -204,12 +206,10 @@ void Replica::ApplySequencedInnerLocked(const wire::Envelope& env, Changes* chan
         staged_.AddAck(origin_seq, env.seq());
       }
       acked_through_ = std::max(acked_through_, pending_.front());
-      pending_.pop_front();
-      pending_edits_->PopFront();
-      if (sent_ > 0) --sent_;
+      pending_.PopFront();
     }
-    if (pending_.empty()) confirmed_.reset();  // doc_ is the sequenced state again.
-    if (sent_ == 0 && !pending_.empty()) {
+    if (pending_.empty()) server_.DropConfirmed();  // doc_ is the sequenced state again.
+    if (pending_.sent() == 0 && !pending_.empty()) {
       // Every edit sent is acknowledged: the held ones go now, as a new chain.
       SendPendingLocked(0, pending_.size());
     } else if (out_of_order_expected_ != 0) {
@@ -228,8 +228,8 @@ void Replica::ApplySequencedInnerLocked(const wire::Envelope& env, Changes* chan
   // With no pending edits a remote fragment applies as it is (no copy).
   const std::string* payload = &env.fragment().payload();
   std::string transformed_payload;
-  if (pending_edits_->size() > 0) {
-    Result<std::string> transformed = pending_edits_->TransformRemote(*payload);
+  if (!pending_.empty()) {
+    Result<std::string> transformed = pending_.TransformRemote(*payload);
     if (!transformed.ok()) {
       ResyncLocked("transform failed: " + transformed.status().ToString());
       return;
@@ -237,7 +237,7 @@ void Replica::ApplySequencedInnerLocked(const wire::Envelope& env, Changes* chan
     transformed_payload = std::move(transformed).value();
     payload = &transformed_payload;
   }
-  if (sent_ > 0) remote_since_send_ = true;
+  pending_.NoteRemote();
   Status s = doc_->Apply(*payload);
   if (!s.ok()) {
     core_->metrics().apply_errors->Add();
@@ -314,16 +314,14 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   for (const auto& a : snap.applied()) {
     if (a.origin() == core_->id().bytes()) mine = a.origin_seq();
   }
-  if (!pending_edits_) pending_edits_ = type->NewPendingEdits();
+  if (!pending_.has_type()) pending_.Reset(type);
   while (!pending_.empty() && pending_.front() <= mine) {
     // (A recovered edit, acknowledged before, is not told of twice.)
     if (pending_.front() > acked_through_) {
       staged_.AddAck(pending_.front(), env.seq());
     }
     acked_through_ = std::max(acked_through_, pending_.front());
-    pending_.pop_front();
-    pending_edits_->PopFront();
-    if (sent_ > 0) --sent_;
+    pending_.PopFront();
   }
   // Acknowledged edits the snapshot lacks: a new root that never had the old one's newest
   // fragments (docs/failover.md). They are pending again, in front of the others, and go with
@@ -331,12 +329,7 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   size_t recovered = 0;
   while (!acked_.empty() && acked_.back().first > mine) {
     if (type == type_ && (pending_.empty() || acked_.back().first < pending_.front())) {
-      std::unique_ptr<PendingEdits> edits = type->NewPendingEdits();
-      edits->Push(std::move(acked_.back().second));
-      for (size_t i = 0; i < pending_edits_->size(); ++i) edits->Push(pending_edits_->at(i));
-      pending_edits_ = std::move(edits);
-      pending_.push_front(acked_.back().first);
-      sent_ = 0;
+      pending_.PushFront(acked_.back().first, std::move(acked_.back().second));
       ++recovered;
     }
     acked_.pop_back();
@@ -351,46 +344,22 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   // made on another version of the text, so one may no longer fit (a position past the end):
   // it is fitted (clamped) rather than dropped. (Rebasing them properly needs the fragments
   // between their base and the snapshot, which a snapshot does not have.)
-  std::unique_ptr<PendingEdits> replayed = type->NewPendingEdits();
-  std::deque<uint64_t> kept;
-  for (size_t i = 0; i < pending_.size(); ++i) {
-    std::string payload = pending_edits_->at(i);
-    bool ok = doc->Apply(payload).ok();
-    if (!ok) {
-      Result<std::string> fitted = doc->Fit(payload);
-      ok = fitted.ok() && doc->Apply(*fitted).ok();
-      if (ok) {
-        payload = std::move(fitted).value();
-        core_->metrics().edits_fitted->Add();
-      }
-    }
-    if (ok) {
-      kept.push_back(pending_[i]);
-      replayed->Push(std::move(payload));
-    } else {
-      core_->metrics().edits_refused->Add();
-    }
-  }
-  pending_ = std::move(kept);
-  pending_edits_ = std::move(replayed);
-  sent_ = 0;  // Every one goes again below.
-  if (serving_) {
-    history_.Clear();
-    applied_by_origin_.clear();
-    for (const auto& a : snap.applied()) applied_by_origin_[a.origin()] = a.origin_seq();
-    confirmed_.reset();
-    if (!pending_.empty()) {
-      // What children are served: the snapshot without this relay's own pending edits.
-      confirmed_ = type->Create();
-      if (!confirmed_->Restore(snap.state()).ok()) confirmed_.reset();  // It restored above.
-    }
-  }
+  // Every one goes again below (Replay starts a new chain).
+  const size_t refused = pending_.Replay([&](std::string* payload) {
+    if (doc->Apply(*payload).ok()) return true;
+    Result<std::string> fitted = doc->Fit(*payload);
+    if (!fitted.ok() || !doc->Apply(*fitted).ok()) return false;
+    *payload = std::move(fitted).value();
+    core_->metrics().edits_fitted->Add();
+    return true;
+  });
+  if (refused > 0) core_->metrics().edits_refused->Add(refused);
+  if (serving_) server_.Restore(snap, *type, !pending_.empty());
   doc_ = std::move(doc);
   type_ = type;
   applied_seq_ = env.seq();
   epoch_ = env.epoch();
-  tail_.clear();
-  tail_bytes_ = 0;
+  history_.Clear();
   state_ = State::kSynced;
   resend_on_catchup_ = false;  // Every pending edit goes again below.
   catchup_sent_micros_ = 0;
@@ -407,7 +376,7 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   changes->push_back(std::move(c));
   cv_.notify_all();
   DrainBufferedLocked(changes);
-  if (!parked_.empty()) ServeParkedLocked(0);
+  if (server_.has_parked()) ServeParkedLocked(0);
 }
 
 void Replica::OnSnapshotReply(const wire::Envelope& env) {
@@ -432,7 +401,7 @@ void Replica::OnCatchupReply(const wire::Envelope& env) {
       RestoreLocked(env, reply.snapshot(), staged_.changes());
     } else {
       for (const wire::Envelope& f : reply.fragments()) HandleSequencedLocked(f, staged_.changes());
-      if (!parked_.empty()) ServeParkedLocked(0);
+      if (server_.has_parked()) ServeParkedLocked(0);
       if (resend_on_catchup_ && state_ == State::kSynced && applied_seq_ >= env.seq()) {
         resend_on_catchup_ = false;
         if (!pending_.empty()) {
@@ -502,17 +471,11 @@ void Replica::OnNack(const wire::Envelope& env) {
   core_->logger().Warn("ZINC-EDIT-REFUSED",
                        "doc=" + name_ + " origin_seq=" + std::to_string(nack.refused_origin_seq()) +
                            " " + nack.text());
-  for (size_t i = 0; i < pending_.size(); ++i) {
-    if (pending_[i] == nack.refused_origin_seq()) {
-      pending_.erase(pending_.begin() + static_cast<long>(i));
-      pending_edits_->Erase(i);
-      if (i < sent_) --sent_;
-      core_->metrics().edits_refused->Add();
-      cv_.notify_all();
-      // doc_ still holds the refused edit: rebuild it from the host's state.
-      ResyncLocked("edit refused: " + nack.text());
-      return;
-    }
+  if (pending_.Erase(nack.refused_origin_seq())) {
+    core_->metrics().edits_refused->Add();
+    cv_.notify_all();
+    // doc_ still holds the refused edit: rebuild it from the host's state.
+    ResyncLocked("edit refused: " + nack.text());
   }
 }
 
@@ -534,14 +497,10 @@ void Replica::ResendLostLocked(int64_t now_micros) {
 }
 
 void Replica::SendPendingLocked(size_t from_index, size_t count) {
-  if (from_index == 0) {
-    // A new chain, from applied_seq_.
-    remote_since_send_ = false;
-    chain_base_ = applied_seq_;
-  }
+  if (from_index == 0) pending_.StartChain(applied_seq_);  // A new chain, from applied_seq_.
   for (size_t i = from_index; i < pending_.size() && i < from_index + count; ++i) {
-    sent_ = std::max(sent_, i + 1);
-    SendPendingEditLocked(i, chain_base_);
+    pending_.MarkSent(i + 1);
+    SendPendingEditLocked(i, pending_.chain_base());
   }
   pending_progress_micros_ = core_->clock().NowMicros();
 }
@@ -550,18 +509,18 @@ void Replica::ResendOldestLocked() {
   // The oldest pending edit stands on applied_seq_ (remote fragments since it was sent have
   // been passed over it here): if the original was lost, the copy starts a chain from there.
   SendPendingEditLocked(0, applied_seq_);
-  sent_ = std::max<size_t>(sent_, 1);
+  pending_.MarkSent(1);
 }
 
 void Replica::SendPendingEditLocked(size_t i, uint64_t base_seq) {
   FragmentFields f;
   f.origin = core_->id().bytes();
-  f.origin_seq = pending_[i];
+  f.origin_seq = pending_.origin_seq(i);
   f.doc = name_;
   f.base_seq = base_seq;
   f.epoch = core_->epoch();
   f.type = type_->name();
-  f.payload = pending_edits_->at(i);
+  f.payload = pending_.payload(i);
   core_->Send(OutboundFrame{Route::kUpstream, name_, EncodeFragment(f), /*batchable=*/true});
 }
 
@@ -569,7 +528,7 @@ void Replica::OnTick(int64_t now_micros) {
   MutexLock l(&mu_);
   const int64_t retry = std::chrono::microseconds(core_->options().retry).count();
   if (state_ == State::kFailed) return;
-  if (!parked_.empty()) ServeParkedLocked(now_micros);
+  if (server_.has_parked()) ServeParkedLocked(now_micros);
   if ((state_ == State::kOpening || state_ == State::kResyncing) &&
       now_micros - snapshot_sent_micros_ >= retry) {
     RequestSnapshotLocked();
@@ -638,10 +597,9 @@ const DocumentType* Replica::type() const {
 Status Replica::EditLocked(std::string payload, DocumentChange* c) {
   if (state_ == State::kFailed) return error_;
   if (!type_) return Status(StatusCode::kUnavailable, "document '" + name_ + "' has no type yet");
-  if (serving_ && pending_.empty() && !confirmed_ && state_ == State::kSynced) {
+  if (serving_ && pending_.empty() && !server_.has_confirmed() && state_ == State::kSynced) {
     // Children are served the sequenced state: keep it apart while edits of ours are pending.
-    std::unique_ptr<Document> copy = type_->Create();
-    if (copy->Restore(doc_->Snapshot()).ok()) confirmed_ = std::move(copy);
+    server_.KeepConfirmed(*doc_, *type_);
   }
   ZINC_RETURN_IF_ERROR(doc_->Apply(payload));
   const uint64_t origin_seq = next_origin_seq_++;
@@ -649,13 +607,11 @@ Status Replica::EditLocked(std::string payload, DocumentChange* c) {
   c->local = true;
   c->origin = core_->id();
   if (staged_.wants_changes()) c->payload = payload;
-  pending_.push_back(origin_seq);
-  pending_edits_->Push(std::move(payload));
-  // Held back while a chain is broken (see sent_), sent when its last edit is acknowledged; and
-  // while catching up after a lost parent, sent with the others.
-  if (sent_ == pending_.size() - 1 && !resend_on_catchup_ &&
-      (sent_ == 0 || !remote_since_send_ || !type_->host_transforms())) {
-    SendPendingLocked(sent_, 1);
+  pending_.Push(origin_seq, std::move(payload));
+  // Held back while a chain is broken (pending_queue.h), sent when its last edit is
+  // acknowledged; and while catching up after a lost parent, sent with the others.
+  if (!resend_on_catchup_ && pending_.MayJoinChain(type_->host_transforms())) {
+    SendPendingLocked(pending_.sent(), 1);
   }
   return Status::Ok();
 }
@@ -797,8 +753,9 @@ void Replica::OnEpoch(uint64_t epoch) {
   std::vector<OutboundFrame> offers;
   wire::Envelope offer = core_->NewEnvelope(name_);
   size_t bytes = 0;
-  for (const wire::Envelope& f : tail_) {
-    const size_t size = f.ByteSizeLong();
+  for (size_t i = history_.NewestFrom(kTailFragments, kTailBytes); i < history_.size(); ++i) {
+    const wire::Envelope& f = history_.at(i);
+    const size_t size = history_.bytes_at(i);
     if (bytes + size > kTailOfferBytes && offer.tail_offer().fragments_size() > 0) {
       offers.push_back(OutboundFrame{Route::kUpstream, "", EncodeEnvelope(offer)});
       offer.mutable_tail_offer()->clear_fragments();
@@ -832,10 +789,13 @@ Status Replica::TakeHandover(Handover* out) {
                                                 : "no state");
   }
   out->type = type_;
-  out->state = (confirmed_ ? confirmed_ : doc_)->Snapshot();
+  out->state = server_.Sequenced(*doc_).Snapshot();
   out->seq = applied_seq_;
-  out->applied = applied_by_origin_;
-  out->history.Assign(std::move(history_));
+  out->applied = server_.applied();
+  out->history.reserve(history_.size());
+  for (size_t i = 0; i < history_.size(); ++i)
+    out->history.push_back(EncodeEnvelope(history_.at(i)));
+  history_.Clear();
   return Status::Ok();
 }
 
@@ -846,101 +806,29 @@ void Replica::Close(bool release_state) {
   error_ = Status(StatusCode::kUnavailable, "document '" + name_ + "' is closed");
   buffered_.clear();
   ServeParkedLocked(0);
-  pending_.clear();
-  if (pending_edits_) pending_edits_ = type_->NewPendingEdits();
-  sent_ = 0;
+  pending_.Reset(type_);
   history_.Clear();
   if (release_state) {
     doc_.reset();
-    confirmed_.reset();
-    applied_by_origin_.clear();
+    server_.Release();
   }
   cv_.notify_all();
 }
 
-void Replica::RecordSequencedLocked(const wire::Envelope& env) {
-  uint64_t& last = applied_by_origin_[env.origin()];
-  last = std::max(last, env.origin_seq());
-  history_.Append(EncodeEnvelope(env));
-  if (confirmed_ && !confirmed_->Apply(env.fragment().payload()).ok()) {
-    // Cannot happen for a fragment the root sequenced; if it does, serve nothing wrong.
-    confirmed_.reset();
-    ResyncLocked("the sequenced state did not take a sequenced fragment");
-  }
-}
-
-wire::SnapshotReply Replica::ServedSnapshotLocked() const {
-  wire::SnapshotReply r;
-  r.set_found(true);
-  r.set_type(std::string(type_->name()));
-  r.set_state((confirmed_ ? confirmed_ : doc_)->Snapshot());
-  for (const auto& [origin, origin_seq] : applied_by_origin_) {
-    wire::OriginSeq* a = r.add_applied();
-    a->set_origin(origin);
-    a->set_origin_seq(origin_seq);
-  }
-  return r;
-}
-
-void Replica::SendNackLocked(const std::string& routing_id, wire::NackReason reason,
-                             const std::string& text) {
-  core_->Send(core_->NackFrame(name_, {reason, text}, nullptr, routing_id));
-}
-
-bool Replica::ServeLocked(const std::string& routing_id, const wire::Envelope& request,
-                          bool force) {
-  if (state_ == State::kFailed) {
-    if (error_.code() == StatusCode::kNotFound && request.has_snapshot_request()) {
-      wire::Envelope e = core_->NewEnvelope(name_);
-      e.mutable_snapshot_reply()->set_found(false);
-      core_->Send(OutboundFrame{Route::kSyncReply, routing_id, EncodeEnvelope(e)});
-    } else {
-      const StatusCode code = error_.code();
-      SendNackLocked(routing_id,
-                     code == StatusCode::kTypeMismatch  ? wire::NACK_TYPE_MISMATCH
-                     : code == StatusCode::kNotFound    ? wire::NACK_UNKNOWN_DOCUMENT
-                     : code == StatusCode::kUnsupported ? wire::NACK_UNKNOWN_TYPE
-                                                        : wire::NACK_UNSUPPORTED,
-                     error_.message());
-    }
-    return true;
-  }
-  if (state_ != State::kSynced) return false;
-  // A child that saw a later epoch than this state's waits until this replica has resynced.
-  if (request.has_snapshot_request() && request.snapshot_request().min_epoch() > epoch_) {
-    return false;
-  }
-  wire::Envelope e = core_->NewEnvelope(name_);
-  e.set_seq(applied_seq_);
-  e.set_epoch(epoch_);  // The state's, which may trail this relay's own.
-  if (request.has_snapshot_request()) {
-    *e.mutable_snapshot_reply() = ServedSnapshotLocked();
-    core_->metrics().snapshots_served->Add();
-  } else {
-    const wire::CatchupRequest& req = request.catchup_request();
-    if (req.from_seq() > applied_seq_ && !force) return false;
-    wire::CatchupReply* reply = e.mutable_catchup_reply();
-    if (!history_.FillCatchup(req, applied_seq_, core_->options().limits.max_catchup_fragments,
-                              reply)) {
-      *reply->mutable_snapshot() = ServedSnapshotLocked();
-    }
-    core_->metrics().catchups_served->Add();
-  }
-  core_->Send(OutboundFrame{Route::kSyncReply, routing_id, EncodeEnvelope(e)});
-  return true;
+ChildServer::Source Replica::SourceLocked() const {
+  ChildServer::Source src;
+  src.synced = state_ == State::kSynced;
+  src.failed = state_ == State::kFailed ? &error_ : nullptr;
+  src.seq = applied_seq_;
+  src.epoch = epoch_;
+  src.type = type_;
+  src.doc = doc_.get();
+  src.history = &history_;
+  return src;
 }
 
 void Replica::ServeParkedLocked(int64_t now_micros) {
-  const int64_t retry = std::chrono::microseconds(core_->options().retry).count();
-  size_t kept = 0;
-  for (size_t i = 0; i < parked_.size(); ++i) {
-    Parked& p = parked_[i];
-    const bool force = now_micros != 0 && now_micros - p.since_micros >= retry;
-    if (ServeLocked(p.routing_id, p.request, force)) continue;
-    if (kept != i) parked_[kept] = std::move(p);
-    ++kept;
-  }
-  parked_.resize(kept);
+  server_.ServeParked(SourceLocked(), now_micros);
 }
 
 void Replica::OnSnapshotRequest(const Message& msg) {
@@ -949,8 +837,8 @@ void Replica::OnSnapshotRequest(const Message& msg) {
   if (!req.type().empty()) {
     const DocumentType* want = types_->Find(req.type());
     if (!want) {
-      SendNackLocked(msg.routing_id, wire::NACK_UNKNOWN_TYPE,
-                     "unknown document type '" + req.type() + "'");
+      server_.Nack(msg.routing_id, wire::NACK_UNKNOWN_TYPE,
+                   "unknown document type '" + req.type() + "'");
       return;
     }
     const bool missing = state_ == State::kFailed && error_.code() == StatusCode::kNotFound;
@@ -959,38 +847,28 @@ void Replica::OnSnapshotRequest(const Message& msg) {
       type_ = want;
       create_ = true;
       doc_ = want->Create();
-      pending_edits_ = want->NewPendingEdits();
+      pending_.Reset(want);
       state_ = State::kOpening;
       error_ = Status::Ok();
       RequestSnapshotLocked();
     } else if (type_ && type_ != want) {
-      SendNackLocked(msg.routing_id, wire::NACK_TYPE_MISMATCH,
-                     "document '" + name_ + "' is of type '" + std::string(type_->name()) +
-                         "', not '" + req.type() + "'");
+      server_.Nack(msg.routing_id, wire::NACK_TYPE_MISMATCH,
+                   "document '" + name_ + "' is of type '" + std::string(type_->name()) +
+                       "', not '" + req.type() + "'");
       return;
     }
   }
-  if (ServeLocked(msg.routing_id, msg.envelope, false)) return;
-  if (parked_.size() >= 4096) {
-    SendNackLocked(msg.routing_id, wire::NACK_UNSUPPORTED, "too many requests waiting");
-    return;
-  }
-  parked_.push_back(Parked{msg.routing_id, msg.envelope, core_->clock().NowMicros()});
+  server_.Request(SourceLocked(), msg.routing_id, msg.envelope);
 }
 
 void Replica::OnCatchupRequest(const Message& msg) {
   MutexLock l(&mu_);
-  if (ServeLocked(msg.routing_id, msg.envelope, false)) return;
-  if (parked_.size() >= 4096) {
-    SendNackLocked(msg.routing_id, wire::NACK_UNSUPPORTED, "too many requests waiting");
-    return;
-  }
-  parked_.push_back(Parked{msg.routing_id, msg.envelope, core_->clock().NowMicros()});
+  server_.Request(SourceLocked(), msg.routing_id, msg.envelope);
 }
 
 bool Replica::HasParkedRequests() const {
   MutexLock l(&mu_);
-  return !parked_.empty();
+  return server_.has_parked();
 }
 
 void Replica::Notify() {
@@ -1028,7 +906,7 @@ Replica::PendingHandover Replica::TakePendingAndClose() {
     out.base_seq = applied_seq_;
     out.next_origin_seq = next_origin_seq_;
     for (size_t i = 0; i < pending_.size(); ++i) {
-      out.edits.emplace_back(pending_[i], pending_edits_->at(i));
+      out.edits.emplace_back(pending_.origin_seq(i), pending_.payload(i));
     }
   }
   Close(/*release_state=*/true);

@@ -12,21 +12,25 @@
 
 #include "core/message.h"
 #include "core/mutex.h"
+#include "endpoints/child_server.h"
 #include "endpoints/document_backend.h"
 #include "endpoints/document_listeners.h"
 #include "endpoints/endpoint.h"
 #include "endpoints/endpoint_internal.h"
 #include "endpoints/history.h"
+#include "endpoints/pending_queue.h"
 
 namespace zinc {
 namespace internal {
 
-// A document at a client: the Clone pattern's subscriber. It subscribes, buffers what arrives,
-// fetches a snapshot, then applies fragments in seq order, fetching any gap with a catch-up
-// request. Local edits apply at once and stay pending until their echo (the fragment with this
-// endpoint as origin) comes back; remote fragments are transformed against pending edits.
-// The backend of the application's handle away from the root. Thread-safe; the On* methods run
-// on the document's strand.
+// A document away from the root: the Clone pattern's subscriber. It subscribes, buffers what
+// arrives, fetches a snapshot, then applies fragments in seq order, fetching any gap with a
+// catch-up request. Local edits apply at once and stay pending (PendingQueue) until their echo
+// (the fragment with this endpoint as origin) comes back; remote fragments are transformed
+// against pending edits. It keeps the newest fragments it applied (its history): a relay serves
+// its children catch-up from them (ChildServer), and every replica offers them to a new root
+// after a failover. The backend of the application's handle away from the root. Thread-safe; the
+// On* methods run on the document's strand.
 class Replica final : public DocumentBackend {
  public:
   // Acknowledged own edits a replica keeps to send again after a failover (acked_): far more
@@ -64,7 +68,8 @@ class Replica final : public DocumentBackend {
     std::string state;
     uint64_t seq = 0;
     std::unordered_map<std::string, uint64_t> applied;
-    History history{1, 1};
+    // The newest sequenced fragments, encoded, oldest first (the last at seq).
+    std::vector<std::string> history;
   };
   // Returns kUnavailable, saying why, if there is nothing to hand over (not synced).
   Status TakeHandover(Handover* out) EXCLUDES(mu_);
@@ -162,19 +167,10 @@ class Replica final : public DocumentBackend {
   // Hands what the listeners' queue holds to them. Strand only, so that two calls never
   // interleave.
   void Notify() EXCLUDES(mu_);
-  // Serving children (relays).
-  // Keeps what a sequenced fragment adds to what is served: the history, the dedup table, the
-  // confirmed state.
-  void RecordSequencedLocked(const wire::Envelope& env) REQUIRES(mu_);
-  // Answers what waits in parked_ and can be answered; with now_micros != 0 also the catch-ups
-  // that waited longer than retry, with what there is.
+  // Serving children (relays): the replica as ChildServer sees it, and its parked requests
+  // answered (ChildServer::ServeParked).
+  ChildServer::Source SourceLocked() const REQUIRES(mu_);
   void ServeParkedLocked(int64_t now_micros) REQUIRES(mu_);
-  // Answers one request, or returns false if it must wait.
-  bool ServeLocked(const std::string& routing_id, const wire::Envelope& request, bool force)
-      REQUIRES(mu_);
-  void SendNackLocked(const std::string& routing_id, wire::NackReason reason,
-                      const std::string& text) REQUIRES(mu_);
-  wire::SnapshotReply ServedSnapshotLocked() const REQUIRES(mu_);
   // Wakes the Wait* callers once pending_ is down to what one of them waits for (at once, or,
   // while defer_wake_ is set, when the caller lets go of mu_: TakeDeferredWakeLocked).
   void WakePendingWaitersLocked() REQUIRES(mu_);
@@ -201,10 +197,8 @@ class Replica final : public DocumentBackend {
   // The visible state: the last snapshot, the fragments applied since, and the pending edits.
   std::unique_ptr<Document> doc_ GUARDED_BY(mu_);
   uint64_t applied_seq_ GUARDED_BY(mu_) = 0;
-  // The origin_seq of each pending edit, oldest first; pending_edits_ holds their payloads, as
-  // rebased onto applied_seq_ (so that is their base_seq when they are sent again).
-  std::deque<uint64_t> pending_ GUARDED_BY(mu_);
-  std::unique_ptr<PendingEdits> pending_edits_ GUARDED_BY(mu_);
+  // This endpoint's edits not acknowledged yet, and the chain they were sent in.
+  PendingQueue pending_ GUARDED_BY(mu_);
   uint64_t next_origin_seq_ GUARDED_BY(mu_) = 1;
   // Fragments that arrived out of order or before the snapshot, by seq.
   std::map<uint64_t, wire::Envelope> buffered_ GUARDED_BY(mu_);
@@ -214,22 +208,9 @@ class Replica final : public DocumentBackend {
   uint64_t catchup_to_ GUARDED_BY(mu_) = 0;
   // When pending_ last made progress (an ack, a resend).
   int64_t pending_progress_micros_ GUARDED_BY(mu_) = 0;
-  // pending_[0, sent_) have been sent. For types the host transforms, the sent edits form a
-  // chain that shares one base_seq (the host's Bridge): a new edit joins the chain only while
-  // no remote fragment has been applied since (remote_since_send_); otherwise it is held until
-  // every sent edit is acknowledged, then the held ones start a new chain from applied_seq_.
-  size_t sent_ GUARDED_BY(mu_) = 0;
-  // The base_seq of the chain: applied_seq_ when it started. An edit that joins the chain later
-  // goes with it, not with the applied_seq_ of then: the echoes of the chain's first edits may
-  // have moved applied_seq_ since (with no remote fragment among them, or the edit would be
-  // held), and the host must pass the edit over the others' fragments sequenced after those
-  // echoes as transformed past the chain's edits still in flight, which only the chain's bridge
-  // has (a new chain would start from them as sequenced, out of the edit's context).
-  uint64_t chain_base_ GUARDED_BY(mu_) = 0;
-  // The newest sequenced fragments applied (at most kTailFragments), offered to a new root
-  // (TailOffer) before resyncing with it.
-  std::deque<wire::Envelope> tail_ GUARDED_BY(mu_);
-  size_t tail_bytes_ GUARDED_BY(mu_) = 0;
+  // The newest sequenced fragments applied, up to applied_seq_: served to a relay's children,
+  // and offered to a new root (TailOffer) before resyncing with it.
+  ReplicaHistory history_ GUARDED_BY(mu_);
   // The epoch of the root whose state this is (the snapshot's), and the least epoch a snapshot
   // must have to be taken (raised by OnEpoch).
   uint64_t epoch_ GUARDED_BY(mu_) = 0;
@@ -241,7 +222,6 @@ class Replica final : public DocumentBackend {
   uint64_t acked_through_ GUARDED_BY(mu_) = 0;
   // After a lost parent: send every pending edit again once the catch-up is complete.
   bool resend_on_catchup_ GUARDED_BY(mu_) = false;
-  bool remote_since_send_ GUARDED_BY(mu_) = false;
   // The origin_seq an out-of-order nack said the host expects, while older edits of ours are
   // still unacknowledged here: once they are, the rest goes again (0: none).
   uint64_t out_of_order_expected_ GUARDED_BY(mu_) = 0;
@@ -256,19 +236,8 @@ class Replica final : public DocumentBackend {
   bool defer_wake_ GUARDED_BY(mu_) = false;
   bool wake_deferred_ GUARDED_BY(mu_) = false;
 
-  // Serving children (relays only).
-  struct Parked {
-    std::string routing_id;
-    wire::Envelope request;
-    int64_t since_micros = 0;
-  };
-  std::vector<Parked> parked_ GUARDED_BY(mu_);
-  // The newest sequenced fragments, up to applied_seq_.
-  History history_ GUARDED_BY(mu_);
-  // The last origin_seq sequenced per origin (the root's dedup table, as of applied_seq_).
-  std::unordered_map<std::string, uint64_t> applied_by_origin_ GUARDED_BY(mu_);
-  // The state as sequenced, while doc_ also holds this endpoint's own pending edits.
-  std::unique_ptr<Document> confirmed_ GUARDED_BY(mu_);
+  // What a relay serves its children (relays only; the dedup table is kept at a standby too).
+  ChildServer server_ GUARDED_BY(mu_);
 };
 
 }  // namespace internal
