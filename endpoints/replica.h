@@ -36,6 +36,11 @@ class Replica final : public DocumentBackend {
   // Acknowledged own edits a replica keeps to send again after a failover (acked_): far more
   // than a standby can lag behind the root it replaces.
   static constexpr size_t kAckedTail = 16384;
+  // Sequenced fragments a replica offers a new root (its newest): far more than a standby lags
+  // behind, as long as it lives; in TailOffer frames of at most kTailOfferBytes.
+  static constexpr size_t kTailFragments = 4096;
+  static constexpr size_t kTailBytes = 4 << 20;
+  static constexpr size_t kTailOfferBytes = 256 << 10;
 
   // core must outlive this object. type may be null (open without a type: learn it from the
   // snapshot; no edits until then).
