@@ -97,5 +97,27 @@ class StagedChanges {
   std::vector<std::pair<uint64_t, uint64_t>> acks_;
 };
 
+// A backend's Notify (strand only, so that two never interleave): queues what *staged holds
+// under *mu, which guards it, then tells the listeners after letting go of *mu.
+inline void NotifyStaged(Mutex* mu, StagedChanges* staged) EXCLUDES(*mu) {
+  DocumentListeners* listeners;
+  {
+    MutexLock l(mu);
+    listeners = staged->Flush();
+  }
+  if (listeners) listeners->Notify();
+}
+
+// Tells the listeners of *staged (guarded by *mu) of a presence from origin, outside *mu.
+inline void NotifyPresence(Mutex* mu, const StagedChanges* staged, const EndpointId& origin,
+                           const std::string& state) EXCLUDES(*mu) {
+  DocumentListeners* listeners;
+  {
+    MutexLock l(mu);
+    listeners = staged->listeners();
+  }
+  if (listeners) listeners->NotifyPresence(origin, state);
+}
+
 }  // namespace internal
 }  // namespace zinc

@@ -387,22 +387,10 @@ Status HostedDocument::SetPresence(std::string state) {
 void HostedDocument::OnPresenceMessage(const Message& msg) {
   // Relayed unchanged to everyone with the document open (its author drops its own).
   core_->Send(OutboundFrame{Route::kPublish, name_, EncodeEnvelope(msg.envelope)});
-  DocumentListeners* listeners;
-  {
-    MutexLock l(&mu_);
-    listeners = staged_.listeners();
-  }
-  if (listeners) listeners->NotifyPresence(msg.origin, msg.envelope.presence().state());
+  NotifyPresence(&mu_, &staged_, msg.origin, msg.envelope.presence().state());
 }
 
-void HostedDocument::Notify() {
-  DocumentListeners* listeners;
-  {
-    MutexLock l(&mu_);
-    listeners = staged_.Flush();
-  }
-  if (listeners) listeners->Notify();
-}
+void HostedDocument::Notify() { NotifyStaged(&mu_, &staged_); }
 
 void HostedDocument::SequenceOwnPending(uint64_t base_seq, uint64_t next_origin_seq,
                                         std::vector<std::pair<uint64_t, std::string>> edits) {

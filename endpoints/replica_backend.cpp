@@ -166,22 +166,10 @@ Status Replica::SetPresence(std::string state) {
 
 void Replica::OnPresenceMessage(const Message& msg) {
   if (msg.origin == core_->id()) return;  // Our own, back from the host.
-  DocumentListeners* listeners;
-  {
-    MutexLock l(&mu_);
-    listeners = staged_.listeners();
-  }
-  if (listeners) listeners->NotifyPresence(msg.origin, msg.envelope.presence().state());
+  NotifyPresence(&mu_, &staged_, msg.origin, msg.envelope.presence().state());
 }
 
-void Replica::Notify() {
-  DocumentListeners* listeners;
-  {
-    MutexLock l(&mu_);
-    listeners = staged_.Flush();
-  }
-  if (listeners) listeners->Notify();
-}
+void Replica::Notify() { NotifyStaged(&mu_, &staged_); }
 
 }  // namespace internal
 }  // namespace zinc
