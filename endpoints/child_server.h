@@ -34,7 +34,7 @@ class ChildServer {
     uint64_t epoch = 0;  // of the state (may trail the relay's own)
     const DocumentType* type = nullptr;
     const Document* doc = nullptr;  // the visible state (with the relay's own pending edits)
-    const ReplicaHistory* history = nullptr;
+    const History* history = nullptr;
   };
 
   // core and name must outlive this object.

@@ -16,28 +16,34 @@ namespace internal {
 // (its tail). At most max_fragments of them and max_bytes in all, but always the newest one.
 // The seqs are head - size() + 1 .. head, where head is the owner's last seq.
 //
-// Entry is how a fragment is kept: std::string, the envelope encoded as published (the root
-// encodes each once, to publish it), or wire::Envelope, as a replica received it (moved in,
-// never encoded again). Thread-compatible.
-template <typename Entry>
-class BasicHistory {
+// Fragments are kept as envelopes, moved in (the root's after it encoded them to publish, a
+// replica's as it received them): never encoded or parsed again to be kept, read (the root's OT
+// bridges), served or handed over (a standby's replica's history becomes its hosted document's).
+// Thread-compatible.
+class History {
  public:
   // Most bytes of fragments in one catch-up reply; the client asks again for the rest.
   static constexpr size_t kCatchupReplyBytes = 4 << 20;
 
-  BasicHistory(size_t max_fragments, size_t max_bytes)
+  // Unbounded: SIZE_MAX, SIZE_MAX (a history on its way from a replica to a hosted document).
+  History(size_t max_fragments, size_t max_bytes)
       : max_fragments_(max_fragments), max_bytes_(max_bytes) {}
 
   // Appends the fragment sequenced right after the newest kept, dropping the oldest over the
-  // bounds.
-  void Append(Entry fragment) {
-    const size_t bytes = SizeOf(fragment);
+  // bounds. bytes is its size encoded, if the caller knows it (0: computed).
+  void Append(wire::Envelope fragment, size_t bytes = 0) {
+    if (bytes == 0) bytes = fragment.ByteSizeLong();
     bytes_ += bytes;
     items_.push_back(Item{std::move(fragment), bytes});
-    while (items_.size() > 1 && (items_.size() > max_fragments_ || bytes_ > max_bytes_)) {
-      bytes_ -= items_.front().bytes;
-      items_.pop_front();
-    }
+    Trim();
+  }
+
+  // Takes other's fragments (the newest, within this one's bounds), leaving other empty.
+  void Assign(History&& other) {
+    items_ = std::move(other.items_);
+    bytes_ = other.bytes_;
+    other.Clear();
+    Trim();
   }
 
   void Clear() {
@@ -50,9 +56,11 @@ class BasicHistory {
   // The seq of the oldest fragment kept, given the newest's.
   uint64_t First(uint64_t head) const { return head - items_.size() + 1; }
   // The fragment sequenced at seq. REQUIRES: First(head) <= seq <= head.
-  const Entry& At(uint64_t seq, uint64_t head) const { return items_[seq - First(head)].entry; }
+  const wire::Envelope& At(uint64_t seq, uint64_t head) const {
+    return items_[seq - First(head)].entry;
+  }
   // The i-th oldest kept and its size in bytes encoded.
-  const Entry& at(size_t i) const { return items_[i].entry; }
+  const wire::Envelope& at(size_t i) const { return items_[i].entry; }
   size_t bytes_at(size_t i) const { return items_[i].bytes; }
 
   // The index of the oldest of the newest fragments that fit in max_fragments and max_bytes
@@ -85,24 +93,22 @@ class BasicHistory {
            static_cast<size_t>(reply->fragments_size()) >= max_catchup)) {
         break;
       }
-      AddTo(item.entry, reply);
+      *reply->add_fragments() = item.entry;
     }
     return true;
   }
 
  private:
   struct Item {
-    Entry entry;
+    wire::Envelope entry;
     size_t bytes;
   };
 
-  static size_t SizeOf(const std::string& encoded) { return encoded.size(); }
-  static size_t SizeOf(const wire::Envelope& env) { return env.ByteSizeLong(); }
-  static void AddTo(const std::string& encoded, wire::CatchupReply* reply) {
-    reply->add_fragments()->ParseFromString(encoded);  // Encoded by this process, so it parses.
-  }
-  static void AddTo(const wire::Envelope& env, wire::CatchupReply* reply) {
-    *reply->add_fragments() = env;
+  void Trim() {
+    while (items_.size() > 1 && (items_.size() > max_fragments_ || bytes_ > max_bytes_)) {
+      bytes_ -= items_.front().bytes;
+      items_.pop_front();
+    }
   }
 
   const size_t max_fragments_;
@@ -110,11 +116,6 @@ class BasicHistory {
   std::deque<Item> items_;
   size_t bytes_ = 0;
 };
-
-// The root's: fragments encoded as published.
-using History = BasicHistory<std::string>;
-// A replica's: fragments as received.
-using ReplicaHistory = BasicHistory<wire::Envelope>;
 
 }  // namespace internal
 }  // namespace zinc

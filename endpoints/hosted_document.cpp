@@ -23,14 +23,13 @@ HostedDocument::HostedDocument(EndpointCore* core, std::string name, const Docum
 
 Status HostedDocument::Adopt(const std::string& state, uint64_t seq,
                              const std::unordered_map<std::string, uint64_t>& applied,
-                             std::vector<std::string> history) {
+                             History history) {
   std::unique_ptr<Document> doc = type_->Create();
   ZINC_RETURN_IF_ERROR(doc->Restore(state));
   MutexLock l(&mu_);
   state_ = std::move(doc);
   head_ = seq;
-  history_.Clear();
-  for (std::string& f : history) history_.Append(std::move(f));
+  history_.Assign(std::move(history));
   applied_.clear();
   for (const auto& [origin, origin_seq] : applied) {
     EndpointId id;
@@ -68,7 +67,7 @@ size_t HostedDocument::AppendTail(const wire::TailOffer& offer) {
         if (origin == core_->id()) next_origin_seq_ = std::max(next_origin_seq_, last + 1);
       }
       std::string bytes = EncodeEnvelope(env);
-      history_.Append(bytes);
+      history_.Append(std::move(env), bytes.size());
       out.push_back(OutboundFrame{Route::kPublish, name_, std::move(bytes), /*batchable=*/true});
       ++taken;
     }
@@ -131,14 +130,15 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
   env.set_seq(++head_);
   env.set_epoch(core_->epoch());
   adopting_ = false;
-  std::string bytes = EncodeEnvelope(env);
-  history_.Append(bytes);
-  out->push_back(OutboundFrame{Route::kPublish, name_, std::move(bytes), /*batchable=*/true});
-  last_publish_micros_ = core_->clock().NowMicros();
   change->seq = head_;
   change->local = origin == core_->id();
   change->origin = origin;
-  if (staged_.wants_changes()) change->payload = std::move(payload);
+  // A copy: payload lives in env, which the history keeps.
+  if (staged_.wants_changes()) change->payload = payload;
+  std::string bytes = EncodeEnvelope(env);
+  history_.Append(std::move(env), bytes.size());
+  out->push_back(OutboundFrame{Route::kPublish, name_, std::move(bytes), /*batchable=*/true});
+  last_publish_micros_ = core_->clock().NowMicros();
   sequenced_->Add();
   return Status::Ok();
 }
@@ -157,13 +157,9 @@ Status HostedDocument::TransformLocked(const EndpointId& origin, uint64_t base_s
     bridge.base = base_seq;
     bridge.overflowed = false;
     bridge.ops = type_->NewPendingEdits();
-    wire::Envelope prior;
     for (uint64_t s = base_seq + 1; s <= head_; ++s) {
-      // Encoded by this host, so it parses.
-      prior.ParseFromString(history_.At(s, head_));
-      if (prior.origin() != origin.bytes()) {
-        bridge.ops->Push(std::move(*prior.mutable_fragment()->mutable_payload()));
-      }
+      const wire::Envelope& prior = history_.At(s, head_);
+      if (prior.origin() != origin.bytes()) bridge.ops->Push(prior.fragment().payload());
     }
   } else if (bridge.overflowed) {
     *reason = wire::NACK_STALE_BASE;
@@ -445,11 +441,10 @@ HostedDocument::StepDownState HostedDocument::TakeStepDownState(size_t max) cons
   out.epoch = core_->epoch();
   out.next_origin_seq = next_origin_seq_;
   if (head_ == 0) return out;
-  wire::Envelope env;
   for (uint64_t s = head_; s >= history_.First(head_) && s > 0 && out.own.size() < max; --s) {
-    env.ParseFromString(history_.At(s, head_));  // Encoded by this host, so it parses.
+    const wire::Envelope& env = history_.At(s, head_);
     if (env.origin() != core_->id().bytes()) continue;
-    out.own.emplace_back(env.origin_seq(), std::move(*env.mutable_fragment()->mutable_payload()));
+    out.own.emplace_back(env.origin_seq(), env.fragment().payload());
   }
   std::reverse(out.own.begin(), out.own.end());
   return out;

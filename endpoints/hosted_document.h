@@ -31,8 +31,8 @@ class HostedDocument final : public DocumentBackend {
   // A standby taking over: starts from its replica's sequenced state, seq, dedup table (by
   // origin bytes) and history instead of empty. Call before the document is shared.
   Status Adopt(const std::string& state, uint64_t seq,
-               const std::unordered_map<std::string, uint64_t>& applied,
-               std::vector<std::string> history) EXCLUDES(mu_);
+               const std::unordered_map<std::string, uint64_t>& applied, History history)
+      EXCLUDES(mu_);
   // A standby that took over, once the recovery is over: sequences the edits the application
   // made through its replica that were still unacknowledged (origin_seq, payload as made on
   // base_seq), as if they had come from the network (duplicates of what the old root's tail

@@ -7,10 +7,10 @@ namespace internal {
 
 namespace {
 // A relay keeps more than the tail, to serve its children catch-up as the root does.
-ReplicaHistory NewHistory(const EndpointCore& core) {
-  if (!core.is_relay()) return ReplicaHistory(Replica::kTailFragments, Replica::kTailBytes);
-  return ReplicaHistory(std::max(Replica::kTailFragments, core.options().history_fragments),
-                        std::max(Replica::kTailBytes, core.options().history_bytes));
+History NewHistory(const EndpointCore& core) {
+  if (!core.is_relay()) return History(Replica::kTailFragments, Replica::kTailBytes);
+  return History(std::max(Replica::kTailFragments, core.options().history_fragments),
+                 std::max(Replica::kTailBytes, core.options().history_bytes));
 }
 }  // namespace
 

@@ -73,8 +73,8 @@ class Replica final : public DocumentBackend {
     std::string state;
     uint64_t seq = 0;
     std::unordered_map<std::string, uint64_t> applied;
-    // The newest sequenced fragments, encoded, oldest first (the last at seq).
-    std::vector<std::string> history;
+    // The newest sequenced fragments (the last at seq).
+    History history{SIZE_MAX, SIZE_MAX};
   };
   // Returns kUnavailable, saying why, if there is nothing to hand over (not synced).
   Status TakeHandover(Handover* out) EXCLUDES(mu_);
@@ -215,7 +215,7 @@ class Replica final : public DocumentBackend {
   int64_t pending_progress_micros_ GUARDED_BY(mu_) = 0;
   // The newest sequenced fragments applied, up to applied_seq_: served to a relay's children,
   // and offered to a new root (TailOffer) before resyncing with it.
-  ReplicaHistory history_ GUARDED_BY(mu_);
+  History history_ GUARDED_BY(mu_);
   // The epoch of the root whose state this is (the snapshot's), and the least epoch a snapshot
   // must have to be taken (raised by OnEpoch).
   uint64_t epoch_ GUARDED_BY(mu_) = 0;

@@ -72,10 +72,7 @@ Status Replica::TakeHandover(Handover* out) {
   out->state = server_.Sequenced(*doc_).Snapshot();
   out->seq = applied_seq_;
   out->applied = server_.applied();
-  out->history.reserve(history_.size());
-  for (size_t i = 0; i < history_.size(); ++i)
-    out->history.push_back(EncodeEnvelope(history_.at(i)));
-  history_.Clear();
+  out->history.Assign(std::move(history_));
   return Status::Ok();
 }
 
