@@ -69,14 +69,15 @@ Status CheckOpenType(const std::string& name, const DocumentType* have, const Do
 
 EndpointImpl::EndpointImpl(EndpointOptions options)
     : options_(std::move(options)),
+      timeouts_(Timeouts::From(options_)),
       id_(EndpointId::Random()),
       own_types_(options_.types ? nullptr : TypeRegistry::WithBuiltins()),
       types_(options_.types ? options_.types : own_types_.get()),
       clock_(options_.clock ? options_.clock : &system_clock_),
       logger_(clock_, options_.log_level,
               options_.name.empty() ? id_.ToString().substr(0, 8) : options_.name),
-      election_(std::chrono::microseconds(options_.heartbeat).count() *
-                std::max(1, options_.heartbeat_misses)) {}
+      election_(timeouts_.dead_after_micros),
+      pause_watch_(timeouts_.dead_after_micros) {}
 
 Status EndpointImpl::Init() {
   for (ChannelKind kind : {ChannelKind::kInbound, ChannelKind::kSyncServer,
@@ -380,8 +381,7 @@ void EndpointImpl::OnMessages(std::vector<Message> msgs) {
     // must doubt it is still the root before it handles any, not at its next tick.
     const int64_t now = clock_->NowMicros();
     const int64_t last = last_tick_seen_micros_.load(std::memory_order_relaxed);
-    if (last != 0 && now - last > std::chrono::microseconds(options_.heartbeat).count() *
-                                      std::max(1, options_.heartbeat_misses)) {
+    if (last != 0 && timeouts_.Silent(last, now)) {
       MutexLock l(&tree_mu_);
       SuspectPauseLocked(now, now - last);
     }

@@ -22,6 +22,7 @@
 #include "endpoints/endpoint.h"
 #include "endpoints/endpoint_internal.h"
 #include "endpoints/hosted_document.h"
+#include "endpoints/liveness.h"
 #include "endpoints/replica.h"
 #include "endpoints/role.h"
 #include "endpoints/roster.h"
@@ -138,6 +139,7 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   // Where to ask after a refusal or no answer: the standby while the root is lost, else the
   // join address.
   std::string FallbackTargetLocked() const REQUIRES(tree_mu_);
+  RejoinContext RejoinContextLocked() const REQUIRES(tree_mu_);
   // The listen address this endpoint offers to children ("" once deposed: it joins as a leaf).
   std::string OfferedListenLocked() const REQUIRES(tree_mu_);
   // This endpoint's own roster entry as root.
@@ -196,6 +198,8 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
 
   // Constant after construction.
   EndpointOptions options_;
+  // From options_: the tree's timeouts.
+  const Timeouts timeouts_;
   const EndpointId id_;
   std::unique_ptr<TypeRegistry> own_types_;
   const TypeRegistry* types_;
@@ -321,9 +325,9 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   // Root: when the standby was last heard from: it stays the standby for a while after its
   // parent drops it for silence (it may only be starved), rather than flap.
   int64_t standby_seen_micros_ GUARDED_BY(tree_mu_) = 0;
-  // Root: the last tick (a longer gap than the heartbeat timeout is a pause), and since when it
+  // Root: its own ticks (a longer gap than the heartbeat timeout is a pause), and since when it
   // is paused (doubts it is still the root).
-  int64_t last_tick_micros_ GUARDED_BY(tree_mu_) = 0;
+  PauseWatch pause_watch_ GUARDED_BY(tree_mu_);
   int64_t suspect_since_micros_ GUARDED_BY(tree_mu_) = 0;
 };
 

@@ -13,8 +13,6 @@ namespace {
 // A new root tells the root it replaced of the takeover this long (in case that one was only
 // paused, and resumes): every heartbeat until it shows up as a member.
 constexpr int64_t kTakeoverNoticeMicros = 600000000;
-// The standby stays the standby this long after it was last heard from.
-constexpr int64_t kStandbyGraceMicros = 3500000;
 
 std::string InboundOf(const std::string& listen) {
   Result<BaseAddress> base = ParseBaseAddress(listen);
@@ -191,35 +189,20 @@ void EndpointImpl::HandleTakeover(Message msg) {
 }
 
 bool EndpointImpl::FailoverTickLocked(int64_t now, std::vector<OutboundFrame>* out) {
-  const int64_t dead_after = std::chrono::microseconds(options_.heartbeat).count() *
-                             std::max(1, options_.heartbeat_misses);
+  const int64_t dead_after = timeouts_.dead_after_micros;
   if (is_root()) {
     // A tick this late means this process stood still (SIGSTOP, a stall) for as long as its
     // members take it for dead: a standby may have taken over meanwhile. Sequence nothing until
     // that is ruled out: a takeover notice says so (ObserveEpoch steps down), or members that
     // are a majority keep heartbeating well after the pause.
-    if (last_tick_micros_ != 0 && now - last_tick_micros_ > dead_after) {
-      SuspectPauseLocked(now, now - last_tick_micros_);
-    }
-    last_tick_micros_ = now;
+    if (const int64_t gap = pause_watch_.Tick(now)) SuspectPauseLocked(now, gap);
     if (role() == Role::kPaused) {
-      size_t here = 0;
-      const std::vector<EndpointId> others = roster_.Others(id_);
-      for (const EndpointId& id : others) {
-        // The member's ancestor among this root's children.
-        EndpointId top = id;
-        for (int hops = 0; hops < 64; ++hops) {
-          const MemberInfo* m = roster_.Find(top);
-          if (!m || m->parent.is_nil() || m->parent == id_) break;
-          top = m->parent;
-        }
-        auto c = children_.find(top);
-        if (c != children_.end() &&
-            c->second.last_seen_micros >= suspect_since_micros_ + dead_after) {
-          ++here;
-        }
-      }
-      if (roster_.standby().is_nil() || 2 * here > others.size()) {
+      auto child_seen = [this](const EndpointId& id) REQUIRES(tree_mu_) {
+        auto c = children_.find(id);
+        return c == children_.end() ? int64_t{0} : c->second.last_seen_micros;
+      };
+      if (roster_.standby().is_nil() ||
+          MajorityStillHere(roster_, id_, child_seen, suspect_since_micros_ + dead_after)) {
         TransitionLocked(RoleEvent::kResumed);
         logger_.Warn("ZINC-PAUSE", "the members are still here: sequencing again");
       }
@@ -228,22 +211,11 @@ bool EndpointImpl::FailoverTickLocked(int64_t now, std::vector<OutboundFrame>* o
     // The current one keeps the post while it was heard from lately, even if it missed enough
     // heartbeats to be dropped as a child (starved, most likely): a standby that flaps leaves
     // the members without one to turn to.
-    EndpointId standby;
-    uint32_t best = 0;
-    auto consider = [&](const EndpointId& id) REQUIRES(tree_mu_) {
-      const MemberInfo* m = roster_.Find(id);
-      if (!m || m->listen.empty() || m->priority == 0 || m->parent != id_) return;
-      if (m->priority > best || (m->priority == best && id < standby)) {
-        best = m->priority;
-        standby = id;
-      }
-    };
-    for (const auto& [id, child] : children_) consider(id);
-    const EndpointId current = roster_.standby();
-    if (!current.is_nil() && children_.count(current) == 0 &&
-        now - standby_seen_micros_ < kStandbyGraceMicros) {
-      consider(current);
-    }
+    std::vector<EndpointId> children;
+    children.reserve(children_.size());
+    for (const auto& [id, child] : children_) children.push_back(id);
+    const EndpointId standby = ChooseStandby(
+        roster_, id_, children, now - standby_seen_micros_ < timeouts_.member_timeout_micros);
     if (standby != roster_.standby()) {
       roster_.set_standby(standby);
       roster_dirty_ = true;
@@ -265,7 +237,7 @@ bool EndpointImpl::FailoverTickLocked(int64_t now, std::vector<OutboundFrame>* o
     root_seen_micros_ = std::max(root_seen_micros_, parent_seen_micros_);
   }
   if (IsJoined(role()) && !root_lost_ && !roster_root_.is_nil() &&
-      !saturated_.load(std::memory_order_relaxed) && now - root_seen_micros_ > dead_after) {
+      !saturated_.load(std::memory_order_relaxed) && timeouts_.Silent(root_seen_micros_, now)) {
     root_lost_ = true;
     metrics_.root_lost->Add();
     logger_.Warn("ZINC-ROOT-LOST",
@@ -395,8 +367,7 @@ void EndpointImpl::TakeOver() {
     for (const EndpointId& id : election_.Voters()) {
       if (id != id_) expected_offers_.insert(id);
     }
-    recovery_until_micros_ = now + std::chrono::microseconds(options_.heartbeat).count() *
-                                       std::max(1, options_.heartbeat_misses);
+    recovery_until_micros_ = now + timeouts_.dead_after_micros;
     depth_ = 0;
     path_.clear();
     parent_id_ = EndpointId();
@@ -404,7 +375,7 @@ void EndpointImpl::TakeOver() {
     root_lost_ = false;
     election_.Clear();
     subscribed_all_.store(false);  // (The listener drops its client channels: Promote.)
-    last_tick_micros_ = now;
+    pause_watch_.Restart(now);
     // Children it had as a relay stay; the old root's other children join now.
     for (auto& [id, child] : children_) child.last_seen_micros = now;
     wire::Envelope e = NewEnvelope("");

@@ -8,11 +8,6 @@ namespace zinc {
 namespace internal {
 
 namespace {
-// A member reports itself upward this often (and at once when it changes).
-constexpr int64_t kReportMicros = 1000000;
-// A member not heard from for this long has left the root's roster (its parent drops it sooner,
-// by heartbeats; a member reports every kReportMicros).
-constexpr int64_t kMemberTimeoutMicros = 3500000;
 // The root publishes the roster at least this often.
 constexpr int64_t kRosterMicros = 1000000;
 // Redirects a newcomer follows before it starts over from its join address.
@@ -290,8 +285,7 @@ void EndpointImpl::TreeTick(int64_t now) {
   {
     MutexLock l(&tree_mu_);
     // While the root is lost, joining the standby is what ends the outage: ask every heartbeat.
-    const int64_t retry =
-        std::chrono::microseconds(root_lost_ ? options_.heartbeat : options_.retry).count();
+    const int64_t retry = root_lost_ ? timeouts_.heartbeat_micros : timeouts_.retry_micros;
     if (!IsJoined(role()) && !target_.empty() && now - join_sent_micros_ >= retry) {
       // No answer: ask again, and after a few tries start over from the join address.
       if (++attempts_ >= 3 && target_ != FallbackTargetLocked()) {
@@ -301,12 +295,11 @@ void EndpointImpl::TreeTick(int64_t now) {
       }
       SendJoinRequestLocked();
     }
-    const int64_t dead_after = std::chrono::microseconds(options_.heartbeat).count() *
-                               std::max(1, options_.heartbeat_misses);
+    const int64_t dead_after = timeouts_.dead_after_micros;
     // While nothing is read (saturated), silence proves nothing.
     const bool reading = !saturated_.load(std::memory_order_relaxed);
     for (auto it = children_.begin(); it != children_.end();) {
-      if (reading && now - it->second.last_seen_micros > dead_after) {
+      if (reading && timeouts_.Silent(it->second.last_seen_micros, now)) {
         logger_.Info("ZINC-TREE", "child " + it->first.ToString() + " missed its heartbeats");
         metrics_.children_lost->Add();
         if (is_root()) departed.push_back(it->first);
@@ -331,7 +324,7 @@ void EndpointImpl::TreeTick(int64_t now) {
     // The standby does not leave a silent root: it holds the election (FailoverTickLocked).
     const bool electing = election_.running() || take_over;
     if (IsJoined(role()) && !is_root()) {
-      if (reading && now - parent_seen_micros_ > dead_after && !electing) {
+      if (reading && timeouts_.Silent(parent_seen_micros_, now) && !electing) {
         RejoinLocked("no heartbeat from the parent for " + std::to_string(dead_after / 1000) +
                      " ms");
       } else {
@@ -343,10 +336,12 @@ void EndpointImpl::TreeTick(int64_t now) {
     }
     if (is_root()) {
       const std::vector<EndpointId> gone =
-          reading ? roster_.Expire(now - kMemberTimeoutMicros) : std::vector<EndpointId>();
+          reading ? roster_.Expire(now - timeouts_.member_timeout_micros)
+                  : std::vector<EndpointId>();
       for (const EndpointId& id : gone) {
         logger_.Info("ZINC-TREE", "member " + id.ToString() + " timed out (no report for " +
-                                      std::to_string(kMemberTimeoutMicros / 1000) + " ms)");
+                                      std::to_string(timeouts_.member_timeout_micros / 1000) +
+                                      " ms)");
       }
       if (!gone.empty()) {
         metrics_.members_timed_out->Add(gone.size());
@@ -360,7 +355,8 @@ void EndpointImpl::TreeTick(int64_t now) {
         roster_dirty_ = false;
         roster_published_micros_ = now;
       }
-    } else if (IsJoined(role()) && (report_dirty_ || now - reported_micros_ >= kReportMicros)) {
+    } else if (IsJoined(role()) &&
+               (report_dirty_ || now - reported_micros_ >= Timeouts::kReportMicros)) {
       wire::Envelope e = NewEnvelope("");
       *e.mutable_member_report() = SelfReportLocked();
       out.push_back(OutboundFrame{Route::kUpstream, "", EncodeEnvelope(e)});
@@ -420,17 +416,12 @@ void EndpointImpl::OnParentHeartbeat(const EndpointId& from) {
 
 void EndpointImpl::RejoinLocked(const std::string& why) {
   metrics_.parent_lost->Add();
-  // The lost parent's own parent, from the roster, is the nearest member likely to have room;
-  // else the address this endpoint was given.
-  std::string next = join_address_;
-  if (parent_id_ == roster_root_) {
-    // The root itself: its standby takes over.
-    root_lost_ = true;
-    next = FallbackTargetLocked();
-  } else if (const MemberInfo* m = roster_.Find(parent_id_)) {
-    const MemberInfo* p = roster_.Find(m->parent);
-    if (p && !p->listen.empty()) next = p->listen;
-  }
+  RejoinContext c = RejoinContextLocked();
+  c.lost_parent = parent_id_;
+  bool root_lost = false;
+  const std::string next = RejoinTarget(roster_, c, &root_lost);
+  // The root itself: its standby takes over.
+  if (root_lost) root_lost_ = true;
   logger_.Warn("ZINC-TREE", "parent " + parent_address_ + " lost (" + why + "); joining " + next);
   lost_parent_id_ = parent_id_;
   TransitionLocked(RoleEvent::kParentLost);
@@ -442,20 +433,19 @@ void EndpointImpl::RejoinLocked(const std::string& why) {
   SendJoinRequestLocked();
 }
 
+RejoinContext EndpointImpl::RejoinContextLocked() const {
+  RejoinContext c;
+  c.self = id_;
+  c.root = roster_root_;
+  c.lost_parent = lost_parent_id_;
+  c.root_lost = root_lost_;
+  c.standby_hint = standby_hint_;
+  c.join_address = join_address_;
+  return c;
+}
+
 std::string EndpointImpl::FallbackTargetLocked() const {
-  if (root_lost_) {
-    // (Not a standby that is the very parent this member lost: the root's heartbeats stopped
-    // because that relay died, not the root.)
-    const MemberInfo* s = roster_.Find(roster_.standby());
-    if (s && s->id != id_ && s->id != lost_parent_id_ && !s->listen.empty()) return s->listen;
-    if (!standby_hint_.empty() && (!s || s->id != lost_parent_id_)) return standby_hint_;
-    // No standby known: any other member that hosts redirects to the root there is.
-    for (const EndpointId& id : roster_.Others(roster_root_)) {
-      const MemberInfo* m = roster_.Find(id);
-      if (m && id != id_ && id != lost_parent_id_ && !m->listen.empty()) return m->listen;
-    }
-  }
-  return join_address_;
+  return FallbackTarget(roster_, RejoinContextLocked());
 }
 
 MemberInfo EndpointImpl::SelfInfoLocked() const {
