@@ -76,7 +76,7 @@ pad = "~" * int(sys.argv[5]) if len(sys.argv) > 5 else ""
 start = time.monotonic()
 for k in range(1, count + 1):
     if kind == "ballast":
-        print('{"set":["ballast-%d","%s"]}' % (k % 10, "~" * 8000), flush=True)
+        print('{"set":["ballast-%d","%s"]}' % (k % 10, "~" * 32000), flush=True)
     elif kind == "text":
         print('{"insert":[0,"[%s:%d]%s"]}' % (name, k, pad), flush=True)
     else:
@@ -265,6 +265,11 @@ case "$SCENARIO" in
     check_docs "$ADDR_root" "$ADDR_standby"
     ;;
   standby-behind)
+    # The standby must stand still for less than the member timeout (heartbeat_misses + 1/2
+    # reports), or the root rightly names no standby and none takes over. A sanitizer build
+    # takes up to 11 s to sequence the ballast below (10.5 s is the timeout at 10 misses):
+    # there, 30 misses (3 s to lose the root, 30.5 s of member timeout).
+    [ "$SLOWDOWN" -gt 1 ] && HB="--heartbeat-misses 30"
     start_node host root
     # A small kernel buffer, so that what the root queues for the stopped standby soon waits
     # in the root's own memory.
@@ -276,28 +281,31 @@ case "$SCENARIO" in
       start_client "t$i" text "$ADDR_root" $((2500 * SLOWDOWN)) 500
       start_client "m$i" map "$ADDR_root" $((2500 * SLOWDOWN)) 500
     done
-    # Ballast: 5 MB/s of 8 KB values on ten keys (not checked), so that what the root queues
-    # for the stopped standby outgrows the kernel's socket buffers and waits in the root. Not
-    # scaled: it is what makes the scenario happen (and map edits cost the root little).
-    gen ballast ballast 3000 600 2> /dev/null | "$ZINCCTL" client --join "$ADDR_root" --doc m --type map \
+    # Ballast: 10 MB/s of 32 KB values on ten keys of its own document (not checked), so that
+    # what the root queues for the stopped standby outgrows the kernel's socket buffers and
+    # waits in the root. Not scaled: it is what makes the scenario happen (and map edits cost
+    # the root little). On a document of its own, so that its seq counts ballast alone.
+    gen ballast ballast 1500 300 2> /dev/null | "$ZINCCTL" client --join "$ADDR_root" --doc b --type map \
       --timeout-ms 60000 $HB > /dev/null 2> "$WORK/ballast.err" &
     PIDS="$PIDS $!"
     wait_for acked_at_least t1 "$(scaled 400)" || die "t1 made no progress"
-    m_seq() { "$ZINCCTL" cat --join "$ADDR_root" --doc m --timeout-ms 3000 2> /dev/null | field seq; }
-    behind_by() { [ "$(m_seq)" -ge $(($1 + 1000)) ] 2> /dev/null; }
+    b_seq() { "$ZINCCTL" cat --join "$ADDR_root" --doc b --timeout-ms 3000 2> /dev/null | field seq; }
+    behind_by() { [ "$(b_seq)" -ge $(($1 + 256)) ] 2> /dev/null; }
     kill -STOP "$PID_standby"
-    stopped_at=$(m_seq)
+    stopped_at=$(b_seq)
+    stop_began=$SECONDS
     # The root keeps acknowledging while the standby stands still and falls behind: what the
     # root queued for it (beyond the kernel's buffers) dies with the root.
-    sleep 2 # part of the fault: how far the standby falls behind
-    # At least 1,000 ballast edits (8 MB) sequenced since it stopped, more than the kernel's
+    # At least 256 ballast edits (8 MB) sequenced since it stopped, more than the kernel's
     # buffers hold (what they hold still reaches the standby after the root's death): a slow
-    # build sequences them later.
+    # build sequences them later. Few and large, so that a sanitizer build gets there well
+    # within the member timeout (it follows --heartbeat-misses: 10.5 s here), after which the
+    # root names no standby and none takes over.
     wait_for behind_by "$stopped_at" || fail "the root sequenced too little while the standby stood still"
     kill -9 "$PID_root"
     wait "$PID_root" 2> /dev/null
     kill -CONT "$PID_standby"
-    pass "standby SIGSTOPped 2 s, root SIGKILLed, standby resumed"
+    pass "standby SIGSTOPped $((SECONDS - stop_began)) s, root SIGKILLed, standby resumed"
     wait_clients
     wait_for stat_is "$ADDR_standby" role root || fail "standby not root"
     # The tail comes back either way: the new root takes it from the members' offers (as far as
