@@ -28,6 +28,10 @@ const char* StatusCodeName(StatusCode code) {
       return "type_mismatch";
     case StatusCode::kUnavailable:
       return "unavailable";
+    case StatusCode::kDataLoss:
+      return "data_loss";
+    case StatusCode::kIoError:
+      return "io_error";
     case StatusCode::kInternal:
       return "internal";
   }

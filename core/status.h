@@ -21,6 +21,10 @@ enum class StatusCode {
   kTypeMismatch,
   kUnavailable,
   kInternal,
+  // Stored data failed its checksum or does not decode: corruption, reported, never served.
+  kDataLoss,
+  // The disk refused a write (full, an I/O error): nothing of it was kept.
+  kIoError,
 };
 
 // Returns a stable lower-case name for code, e.g. "malformed".
