@@ -5,6 +5,7 @@
 
 #include "endpoints/address.h"
 #include "endpoints/endpoint_impl.h"
+#include "store/lmdb_store.h"
 
 namespace zinc {
 namespace internal {
@@ -155,6 +156,7 @@ Status EndpointImpl::Init() {
     channels.sync_client = std::move(dealer).value();
   }
   RegisterHandlers();
+  ZINC_RETURN_IF_ERROR(OpenStore());
   size_t threads = options_.handler_threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency() / 2);
   pool_ = std::make_unique<HandlerPool>(threads, options_.max_queued_messages);
@@ -196,6 +198,63 @@ void EndpointImpl::Stop() {
   // may still queue frames on the (stopped) listener harmlessly.
   if (listener_) listener_->Stop();
   if (pool_) pool_->Stop();
+  // What the pool's last tasks handed in is committed.
+  if (journal_) journal_->Stop();
+}
+
+Status EndpointImpl::OpenStore() {
+  Store* store = options_.store;
+  if (!store && !options_.data_dir.empty()) {
+    LmdbOptions o;
+    o.sync = options_.sync;
+    Result<std::unique_ptr<Store>> opened = OpenLmdbStore(options_.data_dir, o);
+    if (!opened.ok()) return opened.status();
+    owned_store_ = std::move(opened).value();
+    store = owned_store_.get();
+  }
+  if (!store) return Status::Ok();
+  journal_ = std::make_unique<Journal>(
+      store, [this](std::vector<OutboundFrame> frames) { listener_->Send(std::move(frames)); },
+      &logger_);
+  if (!is_root()) return Status::Ok();
+  Result<uint64_t> epoch = store->Epoch();
+  if (!epoch.ok()) return epoch.status();
+  if (*epoch == 0) {
+    WriteBatch b;
+    b.SetEpoch(epoch_.load());
+    ZINC_RETURN_IF_ERROR(store->Commit(b));
+  } else {
+    epoch_.store(*epoch, std::memory_order_release);
+  }
+  Result<std::vector<std::string>> names = store->Documents();
+  if (!names.ok()) return names.status();
+  size_t fragments = 0;
+  for (const std::string& name : *names) {
+    Result<StoredDocument> stored = store->Load(name);
+    if (!stored.ok()) return stored.status();
+    const DocumentType* type = types_->Find(stored->type);
+    if (!type) {
+      return Status(StatusCode::kUnsupported, "store " + store->Describe() + ": document '" + name +
+                                                  "' is of type '" + stored->type +
+                                                  "', which this endpoint does not know");
+    }
+    auto doc = std::make_unique<HostedDocument>(this, name, type);
+    ZINC_RETURN_IF_ERROR(doc->Restore(*stored));
+    fragments += stored->log.size();
+    MutexLock l(&mu_);
+    hosted_.emplace(name, std::move(doc));
+  }
+  logger_.Info("ZINC-STORE", "serving " + std::to_string(names->size()) + " documents from " +
+                                 store->Describe() + " at epoch " + std::to_string(epoch_.load()) +
+                                 " (" + std::to_string(fragments) + " fragments replayed)");
+  return Status::Ok();
+}
+
+void EndpointImpl::PersistEpoch(uint64_t epoch) {
+  if (!journal_) return;
+  WriteBatch b;
+  b.SetEpoch(epoch);
+  journal_->Submit("", std::move(b), {}, nullptr);
 }
 
 void EndpointImpl::RegisterHandlers() {

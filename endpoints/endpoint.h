@@ -16,6 +16,7 @@
 #include "documents/document.h"
 #include "documents/type_registry.h"
 #include "endpoints/roster.h"
+#include "store/store.h"
 
 namespace zinc {
 
@@ -81,6 +82,16 @@ struct EndpointOptions {
   // Endpoints of one process should share one (one I/O thread for all their sockets; inproc://
   // addresses connect only within a context). Must outlive the Endpoint.
   ChannelContext* context = nullptr;
+  // Durable documents (docs/durability.md): a root given a data directory keeps every
+  // document it sequences there (LMDB), publishes nothing before it is on disk, and serves
+  // them again when restarted on it. Empty: in memory only. A standby keeps its documents in
+  // its own directory from the moment it takes over.
+  std::string data_dir;
+  // What a commit waits for: SyncMode in store/store.h. Default: full (fsync).
+  SyncMode sync = SyncMode::kFull;
+  // A store of the application's instead of data_dir's (tests: NewMemoryStore()). Must outlive
+  // the Endpoint.
+  Store* store = nullptr;
   // Log threshold and the name logs and the roster show. Default: warnings, the endpoint id.
   LogLevel log_level = LogLevel::kWarn;
   std::string name;

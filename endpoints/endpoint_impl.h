@@ -22,6 +22,7 @@
 #include "endpoints/endpoint.h"
 #include "endpoints/endpoint_internal.h"
 #include "endpoints/hosted_document.h"
+#include "endpoints/journal.h"
 #include "endpoints/liveness.h"
 #include "endpoints/replica.h"
 #include "endpoints/role.h"
@@ -81,6 +82,7 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   Logger& logger() override { return logger_; }
   uint64_t epoch() const override { return epoch_.load(std::memory_order_acquire); }
   bool accepting() const override { return IsAccepting(role()); }
+  Journal* journal() override { return journal_.get(); }
   void Send(OutboundFrame frame) override { listener_->Send(std::move(frame)); }
   void Send(std::vector<OutboundFrame> frames) override { listener_->Send(std::move(frames)); }
   void Post(const std::string& doc, std::function<void()> task) override {
@@ -179,6 +181,11 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   // The root stood still for gap_micros (a pause): it sequences nothing until it knows no
   // standby took over meanwhile.
   void SuspectPauseLocked(int64_t now_micros, int64_t gap_micros) REQUIRES(tree_mu_);
+  // Opens the store (options_.data_dir or options_.store) and, at a root, serves what it holds:
+  // its epoch and every document.
+  Status OpenStore();
+  // Makes the epoch durable (with a store), behind what was handed to the journal before.
+  void PersistEpoch(uint64_t epoch);
   // The standby takes over: its replicas become hosted documents, then it is the root.
   void TakeOver() EXCLUDES(tree_mu_, mu_);
   // A root that learned of a later epoch steps down and joins listen (if known) as a member.
@@ -223,6 +230,10 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   ChannelContext* context_ = nullptr;
   std::unique_ptr<HandlerPool> pool_;
   std::unique_ptr<ChannelListener> listener_;
+  // With a data directory (or options_.store): the store and the group commit to it, made in
+  // Init (destroyed before the listener, whose Send the journal's thread calls).
+  std::unique_ptr<Store> owned_store_;
+  std::unique_ptr<Journal> journal_;
 
   Mutex mu_;
   std::unordered_map<std::string, std::unique_ptr<HostedDocument>> hosted_ GUARDED_BY(mu_);

@@ -15,6 +15,8 @@
 namespace zinc {
 namespace internal {
 
+class Journal;
+
 // Thread-safe.
 class EndpointCore {
  public:
@@ -34,6 +36,8 @@ class EndpointCore {
   // Joins a parent and hosts children: replicas serve snapshots and catch-up.
   virtual bool is_relay() const = 0;
 
+  // The group commit to the store (journal.h); nullptr without a data directory.
+  virtual Journal* journal() { return nullptr; }
   // Queues frame on the I/O thread.
   virtual void Send(OutboundFrame frame) = 0;
   // Queues frames, in order, on the I/O thread.

@@ -358,6 +358,7 @@ void EndpointImpl::TakeOver() {
     roster_.set_epoch(new_epoch);
     roster_root_ = id_;
     epoch_.store(new_epoch, std::memory_order_release);
+    PersistEpoch(new_epoch);
     // Nothing is sequenced until the members have offered the fragments they applied last (or
     // a heartbeat timeout has passed): one that reached them but not this standby is kept.
     TransitionLocked(RoleEvent::kTookOver);

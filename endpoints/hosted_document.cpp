@@ -18,8 +18,114 @@ HostedDocument::HostedDocument(EndpointCore* core, std::string name, const Docum
       type_(type),
       sequenced_(core->metrics().fragments_sequenced),
       duplicates_(core->metrics().fragments_duplicate),
+      journal_(core->journal()),
       state_(type->Create()),
-      history_(core->options().history_fragments, core->options().history_bytes) {}
+      history_(core->options().history_fragments, core->options().history_bytes) {
+  MutexLock l(&mu_);
+  if (journal_) records_.Create(name_, std::string(type_->name()));
+}
+
+Status HostedDocument::Restore(const StoredDocument& stored) {
+  MutexLock l(&mu_);
+  return RestoreLocked(stored);
+}
+
+Status HostedDocument::RestoreLocked(const StoredDocument& stored) {
+  const std::string where =
+      "store " + (journal_ ? journal_->store()->Describe() : "") + ": document '" + name_ + "'";
+  std::unique_ptr<Document> doc = type_->Create();
+  std::unordered_map<EndpointId, uint64_t, EndpointIdHash> applied;
+  History history(core_->options().history_fragments, core_->options().history_bytes);
+  uint64_t head = 0;
+  if (stored.snapshot_seq != 0) {
+    wire::SnapshotReply snap;
+    if (!snap.ParseFromString(stored.snapshot) || !doc->Restore(snap.state()).ok()) {
+      return Status(StatusCode::kDataLoss, where + ": the snapshot at seq " +
+                                               std::to_string(stored.snapshot_seq) +
+                                               " does not restore");
+    }
+    for (const wire::OriginSeq& a : snap.applied()) {
+      EndpointId id;
+      if (EndpointId::FromBytes(a.origin(), &id)) applied[id] = a.origin_seq();
+    }
+    head = stored.snapshot_seq;
+  }
+  for (const auto& [seq, record] : stored.log) {
+    wire::Envelope env;
+    Status s = DecodeEnvelope(record, SIZE_MAX, core_->options().limits, &env);
+    if (s.ok() && (seq != head + 1 || env.seq() != seq || !env.has_fragment())) {
+      s = Status(StatusCode::kDataLoss, "out of sequence after " + std::to_string(head));
+    }
+    if (s.ok()) s = doc->Apply(env.fragment().payload());
+    if (!s.ok()) {
+      return Status(StatusCode::kDataLoss, where + ": the record of seq " + std::to_string(seq) +
+                                               " does not apply: " + s.ToString());
+    }
+    EndpointId origin;
+    if (EndpointId::FromBytes(env.origin(), &origin)) {
+      uint64_t& last = applied[origin];
+      last = std::max(last, env.origin_seq());
+    }
+    head = seq;
+    history.Append(std::move(env), record.size());
+  }
+  state_ = std::move(doc);
+  head_ = head;
+  applied_ = std::move(applied);
+  history_.Assign(std::move(history));
+  bridges_.clear();
+  last_refused_.clear();
+  next_origin_seq_ = applied_[core_->id()] + 1;
+  adopting_ = false;
+  records_.Clear();
+  return Status::Ok();
+}
+
+void HostedDocument::EmitLocked(std::vector<OutboundFrame> out) {
+  if (!journal_) {
+    if (!out.empty()) core_->Send(std::move(out));
+    return;
+  }
+  journal_->Submit(name_, std::move(records_), std::move(out), [this](const Status& why) {
+    core_->Post(name_, [this, why] { OnStoreFailed(why); });
+  });
+  records_.Clear();
+}
+
+void HostedDocument::EmitLocked(OutboundFrame frame) {
+  std::vector<OutboundFrame> out;
+  out.push_back(std::move(frame));
+  EmitLocked(std::move(out));
+}
+
+void HostedDocument::OnStoreFailed(const Status& why) {
+  {
+    MutexLock l(&mu_);
+    Result<StoredDocument> stored = journal_->store()->Load(name_);
+    Status s = stored.ok() ? RestoreLocked(*stored) : stored.status();
+    if (stored.status().code() == StatusCode::kNotFound) {
+      // Never committed at all: empty, and to be created with the next commit.
+      s = RestoreLocked(StoredDocument{});
+      records_.Create(name_, std::string(type_->name()));
+    }
+    if (!s.ok()) {
+      core_->logger().Warn("ZINC-STORE", "doc=" + name_ + " cannot reload: " + s.ToString());
+    }
+    // The store is tried again after four retry intervals (the authors resend meanwhile).
+    refusing_until_micros_ =
+        core_->clock().NowMicros() + 4 * std::chrono::microseconds(core_->options().retry).count();
+    store_error_ = why.message();
+    DocumentChange reset;
+    reset.seq = head_;
+    reset.reset = true;
+    if (staged_.wants_changes()) {
+      reset.payload = state_->Snapshot();
+      staged_.changes()->push_back(std::move(reset));
+    }
+    journal_->Reloaded(name_);
+  }
+  Notify();
+}
 
 Status HostedDocument::Adopt(const std::string& state, uint64_t seq,
                              const std::unordered_map<std::string, uint64_t>& applied,
@@ -37,6 +143,12 @@ Status HostedDocument::Adopt(const std::string& state, uint64_t seq,
   }
   next_origin_seq_ = applied_[core_->id()] + 1;
   adopting_ = true;
+  if (journal_) {
+    // Durable from here: the state adopted is the first snapshot this store has of it.
+    records_.Clear();
+    records_.Create(name_, std::string(type_->name()));
+    records_.PutSnapshot(name_, seq, SnapshotLocked().SerializeAsString(), seq + 1);
+  }
   return Status::Ok();
 }
 
@@ -67,13 +179,14 @@ size_t HostedDocument::AppendTail(const wire::TailOffer& offer) {
         if (origin == core_->id()) next_origin_seq_ = std::max(next_origin_seq_, last + 1);
       }
       std::string bytes = EncodeEnvelope(env);
+      if (journal_) records_.Append(name_, head_, bytes);
       history_.Append(std::move(env), bytes.size());
       out.push_back(OutboundFrame{Route::kPublish, name_, std::move(bytes), /*batchable=*/true});
       ++taken;
     }
     // Chains began before these fragments: authors start new ones.
     if (taken > 0) bridges_.clear();
-    if (!out.empty()) core_->Send(std::move(out));
+    if (!out.empty()) EmitLocked(std::move(out));
   }
   return taken;
 }
@@ -136,6 +249,7 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
   // A copy: payload lives in env, which the history keeps.
   if (staged_.wants_changes()) change->payload = payload;
   std::string bytes = EncodeEnvelope(env);
+  if (journal_) records_.Append(name_, head_, bytes);
   history_.Append(std::move(env), bytes.size());
   out->push_back(OutboundFrame{Route::kPublish, name_, std::move(bytes), /*batchable=*/true});
   last_publish_micros_ = core_->clock().NowMicros();
@@ -201,6 +315,19 @@ void HostedDocument::SequenceReceivedLocked(Message* msg, std::vector<DocumentCh
   wire::NackReason reason = wire::NACK_UNSPECIFIED;
   uint64_t expected = 0;
   const uint64_t origin_seq = msg->envelope.origin_seq();
+  if (refusing_until_micros_ != 0) {
+    if (core_->clock().NowMicros() < refusing_until_micros_) {
+      // The store failed (disk full, an I/O error): the edit is refused without consuming its
+      // origin_seq, and its author keeps it to send again.
+      core_->counters().Get("zinc_fragments_refused_total{reason=\"NACK_STORE_FAILED\"}")->Add();
+      out->push_back(NackFrame(msg->origin, {wire::NACK_STORE_FAILED,
+                                             "the host cannot write its store (" + store_error_ +
+                                                 "); edits are refused for now",
+                                             origin_seq}));
+      return;
+    }
+    refusing_until_micros_ = 0;  // Tried again from here.
+  }
   auto refused = last_refused_.find(msg->origin);
   if (refused != last_refused_.end() && refused->second.origin_seq == origin_seq) {
     // A copy of an edit this host refused: its author has not heard (the nack was lost, or the
@@ -241,7 +368,7 @@ void HostedDocument::OnFragments(Message* msgs, size_t n) {
     MutexLock l(&mu_);
     for (size_t i = 0; i < n; ++i) SequenceReceivedLocked(&msgs[i], staged_.changes(), &out);
     // Under the lock, so that fragments are published in seq order whoever sequenced them.
-    core_->Send(std::move(out));
+    EmitLocked(std::move(out));
   }
   Notify();
 }
@@ -267,29 +394,26 @@ wire::SnapshotReply HostedDocument::SnapshotLocked() const {
 
 void HostedDocument::OnSnapshotRequest(const Message& msg) {
   wire::Envelope e = core_->NewEnvelope(name_);
-  {
-    MutexLock l(&mu_);
-    *e.mutable_snapshot_reply() = SnapshotLocked();
-    e.set_seq(head_);
-  }
   core_->metrics().snapshots_served->Add();
-  core_->Send(OutboundFrame{Route::kSyncReply, msg.routing_id, EncodeEnvelope(e)});
+  MutexLock l(&mu_);
+  *e.mutable_snapshot_reply() = SnapshotLocked();
+  e.set_seq(head_);
+  // Behind the commits of what it shows (with a store).
+  EmitLocked(OutboundFrame{Route::kSyncReply, msg.routing_id, EncodeEnvelope(e)});
 }
 
 void HostedDocument::OnCatchupRequest(const Message& msg) {
   const wire::CatchupRequest& req = msg.envelope.catchup_request();
   wire::Envelope e = core_->NewEnvelope(name_);
   wire::CatchupReply* reply = e.mutable_catchup_reply();
-  {
-    MutexLock l(&mu_);
-    e.set_seq(head_);
-    if (!history_.FillCatchup(req, head_, core_->options().limits.max_catchup_fragments, reply)) {
-      // Compacted past from_seq: a fresh snapshot instead.
-      *reply->mutable_snapshot() = SnapshotLocked();
-    }
-  }
   core_->metrics().catchups_served->Add();
-  core_->Send(OutboundFrame{Route::kSyncReply, msg.routing_id, EncodeEnvelope(e)});
+  MutexLock l(&mu_);
+  e.set_seq(head_);
+  if (!history_.FillCatchup(req, head_, core_->options().limits.max_catchup_fragments, reply)) {
+    // Compacted past from_seq: a fresh snapshot instead.
+    *reply->mutable_snapshot() = SnapshotLocked();
+  }
+  EmitLocked(OutboundFrame{Route::kSyncReply, msg.routing_id, EncodeEnvelope(e)});
 }
 
 void HostedDocument::OnTick(int64_t now_micros) {
@@ -303,10 +427,14 @@ void HostedDocument::OnTick(int64_t now_micros) {
   wire::Envelope e = core_->NewEnvelope(name_);
   e.set_seq(head_);
   e.mutable_heartbeat()->set_head_seq(head_);
-  core_->Send(OutboundFrame{Route::kPublish, name_, EncodeEnvelope(e)});
+  EmitLocked(OutboundFrame{Route::kPublish, name_, EncodeEnvelope(e)});
 }
 
 Status HostedDocument::EditLocked(std::string payload, DocumentChange* change) {
+  if (refusing_until_micros_ != 0 && core_->clock().NowMicros() < refusing_until_micros_) {
+    return Status(StatusCode::kIoError,
+                  "the host cannot write its store (" + store_error_ + "); try again later");
+  }
   if (!core_->accepting()) {
     return Status(StatusCode::kUnavailable,
                   "this endpoint is not sequencing: it may have been replaced as the root");
@@ -323,7 +451,7 @@ Status HostedDocument::EditLocked(std::string payload, DocumentChange* change) {
   // A refused local edit still consumed its origin_seq.
   ++next_origin_seq_;
   // Sent under the lock, so that the host's own fragments are published in seq order.
-  if (!out.empty()) core_->Send(std::move(out));
+  if (!out.empty() || !records_.empty()) EmitLocked(std::move(out));
   return s;
 }
 
@@ -416,7 +544,7 @@ void HostedDocument::SequenceOwnPending(uint64_t base_seq, uint64_t next_origin_
       // Sequenced now, or before (a duplicate the tail brought): acknowledged either way.
       staged_.AddAck(origin_seq, change.seq ? change.seq : head_);
     }
-    if (!out.empty()) core_->Send(std::move(out));
+    if (!out.empty()) EmitLocked(std::move(out));
     // The application saw its replica: the state it has now replaces that view.
     DocumentChange reset;
     reset.seq = head_;

@@ -15,6 +15,8 @@
 #include "endpoints/endpoint.h"
 #include "endpoints/endpoint_internal.h"
 #include "endpoints/history.h"
+#include "endpoints/journal.h"
+#include "store/store.h"
 
 namespace zinc {
 namespace internal {
@@ -56,6 +58,10 @@ class HostedDocument final : public DocumentBackend {
   // A new root's recovery (docs/failover.md): appends the offered fragments that follow the
   // head, as the old root sequenced them, and publishes them; returns how many it took.
   size_t AppendTail(const wire::TailOffer& offer) EXCLUDES(mu_);
+  // A root restarted on its data directory: the document as stored (snapshot, then the log
+  // replayed on it). kDataLoss names the record that does not decode or apply. Call before
+  // the document is shared.
+  Status Restore(const StoredDocument& stored) EXCLUDES(mu_);
   // A member left: its chain state goes (its dedup entry stays, should it come back).
   void ReleaseAuthor(const EndpointId& origin) EXCLUDES(mu_);
   // Strand handlers.
@@ -121,6 +127,14 @@ class HostedDocument final : public DocumentBackend {
   OutboundFrame NackFrame(const EndpointId& origin, const EndpointCore::NackSpec& nack) const;
   // Hands what the listeners' queue holds to them. Strand only.
   void Notify() EXCLUDES(mu_);
+  // Sends out (in order, under mu_): with a store, through the journal with the records
+  // sequenced since the last call, so that nothing goes out before it is on disk.
+  void EmitLocked(std::vector<OutboundFrame> out) REQUIRES(mu_);
+  void EmitLocked(OutboundFrame frame) REQUIRES(mu_);
+  // The store refused a commit of this document: back to what is on disk, refusing edits for
+  // a while (NACK_STORE_FAILED) before it tries again. Strand only.
+  void OnStoreFailed(const Status& why) EXCLUDES(mu_);
+  Status RestoreLocked(const StoredDocument& stored) REQUIRES(mu_);
 
   // Constant after construction.
   EndpointCore* const core_;
@@ -128,6 +142,7 @@ class HostedDocument final : public DocumentBackend {
   const DocumentType* const type_;
   Counter* const sequenced_;
   Counter* const duplicates_;
+  Journal* const journal_;
 
   mutable Mutex mu_;
   std::unique_ptr<Document> state_ GUARDED_BY(mu_);
@@ -153,6 +168,11 @@ class HostedDocument final : public DocumentBackend {
   // Changes and acknowledgements applied (in seq order) and not yet queued for the handle's
   // listeners.
   StagedChanges staged_ GUARDED_BY(mu_);
+  // With a store: the records sequenced and not yet handed to the journal.
+  WriteBatch records_ GUARDED_BY(mu_);
+  // The store failed: edits are refused until then (micros; 0: not refusing).
+  int64_t refusing_until_micros_ GUARDED_BY(mu_) = 0;
+  std::string store_error_ GUARDED_BY(mu_);
 };
 
 }  // namespace internal

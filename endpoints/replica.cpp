@@ -417,6 +417,11 @@ void Replica::OnNack(const wire::Envelope& env) {
     case wire::NACK_VERSION_MISMATCH:
       FailLocked(Status(StatusCode::kVersionMismatch, nack.text()));
       return;
+    case wire::NACK_STORE_FAILED:
+      // The host's disk refused it for now (full): the edit stays pending and goes again on
+      // the stall timer's backoff.
+      if (nack.refused_origin_seq() != 0) return;
+      break;
     case wire::NACK_UNSUPPORTED:
       // Sent to a member that does not sequence (a parent that is no longer the root, or not
       // yet): the edit itself is fine, so it stays pending and goes again to the root.

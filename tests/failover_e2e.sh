@@ -10,6 +10,11 @@
 #   relay-kill      a relay in a depth-3 tree is SIGKILLed under 6 clients
 #   root-pause      the root is SIGSTOPped for 2 s, then resumed: it steps down
 #   client-offline  a client is SIGSTOPped for 5 s, then edits on resume
+#   root-restart    a root with a data directory SIGKILLed under 4 writers and restarted on the
+#                   same directory and address: the writers reconnect and finish, and every
+#                   acknowledged edit is in the document exactly once
+#   both-restart    the root and its standby (both with data directories) SIGKILLed, the root
+#                   restarted: nothing acknowledged is lost
 #   standby-behind  the standby is SIGSTOPped, the root SIGKILLed while it stands still, then
 #                   the standby resumed: it takes over without the newest tail the clients had
 #                   (their conflicting tail): they resync and send their own edits again
@@ -56,7 +61,7 @@ field() { python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())[sy
 start_node() {
   local kind=$1 name=$2
   shift 2
-  "$ZINCCTL" "$kind" --listen tcp://127.0.0.1:0 --name "$name" --log-level info $HB "$@" \
+  "$ZINCCTL" "$kind" --listen "${LISTEN:-tcp://127.0.0.1:0}" --name "$name" --log-level info $HB "$@" \
     > "$WORK/$name.out" 2> "$WORK/$name.err" &
   local pid=$!
   PIDS="$PIDS $pid"
@@ -316,6 +321,31 @@ case "$SCENARIO" in
       pass "the new root lacked a tail: it took $taken from the members' offers, $recovered replicas sent their own edits again" ||
       fail "the new root lacked no tail (the scenario did not happen)"
     check_docs "$ADDR_standby"
+    ;;
+  root-restart | both-restart)
+    start_node host root --data "$WORK/root.data"
+    if [ "$SCENARIO" = both-restart ]; then
+      start_node relay standby --join "$ADDR_root" --priority 10 --data "$WORK/standby.data"
+      wait_for stat_is "$ADDR_root" standby "$ID_standby" || die "no standby named"
+    fi
+    for i in 1 2; do
+      start_client "t$i" text "$ADDR_root" 2500 500
+      start_client "m$i" map "$ADDR_root" 2500 500
+    done
+    wait_for acked_at_least t1 "$(scaled 500)" || die "t1 made no progress"
+    kill -9 "$PID_root"
+    [ "$SCENARIO" = both-restart ] && kill -9 "$PID_standby"
+    wait "$PID_root" 2> /dev/null
+    acked=$(cat "$WORK"/[tm][0-9].acks | wc -l)
+    pass "root SIGKILLed with 4 writers editing ($acked edits acknowledged)"
+    old_root=$ADDR_root
+    LISTEN=$ADDR_root start_node host root --data "$WORK/root.data"
+    [ "$ADDR_root" = "$old_root" ] || die "the root came back on $ADDR_root, not $old_root"
+    grep -q "ZINC-STORE.*serving 2 documents" "$WORK/root.err" &&
+      pass "restarted on its data directory: $(grep -o 'serving.*replayed)' "$WORK/root.err")" ||
+      fail "the restarted root did not serve its documents from its store"
+    wait_clients
+    check_docs "$ADDR_root"
     ;;
   *)
     die "unknown scenario $SCENARIO"

@@ -24,8 +24,9 @@
 namespace {
 
 constexpr const char* kUsage = R"(usage:
-  zincctl host   --listen ADDR [--max-children N] [options]
-  zincctl relay  --listen ADDR --join ADDR [--max-children N] [--priority N] [options]
+  zincctl host   --listen ADDR [--data DIR] [--sync MODE] [--max-children N] [options]
+  zincctl relay  --listen ADDR --join ADDR [--data DIR] [--sync MODE] [--max-children N]
+                 [--priority N] [options]
   zincctl client --join ADDR --doc NAME --type TYPE [--acks FILE] [options]
                                                                (JSON edits on stdin)
   zincctl cat    --join ADDR --doc NAME [options]
@@ -44,6 +45,11 @@ options:
   --heartbeat-misses N  heartbeats missed before a parent or child counts as dead; default 3
   --priority N       a relay's standby preference (the root's direct child with the highest
                      takes over if the root dies); default 1; 0: never the standby
+  --data DIR         host, relay: keep the documents in DIR (created if need be); a root
+                     restarted on it serves them again; a relay that takes over as the root
+                     keeps them there from then on (docs/durability.md)
+  --sync MODE        with --data: full (default; fsync before anything is published), normal
+                     (a power loss can lose the newest edits) or off (docs/durability.md)
   --acks FILE        client: append "ORIGIN_SEQ SEQ" to FILE for every edit acknowledged
   --subscribe-rcvbuf BYTES  kernel receive buffer of the socket that receives from the parent;
                      default 0: the OS's (autotuned)
@@ -129,11 +135,11 @@ class Tool {
   int Run(const Args& args) {
     static const std::map<std::string, std::vector<std::string>> kAllowed = {
         {"host",
-         {"listen", "max-children", "name", "timeout-ms", "heartbeat-ms", "heartbeat-misses",
-          "threads", "log-level"}},
+         {"listen", "data", "sync", "max-children", "name", "timeout-ms", "heartbeat-ms",
+          "heartbeat-misses", "threads", "log-level"}},
         {"relay",
-         {"listen", "join", "max-children", "priority", "subscribe-rcvbuf", "name", "timeout-ms",
-          "heartbeat-ms", "heartbeat-misses", "threads", "log-level"}},
+         {"listen", "join", "data", "sync", "max-children", "priority", "subscribe-rcvbuf", "name",
+          "timeout-ms", "heartbeat-ms", "heartbeat-misses", "threads", "log-level"}},
         {"client",
          {"join", "doc", "type", "acks", "subscribe-rcvbuf", "name", "timeout-ms", "heartbeat-ms",
           "heartbeat-misses", "threads", "log-level"}},
@@ -177,6 +183,13 @@ class Tool {
     options_.priority = static_cast<uint32_t>(priority);
     options_.subscribe_rcvbuf = static_cast<int>(rcvbuf);
     options_.name = Flag(args, "name");
+    options_.data_dir = Flag(args, "data");
+    if (args.flags.count("sync")) {
+      if (options_.data_dir.empty()) return Fail("--sync needs --data DIR");
+      zinc::Result<zinc::SyncMode> sync = zinc::ParseSyncMode(Flag(args, "sync"));
+      if (!sync.ok()) return Fail(sync.status().message());
+      options_.sync = *sync;
+    }
     const size_t want_positional = args.command == "replay" ? 1 : 0;
     if (args.positional.size() != want_positional) {
       return Fail(args.positional.size() > want_positional
