@@ -20,9 +20,15 @@ HostedDocument::HostedDocument(EndpointCore* core, std::string name, const Docum
       duplicates_(core->metrics().fragments_duplicate),
       journal_(core->journal()),
       state_(type->Create()),
-      history_(core->options().history_fragments, core->options().history_bytes) {
-  MutexLock l(&mu_);
-  if (journal_) records_.Create(name_, std::string(type_->name()));
+      history_(core->options().history_fragments, core->options().history_bytes) {}
+
+void HostedDocument::RecordLocked(uint64_t seq, const std::string& bytes) {
+  if (!journal_) return;
+  if (!stored_) {
+    records_.Create(name_, std::string(type_->name()));
+    stored_ = true;
+  }
+  records_.Append(name_, seq, bytes);
 }
 
 Status HostedDocument::Restore(const StoredDocument& stored) {
@@ -78,6 +84,7 @@ Status HostedDocument::RestoreLocked(const StoredDocument& stored) {
   next_origin_seq_ = applied_[core_->id()] + 1;
   adopting_ = false;
   records_.Clear();
+  stored_ = true;
   return Status::Ok();
 }
 
@@ -104,9 +111,9 @@ void HostedDocument::OnStoreFailed(const Status& why) {
     Result<StoredDocument> stored = journal_->store()->Load(name_);
     Status s = stored.ok() ? RestoreLocked(*stored) : stored.status();
     if (stored.status().code() == StatusCode::kNotFound) {
-      // Never committed at all: empty, and to be created with the next commit.
+      // Never committed at all: empty, and to be created with its next record.
       s = RestoreLocked(StoredDocument{});
-      records_.Create(name_, std::string(type_->name()));
+      stored_ = false;
     }
     if (!s.ok()) {
       core_->logger().Warn("ZINC-STORE", "doc=" + name_ + " cannot reload: " + s.ToString());
@@ -147,6 +154,7 @@ Status HostedDocument::Adopt(const std::string& state, uint64_t seq,
     // Durable from here: the state adopted is the first snapshot this store has of it.
     records_.Clear();
     records_.Create(name_, std::string(type_->name()));
+    stored_ = true;
     records_.PutSnapshot(name_, seq, SnapshotLocked().SerializeAsString(), seq + 1);
   }
   return Status::Ok();
@@ -179,7 +187,7 @@ size_t HostedDocument::AppendTail(const wire::TailOffer& offer) {
         if (origin == core_->id()) next_origin_seq_ = std::max(next_origin_seq_, last + 1);
       }
       std::string bytes = EncodeEnvelope(env);
-      if (journal_) records_.Append(name_, head_, bytes);
+      RecordLocked(head_, bytes);
       history_.Append(std::move(env), bytes.size());
       out.push_back(OutboundFrame{Route::kPublish, name_, std::move(bytes), /*batchable=*/true});
       ++taken;
@@ -249,7 +257,7 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
   // A copy: payload lives in env, which the history keeps.
   if (staged_.wants_changes()) change->payload = payload;
   std::string bytes = EncodeEnvelope(env);
-  if (journal_) records_.Append(name_, head_, bytes);
+  RecordLocked(head_, bytes);
   history_.Append(std::move(env), bytes.size());
   out->push_back(OutboundFrame{Route::kPublish, name_, std::move(bytes), /*batchable=*/true});
   last_publish_micros_ = core_->clock().NowMicros();

@@ -135,6 +135,8 @@ class HostedDocument final : public DocumentBackend {
   // a while (NACK_STORE_FAILED) before it tries again. Strand only.
   void OnStoreFailed(const Status& why) EXCLUDES(mu_);
   Status RestoreLocked(const StoredDocument& stored) REQUIRES(mu_);
+  // With a store: the record of the fragment just sequenced at seq.
+  void RecordLocked(uint64_t seq, const std::string& bytes) REQUIRES(mu_);
 
   // Constant after construction.
   EndpointCore* const core_;
@@ -168,8 +170,11 @@ class HostedDocument final : public DocumentBackend {
   // Changes and acknowledgements applied (in seq order) and not yet queued for the handle's
   // listeners.
   StagedChanges staged_ GUARDED_BY(mu_);
-  // With a store: the records sequenced and not yet handed to the journal.
+  // With a store: the records sequenced and not yet handed to the journal, and whether the
+  // store has (or is to have, by them) the document: it is created with its first record, so
+  // that a reply that only reads it never carries a write.
   WriteBatch records_ GUARDED_BY(mu_);
+  bool stored_ GUARDED_BY(mu_) = false;
   // The store failed: edits are refused until then (micros; 0: not refusing).
   int64_t refusing_until_micros_ GUARDED_BY(mu_) = 0;
   std::string store_error_ GUARDED_BY(mu_);

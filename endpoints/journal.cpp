@@ -63,11 +63,17 @@ void Journal::Run() {
       in_flight_ = taken.size();
     }
     // Everything handed in since the last commit: one transaction, then the frames in order.
-    // Documents that failed before are skipped until their reload marker.
+    // Entries of a document that failed before are dropped until its reload marker.
+    std::vector<char> included(taken.size(), 0);
     std::set<std::string> in_batch;
-    for (Entry& e : taken) {
-      if (e.reloaded) continue;
-      if (failed_.count(e.doc)) continue;
+    for (size_t i = 0; i < taken.size(); ++i) {
+      Entry& e = taken[i];
+      if (e.reloaded) {
+        failed_.erase(e.doc);
+        continue;
+      }
+      if (failed_.count(e.doc)) continue;  // (It shows state that is not on disk.)
+      included[i] = 1;
       if (!e.batch.empty()) {
         in_batch.insert(e.doc);
         batch.Absorb(std::move(e.batch));
@@ -83,15 +89,12 @@ void Journal::Run() {
       logger_->Warn("ZINC-STORE", s.ToString() + ": edits of " + std::to_string(in_batch.size()) +
                                       " document(s) refused until it is written again");
     }
-    for (Entry& e : taken) {
-      if (e.reloaded) {
-        failed_.erase(e.doc);
-        continue;
-      }
-      if (failed_.count(e.doc)) continue;  // (Its frames show state that is not on disk.)
+    for (size_t i = 0; i < taken.size(); ++i) {
+      Entry& e = taken[i];
+      if (!included[i]) continue;
       if (!s.ok() && in_batch.count(e.doc)) {
-        failed_.insert(e.doc);
-        if (e.failed) e.failed(s);
+        // Told once; the rest of its entries in this commit go with it.
+        if (e.failed && failed_.insert(e.doc).second) e.failed(s);
         continue;
       }
       for (OutboundFrame& f : e.frames) frames.push_back(std::move(f));

@@ -15,6 +15,9 @@
 #                   acknowledged edit is in the document exactly once
 #   both-restart    the root and its standby (both with data directories) SIGKILLed, the root
 #                   restarted: nothing acknowledged is lost
+#   disk-full       a root whose data directory is on a 4 MB tmpfs that fills up: edits are
+#                   refused (NACK_STORE_FAILED, kept by their authors), reads still served;
+#                   once space is freed the edits go through, none lost or applied twice
 #   standby-behind  the standby is SIGSTOPped, the root SIGKILLed while it stands still, then
 #                   the standby resumed: it takes over without the newest tail the clients had
 #                   (their conflicting tail): they resync and send their own edits again
@@ -346,6 +349,47 @@ case "$SCENARIO" in
       fail "the restarted root did not serve its documents from its store"
     wait_clients
     check_docs "$ADDR_root"
+    ;;
+  disk-full)
+    mkdir "$WORK/small"
+    mount -t tmpfs -o size=4m tmpfs "$WORK/small" 2> /dev/null || { echo "SKIP: cannot mount a tmpfs"; exit 0; }
+    trap 'umount -l "$WORK/small" 2> /dev/null; cleanup' EXIT
+    start_node host root --data "$WORK/small/data"
+    # Fill the disk but for about 1 MB.
+    avail=$(df -k --output=avail "$WORK/small" | tail -1)
+    dd if=/dev/zero of="$WORK/small/filler" bs=1k count=$((avail - 1024)) 2> /dev/null
+    # 400 map edits of 8 KB: 3.2 MB, more than the disk has left.
+    PAD=0 python3 -c '
+for k in range(1, 401):
+    print("{\"set\":[\"m1-%d\",%d]}" % (k, k))
+    print("{\"set\":[\"pad\",\"%s\"]}" % ("~" * 8000))' |
+      "$ZINCCTL" client --join "$ADDR_root" --doc m --type map --acks "$WORK/m1.acks" --name m1 \
+        --log-level info --timeout-ms 60000 $HB > "$WORK/m1.out" 2> "$WORK/m1.err" &
+    PID_m1=$!
+    PIDS="$PIDS $PID_m1"
+    CLIENTS="m1"
+    refused() { grep -q "ZINC-STORE.*the disk is full" "$WORK/root.err" 2> /dev/null; }
+    wait_for refused && pass "the full disk refused edits: $(grep -o 'ZINC-STORE.*disk is full' "$WORK/root.err" | head -1 | cut -c1-160)" ||
+      fail "no edit was refused for a full disk"
+    "$ZINCCTL" cat --join "$ADDR_root" --doc m --timeout-ms 5000 > "$WORK/cat.m" 2> "$WORK/cat.err" &&
+      pass "reads still served while the disk is full (seq $(field seq < "$WORK/cat.m"))" ||
+      fail "no read while the disk is full"
+    kill -0 "$PID_root" 2> /dev/null && pass "the root is still running" || fail "the root died"
+    rm -f "$WORK/small/filler"
+    pass "space freed"
+    wait_clients
+    "$ZINCCTL" cat --join "$ADDR_root" --doc m --timeout-ms 3000 > "$WORK/cat.m" 2> /dev/null
+    python3 - "$WORK" << 'PY' || failures=$((failures + 1))
+import json, sys
+work = sys.argv[1]
+entries = json.load(open(f"{work}/cat.m"))["entries"]
+acked = [int(l.split()[0]) for l in open(f"{work}/m1.acks")]
+ok = len(acked) == 800 and len(set(acked)) == 800
+ok = ok and all(entries.get(f"m1-{k}") == k for k in range(1, 401))
+print("ok:   all 800 edits acknowledged once and in the document" if ok else
+      f"FAIL: {len(acked)} acknowledgements, {sum(entries.get(f'm1-{k}') == k for k in range(1, 401))} of 400 keys")
+sys.exit(0 if ok else 1)
+PY
     ;;
   *)
     die "unknown scenario $SCENARIO"
