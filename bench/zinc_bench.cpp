@@ -334,6 +334,19 @@ int ServeZinc(const std::string& parent = "") {
   o.listen = "tcp://127.0.0.1:0";
   o.join = parent;
   o.types = BenchTypes();
+  // ZINC_BENCH_DATA=DIR: the host keeps its documents in DIR/<pid> (docs/durability.md), with
+  // ZINC_BENCH_SYNC (full, normal, off; default full).
+  if (const char* data = getenv("ZINC_BENCH_DATA")) {
+    o.data_dir = std::string(data) + "/" + std::to_string(getpid());
+    if (const char* sync = getenv("ZINC_BENCH_SYNC")) {
+      zinc::Result<zinc::SyncMode> mode = zinc::ParseSyncMode(sync);
+      if (!mode.ok()) {
+        std::fprintf(stderr, "zinc_bench: %s\n", mode.status().ToString().c_str());
+        return 1;
+      }
+      o.sync = *mode;
+    }
+  }
   auto host = zinc::Endpoint::Start(o);
   if (!host.ok()) {
     std::fprintf(stderr, "zinc_bench: host: %s\n", host.status().ToString().c_str());
