@@ -99,6 +99,15 @@ void HostedDocument::EmitLocked(std::vector<OutboundFrame> out) {
   records_.Clear();
 }
 
+void HostedDocument::StageResetLocked() {
+  if (!staged_.wants_changes()) return;
+  DocumentChange reset;
+  reset.seq = head_;
+  reset.reset = true;
+  reset.payload = state_->Snapshot();
+  staged_.changes()->push_back(std::move(reset));
+}
+
 void HostedDocument::EmitLocked(OutboundFrame frame) {
   std::vector<OutboundFrame> out;
   out.push_back(std::move(frame));
@@ -122,13 +131,7 @@ void HostedDocument::OnStoreFailed(const Status& why) {
     refusing_until_micros_ =
         core_->clock().NowMicros() + 4 * std::chrono::microseconds(core_->options().retry).count();
     store_error_ = why.message();
-    DocumentChange reset;
-    reset.seq = head_;
-    reset.reset = true;
-    if (staged_.wants_changes()) {
-      reset.payload = state_->Snapshot();
-      staged_.changes()->push_back(std::move(reset));
-    }
+    StageResetLocked();
     journal_->Reloaded(name_);
   }
   Notify();
@@ -554,13 +557,7 @@ void HostedDocument::SequenceOwnPending(uint64_t base_seq, uint64_t next_origin_
     }
     if (!out.empty()) EmitLocked(std::move(out));
     // The application saw its replica: the state it has now replaces that view.
-    DocumentChange reset;
-    reset.seq = head_;
-    reset.reset = true;
-    if (staged_.wants_changes()) {
-      reset.payload = state_->Snapshot();
-      staged_.changes()->push_back(std::move(reset));
-    }
+    StageResetLocked();
     core_->logger().Info("ZINC-TAKEOVER", "doc=" + name_ + " " + std::to_string(edits.size()) +
                                               " own pending edits from seq " +
                                               std::to_string(before) + " to " +

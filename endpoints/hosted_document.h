@@ -135,6 +135,9 @@ class HostedDocument final : public DocumentBackend {
   // a while (NACK_STORE_FAILED) before it tries again. Strand only.
   void OnStoreFailed(const Status& why) EXCLUDES(mu_);
   Status RestoreLocked(const StoredDocument& stored) REQUIRES(mu_);
+  // Stages a change that replaces the listeners' view with the whole state (if they want
+  // changes).
+  void StageResetLocked() REQUIRES(mu_);
   // With a store: the record of the fragment just sequenced at seq.
   void RecordLocked(uint64_t seq, const std::string& bytes) REQUIRES(mu_);
 
