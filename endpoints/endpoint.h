@@ -89,6 +89,13 @@ struct EndpointOptions {
   std::string data_dir;
   // What a commit waits for: SyncMode in store/store.h. Default: full (fsync).
   SyncMode sync = SyncMode::kFull;
+  // With a store: a document's snapshot is written every snapshot_fragments fragments or
+  // snapshot_bytes bytes of records, whichever comes first, and the log behind it is compacted
+  // down to the newest retention_fragments records (kept for catch-up; a restart replays only
+  // what follows the snapshot). Defaults: 10000, 16 MiB, 100000.
+  size_t snapshot_fragments = 10000;
+  size_t snapshot_bytes = 16 << 20;
+  size_t retention_fragments = 100000;
   // A store of the application's instead of data_dir's (tests: NewMemoryStore()). Must outlive
   // the Endpoint.
   Store* store = nullptr;

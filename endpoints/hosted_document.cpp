@@ -29,6 +29,17 @@ void HostedDocument::RecordLocked(uint64_t seq, const std::string& bytes) {
     stored_ = true;
   }
   records_.Append(name_, seq, bytes);
+  bytes_since_snapshot_ += bytes.size();
+  const EndpointOptions& o = core_->options();
+  if (seq - snapshot_seq_ >= std::max<size_t>(1, o.snapshot_fragments) ||
+      bytes_since_snapshot_ >= o.snapshot_bytes) {
+    const uint64_t keep_from = seq > o.retention_fragments ? seq - o.retention_fragments + 1 : 0;
+    wire::SnapshotReply snap = SnapshotLocked();
+    records_.PutSnapshot(name_, seq, snap.SerializeAsString(), keep_from);
+    snapshot_seq_ = seq;
+    bytes_since_snapshot_ = 0;
+    core_->metrics().snapshots_written->Add();
+  }
 }
 
 Status HostedDocument::Restore(const StoredDocument& stored) {
@@ -85,6 +96,9 @@ Status HostedDocument::RestoreLocked(const StoredDocument& stored) {
   adopting_ = false;
   records_.Clear();
   stored_ = true;
+  snapshot_seq_ = stored.snapshot_seq;
+  bytes_since_snapshot_ = 0;
+  for (const auto& [seq, record] : stored.log) bytes_since_snapshot_ += record.size();
   return Status::Ok();
 }
 
@@ -159,6 +173,8 @@ Status HostedDocument::Adopt(const std::string& state, uint64_t seq,
     records_.Create(name_, std::string(type_->name()));
     stored_ = true;
     records_.PutSnapshot(name_, seq, SnapshotLocked().SerializeAsString(), seq + 1);
+    snapshot_seq_ = seq;
+    bytes_since_snapshot_ = 0;
   }
   return Status::Ok();
 }

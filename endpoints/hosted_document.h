@@ -138,7 +138,8 @@ class HostedDocument final : public DocumentBackend {
   // Stages a change that replaces the listeners' view with the whole state (if they want
   // changes).
   void StageResetLocked() REQUIRES(mu_);
-  // With a store: the record of the fragment just sequenced at seq.
+  // With a store: the record of the fragment just sequenced at seq, and a snapshot (with the
+  // log compacted behind it) when one is due.
   void RecordLocked(uint64_t seq, const std::string& bytes) REQUIRES(mu_);
 
   // Constant after construction.
@@ -178,6 +179,9 @@ class HostedDocument final : public DocumentBackend {
   // that a reply that only reads it never carries a write.
   WriteBatch records_ GUARDED_BY(mu_);
   bool stored_ GUARDED_BY(mu_) = false;
+  // The seq of the last snapshot written (or restored), and the record bytes since.
+  uint64_t snapshot_seq_ GUARDED_BY(mu_) = 0;
+  size_t bytes_since_snapshot_ GUARDED_BY(mu_) = 0;
   // The store failed: edits are refused until then (micros; 0: not refusing).
   int64_t refusing_until_micros_ GUARDED_BY(mu_) = 0;
   std::string store_error_ GUARDED_BY(mu_);

@@ -43,6 +43,7 @@ namespace internal {
   X(root_pauses, "zinc_root_pauses_total")                           \
   X(snapshots_applied, "zinc_snapshots_applied_total")               \
   X(snapshots_served, "zinc_snapshots_served_total")                 \
+  X(snapshots_written, "zinc_snapshots_written_total")               \
   X(stale_epoch_dropped, "zinc_stale_epoch_dropped_total")           \
   X(stepped_down, "zinc_stepped_down_total")                         \
   X(tail_fragments_taken, "zinc_tail_fragments_taken_total")         \
