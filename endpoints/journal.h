@@ -35,8 +35,8 @@ class Journal {
   using SendFn = std::function<void(std::vector<OutboundFrame>)>;
   using FailFn = std::function<void(const Status&)>;
 
-  // store, logger and the send function must outlive this object. commits and records count
-  // the commits made and the records they held.
+  // store and logger must outlive this object; send queues frames (on the I/O thread) and is
+  // called on the journal's thread.
   Journal(Store* store, SendFn send, Logger* logger);
   ~Journal();
   Journal(const Journal&) = delete;
