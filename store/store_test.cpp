@@ -286,6 +286,12 @@ TEST(LmdbStoreTest, AFullDiskRefusesCommitsWholeAndTakesThemAgainWithRoom) {
   s->reset();
 }
 
+// The stored checksums are CRC-32 (IEEE): the standard check value, and the empty string.
+TEST(Crc32Test, IsTheIeeeCrc32) {
+  EXPECT_EQ(Crc32("123456789"), 0xCBF43926u);
+  EXPECT_EQ(Crc32(""), 0u);
+}
+
 TEST(SyncModeTest, ParsesTheThreeNames) {
   EXPECT_EQ(*ParseSyncMode("full"), SyncMode::kFull);
   EXPECT_EQ(*ParseSyncMode("normal"), SyncMode::kNormal);
