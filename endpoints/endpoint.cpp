@@ -1,10 +1,13 @@
 #include "endpoints/endpoint.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <thread>
 
 #include "endpoints/address.h"
 #include "endpoints/endpoint_impl.h"
+#include "endpoints/stored.h"
 #include "store/lmdb_store.h"
 
 namespace zinc {
@@ -573,6 +576,38 @@ Result<std::unique_ptr<Endpoint>> Endpoint::Start(EndpointOptions options) {
   auto endpoint = std::make_unique<internal::EndpointImpl>(std::move(options));
   ZINC_RETURN_IF_ERROR(endpoint->Init());
   return std::unique_ptr<Endpoint>(std::move(endpoint));
+}
+
+Status ReadStore(const std::string& data_dir, const TypeRegistry& types, const std::string& only,
+                 const std::function<void(const std::string& name, const std::string& json)>& fn) {
+  struct stat st;
+  if (stat(data_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Status(StatusCode::kNotFound, "no data directory " + data_dir);
+  }
+  Result<std::unique_ptr<Store>> store = OpenLmdbStore(data_dir, LmdbOptions());
+  if (!store.ok()) return store.status();
+  std::vector<std::string> names;
+  if (only.empty()) {
+    Result<std::vector<std::string>> all = (*store)->Documents();
+    if (!all.ok()) return all.status();
+    names = std::move(all).value();
+  } else {
+    names.push_back(only);
+  }
+  for (const std::string& name : names) {
+    Result<StoredDocument> stored = (*store)->Load(name);
+    if (!stored.ok()) return stored.status();
+    const std::string where = "store " + (*store)->Describe() + ": document '" + name + "'";
+    const DocumentType* type = types.Find(stored->type);
+    if (!type) {
+      return Status(StatusCode::kUnsupported,
+                    where + " is of type '" + stored->type + "', which is not known here");
+    }
+    internal::Replayed r;
+    ZINC_RETURN_IF_ERROR(internal::ReplayStored(*type, *stored, CodecLimits(), where, &r));
+    fn(name, internal::DocumentToJson(*type, r.head, *r.state));
+  }
+  return Status::Ok();
 }
 
 }  // namespace zinc

@@ -262,4 +262,12 @@ class Endpoint {
   Endpoint() = default;
 };
 
+// Reads the store in data_dir (EndpointOptions::data_dir) while no endpoint has it open, as
+// zincctl dump does: calls fn with each document's name and its state as DocumentHandle::ToJson
+// shows it, in name order (only the document called only, if set). Returns kNotFound for a
+// missing directory or document, kUnavailable while an endpoint holds the store, kDataLoss for
+// corruption (naming the file and the document), kUnsupported for a type types lacks.
+Status ReadStore(const std::string& data_dir, const TypeRegistry& types, const std::string& only,
+                 const std::function<void(const std::string& name, const std::string& json)>& fn);
+
 }  // namespace zinc

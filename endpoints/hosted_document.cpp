@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "endpoints/stored.h"
+
 namespace zinc {
 namespace internal {
 
@@ -50,45 +52,14 @@ Status HostedDocument::Restore(const StoredDocument& stored) {
 Status HostedDocument::RestoreLocked(const StoredDocument& stored) {
   const std::string where =
       "store " + (journal_ ? journal_->store()->Describe() : "") + ": document '" + name_ + "'";
-  std::unique_ptr<Document> doc = type_->Create();
-  std::unordered_map<EndpointId, uint64_t, EndpointIdHash> applied;
   History history(core_->options().history_fragments, core_->options().history_bytes);
-  uint64_t head = 0;
-  if (stored.snapshot_seq != 0) {
-    wire::SnapshotReply snap;
-    if (!snap.ParseFromString(stored.snapshot) || !doc->Restore(snap.state()).ok()) {
-      return Status(StatusCode::kDataLoss, where + ": the snapshot at seq " +
-                                               std::to_string(stored.snapshot_seq) +
-                                               " does not restore");
-    }
-    for (const wire::OriginSeq& a : snap.applied()) {
-      EndpointId id;
-      if (EndpointId::FromBytes(a.origin(), &id)) applied[id] = a.origin_seq();
-    }
-    head = stored.snapshot_seq;
-  }
-  for (const auto& [seq, record] : stored.log) {
-    wire::Envelope env;
-    Status s = DecodeEnvelope(record, SIZE_MAX, core_->options().limits, &env);
-    if (s.ok() && (seq != head + 1 || env.seq() != seq || !env.has_fragment())) {
-      s = Status(StatusCode::kDataLoss, "out of sequence after " + std::to_string(head));
-    }
-    if (s.ok()) s = doc->Apply(env.fragment().payload());
-    if (!s.ok()) {
-      return Status(StatusCode::kDataLoss, where + ": the record of seq " + std::to_string(seq) +
-                                               " does not apply: " + s.ToString());
-    }
-    EndpointId origin;
-    if (EndpointId::FromBytes(env.origin(), &origin)) {
-      uint64_t& last = applied[origin];
-      last = std::max(last, env.origin_seq());
-    }
-    head = seq;
-    history.Append(std::move(env), record.size());
-  }
-  state_ = std::move(doc);
-  head_ = head;
-  applied_ = std::move(applied);
+  Replayed r;
+  ZINC_RETURN_IF_ERROR(ReplayStored(
+      *type_, stored, core_->options().limits, where, &r,
+      [&history](wire::Envelope env, size_t bytes) { history.Append(std::move(env), bytes); }));
+  state_ = std::move(r.state);
+  head_ = r.head;
+  applied_ = std::move(r.applied);
   history_.Assign(std::move(history));
   bridges_.clear();
   last_refused_.clear();

@@ -349,6 +349,23 @@ case "$SCENARIO" in
       fail "the restarted root did not serve its documents from its store"
     wait_clients
     check_docs "$ADDR_root"
+    # Offline: the stopped root's store shows what the running root served.
+    kill -TERM "$PID_root"
+    wait "$PID_root" 2> /dev/null
+    for doc in t m; do
+      "$ZINCCTL" dump --data "$WORK/root.data" --doc $doc > "$WORK/dump.$doc" 2> "$WORK/dump.err" &&
+        cmp -s "$WORK/cat.$doc" "$WORK/dump.$doc" &&
+        pass "zincctl dump of the stopped root's store equals what cat served ($doc)" ||
+        fail "zincctl dump of $doc differs from cat: $(cat "$WORK/dump.err")"
+    done
+    # A store cut short (a lost tail of the file) is refused with a clear error, never served.
+    cp -r "$WORK/root.data" "$WORK/cut.data"
+    truncate -s -4096 "$WORK/cut.data/data.mdb"
+    "$ZINCCTL" dump --data "$WORK/cut.data" > /dev/null 2> "$WORK/cut.err"
+    rc=$?
+    [ $rc = 1 ] && grep -q "data.mdb" "$WORK/cut.err" &&
+      pass "a truncated store is refused: $(head -c 160 "$WORK/cut.err")" ||
+      fail "a truncated store: exit $rc, $(cat "$WORK/cut.err")"
     ;;
   disk-full)
     mkdir "$WORK/small"

@@ -20,6 +20,7 @@
 #include "endpoints/endpoint.h"
 #include "examples/log/log_document.h"
 #include "tools/trace.h"
+#include <nlohmann/json.hpp>
 
 namespace {
 
@@ -32,6 +33,7 @@ constexpr const char* kUsage = R"(usage:
   zincctl cat    --join ADDR --doc NAME [options]
   zincctl replay --join ADDR --doc NAME FILE.json.gz [--window N] [options]
   zincctl stat   --join ADDR [options]                          (the cluster's roster as JSON)
+  zincctl dump   --data DIR [--doc NAME]        (a store read offline: what cat prints, per document)
 
 ADDR is tcp://HOST:PORT (PORT, PORT+1 and PORT+2 are used; PORT 0 picks free ports),
 ipc://PATH or inproc://NAME. A --join ADDR may be any member's (the root or a relay): a
@@ -150,6 +152,7 @@ class Tool {
          {"join", "doc", "window", "name", "timeout-ms", "heartbeat-ms", "heartbeat-misses",
           "threads", "log-level"}},
         {"stat", {"join", "timeout-ms", "log-level"}},
+        {"dump", {"data", "doc", "log-level"}},
     };
     auto allowed = kAllowed.find(args.command);
     if (allowed == kAllowed.end()) return Fail("unknown command '" + args.command + "'\n" + kUsage);
@@ -199,6 +202,7 @@ class Tool {
     if (args.command == "host") return Host(args);
     if (args.command == "relay") return Relay(args);
     if (args.command == "stat") return Stat(args);
+    if (args.command == "dump") return Dump(args);
     if (args.command == "client") return Client(args);
     if (args.command == "replay") return Replay(args);
     return Cat(args);
@@ -260,6 +264,26 @@ class Tool {
     }
     std::cout << zinc::RosterToJson(*roster) << std::endl;
     return 0;
+  }
+
+  // Reads a store offline: with --doc, what cat prints; else one line per document, with its
+  // name first.
+  int Dump(const Args& args) {
+    const std::string only = Flag(args, "doc");
+    if (options_.data_dir.empty()) return Fail("dump needs --data DIR");
+    zinc::Status s = zinc::ReadStore(
+        options_.data_dir, types_, only, [&](const std::string& name, const std::string& json) {
+          if (only.empty()) {
+            std::cout << "{\"name\":"
+                      << nlohmann::json(name).dump(-1, ' ', false,
+                                                   nlohmann::json::error_handler_t::replace)
+                      << "," << json.substr(1) << "\n";
+          } else {
+            std::cout << json << "\n";
+          }
+        });
+    std::cout << std::flush;
+    return s.ok() ? 0 : Fail(s.message());
   }
 
   // Joins and opens the document; prints the reason and returns false on failure.
