@@ -3,7 +3,9 @@
 // a root restarted on it serving the document at its seq with its dedup table. Real sockets;
 // the store is the in-memory seam (the LMDB files are tested in store_test and the fault tests).
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -11,6 +13,7 @@
 #include "documents/map_document.h"
 #include "store/store.h"
 #include "tests/testing/cluster.h"
+#include "tests/testing/wait.h"
 
 namespace zinc {
 namespace {
@@ -18,6 +21,7 @@ namespace {
 using testing::OpenMap;
 using testing::StartClient;
 using testing::StartHost;
+using testing::WaitFor;
 
 constexpr auto kTimeout = std::chrono::seconds(20);
 
@@ -62,6 +66,55 @@ TEST(DurableRootTest, SnapshotsCompactTheLogAndARestartedRootServesTheSameDocume
   ASSERT_TRUE(doc->Edit(Set("after", "1")).ok());
   ASSERT_TRUE(doc->WaitAcknowledged(kTimeout).ok());
   EXPECT_EQ(doc->seq(), 1051u);
+}
+
+// A subscriber that fell further behind than the history in memory catches up fragment by
+// fragment from the log's retention window on disk, not from a snapshot.
+TEST(DurableRootTest, ASubscriberBehindTheMemoryHistoryCatchesUpFromTheLog) {
+  std::unique_ptr<Store> store = NewMemoryStore();
+  EndpointOptions o;
+  o.store = store.get();
+  o.history_fragments = 16;  // In memory: almost nothing.
+  o.publish_hwm = 4;         // The PUB queue to a stalled subscriber overflows at once.
+  auto host = StartHost(o);
+  DocumentHandle* at_host = OpenMap(host.get(), "d");
+  auto writer = StartClient(*host);
+  DocumentHandle* writer_doc = OpenMap(writer.get(), "d");
+
+  EndpointOptions slow_options;
+  slow_options.subscribe_hwm = 1;
+  slow_options.subscribe_rcvbuf = 4096;
+  slow_options.handler_threads = 1;
+  slow_options.max_queued_messages = 64;  // The backlog stays in the sockets, which drop.
+  auto slow = StartClient(*host, slow_options);
+  DocumentHandle* slow_doc = OpenMap(slow.get(), "d");
+  ASSERT_TRUE(writer_doc->WaitSynced(kTimeout).ok());
+  ASSERT_TRUE(slow_doc->WaitSynced(kTimeout).ok());
+  // The slow application stands still on its first change until the writer is done.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  slow_doc->OnChange([&](const DocumentChange&) {
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [&] { return release; });
+  });
+  for (int i = 0; i < 20000; ++i) {
+    const std::string value = "\"" + std::to_string(i) + std::string(1024, 'v') + "\"";
+    ASSERT_TRUE(writer_doc->Edit(Set("k" + std::to_string(i % 40), value)).ok());
+  }
+  ASSERT_TRUE(writer_doc->WaitAcknowledged(kTimeout).ok());
+  {
+    std::lock_guard<std::mutex> l(mu);
+    release = true;
+  }
+  cv.notify_all();
+  ASSERT_EQ(at_host->seq(), 20000u);
+  ASSERT_TRUE(WaitFor([&] { return slow_doc->seq() == 20000u; }, kTimeout)) << slow_doc->seq();
+  EXPECT_EQ(slow_doc->ToJson(), at_host->ToJson());
+  EXPECT_GT(host->counters().Value("zinc_catchups_from_store_total"), 0u);
+  // Only the first sync was a snapshot.
+  EXPECT_EQ(slow->counters().Value("zinc_snapshots_applied_total"), 1u);
+  EXPECT_EQ(slow->counters().Value("zinc_resyncs_total"), 0u);
 }
 
 }  // namespace

@@ -407,11 +407,50 @@ void HostedDocument::OnCatchupRequest(const Message& msg) {
   core_->metrics().catchups_served->Add();
   MutexLock l(&mu_);
   e.set_seq(head_);
-  if (!history_.FillCatchup(req, head_, core_->options().limits.max_catchup_fragments, reply)) {
+  const size_t max = core_->options().limits.max_catchup_fragments;
+  if (!history_.FillCatchup(req, head_, max, reply) && !FillCatchupFromStoreLocked(req, reply)) {
     // Compacted past from_seq: a fresh snapshot instead.
     *reply->mutable_snapshot() = SnapshotLocked();
   }
   EmitLocked(OutboundFrame{Route::kSyncReply, msg.routing_id, EncodeEnvelope(e)});
+}
+
+bool HostedDocument::FillCatchupFromStoreLocked(const wire::CatchupRequest& req,
+                                                wire::CatchupReply* reply) {
+  if (!journal_ || !stored_ || req.from_seq() == 0 || head_ == 0) return false;
+  // The part older than the history in memory, from the log's retention window. (What the
+  // journal has not committed yet is the newest, in the history.) The author asks again for
+  // the rest.
+  const uint64_t to = std::min(req.to_seq(), history_.First(head_) - 1);
+  if (req.from_seq() > to) return false;
+  const size_t max = core_->options().limits.max_catchup_fragments;
+  uint64_t next = req.from_seq();
+  size_t bytes = 0;
+  Status s = journal_->store()->ReadLog(
+      name_, req.from_seq(), to, [&](uint64_t seq, std::string_view record) {
+        if (seq != next) return false;  // A hole: compacted meanwhile.
+        bytes += record.size();
+        if (reply->fragments_size() > 0 && (bytes > History::kCatchupReplyBytes ||
+                                            static_cast<size_t>(reply->fragments_size()) >= max)) {
+          return false;
+        }
+        if (!reply->add_fragments()->ParseFromArray(record.data(),
+                                                    static_cast<int>(record.size()))) {
+          return false;
+        }
+        ++next;
+        return true;
+      });
+  if (!s.ok() || reply->fragments_size() == 0 || reply->fragments(0).seq() != req.from_seq()) {
+    if (!s.ok()) {
+      core_->logger().Warn("ZINC-STORE",
+                           "doc=" + name_ + " catch-up from the log: " + s.ToString());
+    }
+    reply->clear_fragments();
+    return false;
+  }
+  core_->metrics().catchups_from_store->Add();
+  return true;
 }
 
 void HostedDocument::OnTick(int64_t now_micros) {

@@ -121,6 +121,10 @@ class HostedDocument final : public DocumentBackend {
   // Adds a just-sequenced fragment of origin to every other author's bridge.
   void ExtendBridgesLocked(const EndpointId& origin, const std::string& payload) REQUIRES(mu_);
   wire::SnapshotReply SnapshotLocked() const REQUIRES(mu_);
+  // A catch-up older than the history in memory, served from the store's log (its retention
+  // window) into *reply; false if the log does not hold req.from_seq.
+  bool FillCatchupFromStoreLocked(const wire::CatchupRequest& req, wire::CatchupReply* reply)
+      REQUIRES(mu_);
   // Sequences payload as this host's own edit; fills *change.
   Status EditLocked(std::string payload, DocumentChange* change) REQUIRES(mu_);
   // The nack frame for a refused fragment.

@@ -15,6 +15,7 @@ namespace internal {
   X(bad_snapshots, "zinc_bad_snapshots_total")                       \
   X(catchups_requested, "zinc_catchups_requested_total")             \
   X(catchups_served, "zinc_catchups_served_total")                   \
+  X(catchups_from_store, "zinc_catchups_from_store_total")           \
   X(child_subscriptions, "zinc_child_subscriptions_total")           \
   X(child_unsubscriptions, "zinc_child_unsubscriptions_total")       \
   X(children_lost, "zinc_children_lost_total")                       \

@@ -52,6 +52,9 @@ options:
                      keeps them there from then on (docs/durability.md)
   --sync MODE        with --data: full (default; fsync before anything is published), normal
                      (a power loss can lose the newest edits) or off (docs/durability.md)
+  --snapshot-fragments N, --snapshot-bytes N  with --data: a document's snapshot every N
+                     fragments (10000) or N bytes of records (16 MiB), whichever comes first
+  --retention-fragments N  with --data: records kept behind a snapshot for catch-up; 100000
   --acks FILE        client: append "ORIGIN_SEQ SEQ" to FILE for every edit acknowledged
   --subscribe-rcvbuf BYTES  kernel receive buffer of the socket that receives from the parent;
                      default 0: the OS's (autotuned)
@@ -137,10 +140,12 @@ class Tool {
   int Run(const Args& args) {
     static const std::map<std::string, std::vector<std::string>> kAllowed = {
         {"host",
-         {"listen", "data", "sync", "max-children", "name", "timeout-ms", "heartbeat-ms",
-          "heartbeat-misses", "threads", "log-level"}},
+         {"listen", "data", "sync", "snapshot-fragments", "snapshot-bytes", "retention-fragments",
+          "max-children", "name", "timeout-ms", "heartbeat-ms", "heartbeat-misses", "threads",
+          "log-level"}},
         {"relay",
-         {"listen", "join", "data", "sync", "max-children", "priority", "subscribe-rcvbuf", "name",
+         {"listen", "join", "data", "sync", "snapshot-fragments", "snapshot-bytes",
+          "retention-fragments", "max-children", "priority", "subscribe-rcvbuf", "name",
           "timeout-ms", "heartbeat-ms", "heartbeat-misses", "threads", "log-level"}},
         {"client",
          {"join", "doc", "type", "acks", "subscribe-rcvbuf", "name", "timeout-ms", "heartbeat-ms",
@@ -163,13 +168,17 @@ class Tool {
     }
     std::string error;
     long heartbeat_ms, heartbeat_misses, threads, max_children, priority, rcvbuf;
+    long snapshot_fragments, snapshot_bytes, retention;
     if (!IntFlag(args, "timeout-ms", 10000, 1, 86400000, &timeout_ms_, &error) ||
         !IntFlag(args, "heartbeat-ms", 100, 1, 60000, &heartbeat_ms, &error) ||
         !IntFlag(args, "heartbeat-misses", 3, 1, 1000, &heartbeat_misses, &error) ||
         !IntFlag(args, "threads", 0, 0, 256, &threads, &error) ||
         !IntFlag(args, "max-children", 0, 0, 1000000, &max_children, &error) ||
         !IntFlag(args, "priority", 1, 0, 1000000, &priority, &error) ||
-        !IntFlag(args, "subscribe-rcvbuf", 0, 0, 1 << 30, &rcvbuf, &error)) {
+        !IntFlag(args, "subscribe-rcvbuf", 0, 0, 1 << 30, &rcvbuf, &error) ||
+        !IntFlag(args, "snapshot-fragments", 10000, 1, 1L << 40, &snapshot_fragments, &error) ||
+        !IntFlag(args, "snapshot-bytes", 16L << 20, 1, 1L << 40, &snapshot_bytes, &error) ||
+        !IntFlag(args, "retention-fragments", 100000, 0, 1L << 40, &retention, &error)) {
       return Fail(error);
     }
     types_.Register(std::make_unique<zinc::MapType>()).ok();
@@ -187,6 +196,9 @@ class Tool {
     options_.subscribe_rcvbuf = static_cast<int>(rcvbuf);
     options_.name = Flag(args, "name");
     options_.data_dir = Flag(args, "data");
+    options_.snapshot_fragments = static_cast<size_t>(snapshot_fragments);
+    options_.snapshot_bytes = static_cast<size_t>(snapshot_bytes);
+    options_.retention_fragments = static_cast<size_t>(retention);
     if (args.flags.count("sync")) {
       if (options_.data_dir.empty()) return Fail("--sync needs --data DIR");
       zinc::Result<zinc::SyncMode> sync = zinc::ParseSyncMode(Flag(args, "sync"));
