@@ -33,6 +33,12 @@ HB="--heartbeat-misses 10"
 # root's text transforms grow with how far behind a client's edits are: a cluster pushed past
 # its rate falls further behind the longer it runs; docs/failover.md, Limits.)
 SLOWDOWN=${ZINC_FAULT_SLOWDOWN:-1}
+# A TSan build of zincctl reports libzmq's internal races unless told of the suppressions: run
+# on its own (not through ./dev tsan), the script points TSan at them itself.
+case "${TSAN_OPTIONS:-}" in
+  *suppressions=*) ;;
+  *) export TSAN_OPTIONS="halt_on_error=1 suppressions=$(cd "$(dirname "$0")" && pwd)/tsan.supp ${TSAN_OPTIONS:-}" ;;
+esac
 scaled() { local n=$(($1 / SLOWDOWN)); [ $n -lt 1 ] && n=1; echo $n; }
 ZINCCTL=${1:?usage: failover_e2e.sh PATH/TO/zincctl SCENARIO}
 SCENARIO=${2:?usage: failover_e2e.sh PATH/TO/zincctl SCENARIO}
