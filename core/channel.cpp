@@ -63,6 +63,11 @@ Result<std::unique_ptr<Channel>> Channel::Create(ChannelContext* context, Socket
       // its routing id over, rather than being refused while the old connection lingers.
       socket->set(zmq::sockopt::router_handover, 1);
     }
+    if (type == SocketType::kXPub) {
+      // Every subscriber's subscribe and unsubscribe, not only a topic's first and last: the
+      // host counts the subscribers of each document (zincctl ls).
+      socket->set(zmq::sockopt::xpub_verboser, 1);
+    }
     if (type == SocketType::kDealer && !options.routing_id.empty()) {
       socket->set(zmq::sockopt::routing_id, options.routing_id);
     }

@@ -33,9 +33,10 @@ class ChannelContext {
   std::unique_ptr<zmq::context_t> ctx_;
 };
 
-// kXPub is a PUB that also reads its subscribers' subscriptions: one frame "\x01topic" when the
-// first subscriber of a topic subscribes, "\x00topic" when the last one leaves (a relay
-// subscribes upward to the union of its subtree's topics with it).
+// kXPub is a PUB that also reads its subscribers' subscriptions: one frame "\x01topic" each time
+// a subscriber subscribes to a topic, "\x00topic" each time one unsubscribes or goes away
+// (ZMQ_XPUB_VERBOSER; ChannelListener counts them per topic, and a relay subscribes upward to
+// the union of its subtree's topics).
 enum class SocketType { kPub, kSub, kPush, kPull, kRouter, kDealer, kXPub };
 
 struct ChannelOptions {

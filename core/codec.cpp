@@ -453,6 +453,23 @@ Status DecodeEnvelope(std::string_view bytes, size_t max_bytes, const CodecLimit
     case wire::Envelope::kTakeover:
       if (has_doc) return Status(StatusCode::kMalformed, "tree control message with a document id");
       return CheckTreeMessage(*out, limits);
+    case wire::Envelope::kListRequest:
+      if (has_doc) return Status(StatusCode::kMalformed, "list request with a document id");
+      if (out->list_request().after().size() > limits.max_doc_id_bytes) {
+        return Status(StatusCode::kMalformed, "list request with an oversized name");
+      }
+      return Status::Ok();
+    case wire::Envelope::kDocumentList:
+      for (const wire::DocumentInfo& d : out->document_list().documents()) {
+        if (!ValidateDocId(d.name(), limits).ok() || d.type().size() > limits.max_type_bytes) {
+          return Status(StatusCode::kMalformed, "document list with a bad name or type");
+        }
+      }
+      return Status::Ok();
+    case wire::Envelope::kDeleteRequest:
+    case wire::Envelope::kDeleted:
+      if (!has_doc) return Status(StatusCode::kMalformed, "deletion without a document id");
+      return Status::Ok();
     case wire::Envelope::kBatch:
       if (!has_doc) return Status(StatusCode::kMalformed, "batch without a document id");
       if (static_cast<size_t>(out->batch().envelopes_size()) > limits.max_batch_envelopes) {

@@ -192,6 +192,19 @@ bool IsValidEnvelope(std::string_view bytes, size_t max_bytes, const CodecLimits
     case wire::Envelope::kRosterRequest:
     case wire::Envelope::kRootLost:
       return !has_doc;
+    case wire::Envelope::kListRequest:
+      return !has_doc && e.list_request().after().size() <= limits.max_doc_id_bytes;
+    case wire::Envelope::kDocumentList:
+      for (const auto& d : e.document_list().documents()) {
+        if (d.name().empty() || d.name().size() > limits.max_doc_id_bytes ||
+            d.name()[0] == '\x01' || d.type().size() > limits.max_type_bytes) {
+          return false;
+        }
+      }
+      return true;
+    case wire::Envelope::kDeleteRequest:
+    case wire::Envelope::kDeleted:
+      return has_doc;
     case wire::Envelope::kTakeover:
       return !has_doc && e.takeover().listen().size() <= limits.max_address_bytes;
     case wire::Envelope::kRoster: {
@@ -667,9 +680,9 @@ TEST_F(CodecTest, EnvelopeWithoutBodyIsUnsupported) {
 }
 
 TEST_F(CodecTest, BodyOfANewerVersionIsUnsupported) {
-  // Field 30 (length-delimited, empty): a body kind this version does not know.
+  // Field 100 (length-delimited, empty): a body kind this version does not know.
   std::string bytes = EncodeEnvelope(Base());
-  bytes += std::string("\xf2\x01\x00", 3);
+  bytes += std::string("\xa2\x06\x00", 3);
   EXPECT_EQ(Decode(bytes).code(), StatusCode::kUnsupported);
 }
 

@@ -50,6 +50,14 @@ MessageKind Message::kind() const {
       return MessageKind::kTakeover;
     case wire::Envelope::kTailOffer:
       return MessageKind::kTailOffer;
+    case wire::Envelope::kListRequest:
+      return MessageKind::kListRequest;
+    case wire::Envelope::kDocumentList:
+      return MessageKind::kDocumentList;
+    case wire::Envelope::kDeleteRequest:
+      return MessageKind::kDeleteRequest;
+    case wire::Envelope::kDeleted:
+      return MessageKind::kDeleted;
     case wire::Envelope::kBatch:  // Unpacked by the ChannelListener; never handled as one.
     case wire::Envelope::BODY_NOT_SET:
       break;

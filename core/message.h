@@ -26,6 +26,10 @@ enum class MessageKind {
   kRootLost,
   kTakeover,
   kTailOffer,
+  kListRequest,
+  kDocumentList,
+  kDeleteRequest,
+  kDeleted,
   kCount,
 };
 

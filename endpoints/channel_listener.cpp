@@ -439,8 +439,32 @@ void ChannelListener::ReadSubscriptions() {
       continue;
     }
     const std::string& p = parts[0];
-    sink_->OnSubscription(p.substr(1), p[0] == 1);
+    std::string topic = p.substr(1);
+    const bool subscribe = p[0] == 1;
+    // Counted per subscriber (the XPUB is verboser); the sink hears of the first and the last.
+    bool edge = true;
+    {
+      MutexLock l(&subscribers_mu_);
+      auto it = subscribers_.find(topic);
+      if (subscribe) {
+        if (it != subscribers_.end()) {
+          edge = it->second++ == 0;
+        } else if (subscribers_.size() < kMaxCountedTopics) {
+          subscribers_.emplace(topic, 1);
+        }
+      } else if (it != subscribers_.end()) {
+        edge = --it->second == 0;
+        if (edge) subscribers_.erase(it);
+      }
+    }
+    if (edge) sink_->OnSubscription(topic, subscribe);
   }
+}
+
+uint32_t ChannelListener::Subscribers(const std::string& topic) const {
+  MutexLock l(&subscribers_mu_);
+  auto it = subscribers_.find(topic);
+  return it == subscribers_.end() ? 0 : it->second;
 }
 
 void ChannelListener::Run() {

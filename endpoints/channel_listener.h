@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core/channel.h"
@@ -110,6 +111,12 @@ class ChannelListener {
   void Promote() EXCLUDES(mu_);
   void Demote() EXCLUDES(mu_);
 
+  // Hosts: the subscribers of topic (exact topic; XPUB_VERBOSER counts every SUB's subscribe
+  // and unsubscribe, a SUB that goes away unsubscribing from all).
+  uint32_t Subscribers(const std::string& topic) const EXCLUDES(subscribers_mu_);
+  // Most topics counted (the others still reach the sink, uncounted).
+  static constexpr size_t kMaxCountedTopics = 1 << 20;
+
   // Frames sent, and frames dropped because a socket refused them.
   uint64_t frames_sent() const { return frames_sent_.load(std::memory_order_relaxed); }
   uint64_t frames_dropped() const { return frames_dropped_.load(std::memory_order_relaxed); }
@@ -165,6 +172,9 @@ class ChannelListener {
   std::vector<Command> commands_ GUARDED_BY(mu_);
   bool woken_ GUARDED_BY(mu_) = false;
   bool stopped_ GUARDED_BY(mu_) = false;
+
+  mutable Mutex subscribers_mu_;
+  std::unordered_map<std::string, uint32_t> subscribers_ GUARDED_BY(subscribers_mu_);
 
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> frames_sent_{0};

@@ -42,7 +42,7 @@ void EndpointImpl::HandleFragment(Message msg) {
     if (HoldWhileRecovering(msg)) return;
     wire::NackReason reason = wire::NACK_UNSPECIFIED;
     std::string why;
-    HostedDocument* doc =
+    std::shared_ptr<HostedDocument> doc =
         FindHosted(name, msg.envelope.fragment().type(), /*create=*/true, &reason, &why);
     if (!doc) {
       if (reason == wire::NACK_TYPE_MISMATCH) {
@@ -80,7 +80,7 @@ void EndpointImpl::HandleFragments(Message* msgs, size_t n) {
     wire::NackReason reason = wire::NACK_UNSPECIFIED;
     std::string why;
     // The document checks each fragment's type itself.
-    if (HostedDocument* doc = FindHosted(name, "", false, &reason, &why)) {
+    if (std::shared_ptr<HostedDocument> doc = FindHosted(name, "", false, &reason, &why)) {
       doc->OnFragments(msgs, n);
       return;
     }
@@ -93,7 +93,8 @@ void EndpointImpl::HandlePresence(Message msg) {
     wire::NackReason reason = wire::NACK_UNSPECIFIED;
     std::string why;
     // Presence for a document nobody has created is dropped: there is nobody to tell.
-    if (HostedDocument* doc = FindHosted(msg.envelope.doc(), "", false, &reason, &why)) {
+    if (std::shared_ptr<HostedDocument> doc =
+            FindHosted(msg.envelope.doc(), "", false, &reason, &why)) {
       doc->OnPresenceMessage(msg);
     }
     return;
@@ -139,7 +140,8 @@ void EndpointImpl::HandleSnapshotRequest(Message msg) {
   const wire::SnapshotRequest& req = msg.envelope.snapshot_request();
   wire::NackReason reason = wire::NACK_UNSPECIFIED;
   std::string why;
-  HostedDocument* doc = FindHosted(msg.envelope.doc(), req.type(), req.create(), &reason, &why);
+  std::shared_ptr<HostedDocument> doc =
+      FindHosted(msg.envelope.doc(), req.type(), req.create(), &reason, &why);
   if (doc) {
     doc->OnSnapshotRequest(msg);
     return;
@@ -168,7 +170,7 @@ void EndpointImpl::HandleCatchupRequest(Message msg) {
   }
   wire::NackReason reason = wire::NACK_UNSPECIFIED;
   std::string why;
-  HostedDocument* doc = FindHosted(msg.envelope.doc(), "", false, &reason, &why);
+  std::shared_ptr<HostedDocument> doc = FindHosted(msg.envelope.doc(), "", false, &reason, &why);
   if (!doc) {
     Refuse(msg, reason, why);
     return;
@@ -185,6 +187,10 @@ void EndpointImpl::HandleSyncReply(Message msg) {
   }
   if (msg.channel != ChannelKind::kSyncClient) {
     Refuse(msg, wire::NACK_UNSUPPORTED, "reply on the wrong channel");
+    return;
+  }
+  if (msg.kind() == MessageKind::kDocumentList) {
+    OnDocumentList(msg.envelope.document_list());
     return;
   }
   Replica* r = msg.envelope.doc().empty() ? nullptr : FindReplica(msg.envelope.doc());

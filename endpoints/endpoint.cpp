@@ -231,25 +231,11 @@ Status EndpointImpl::OpenStore() {
   }
   Result<std::vector<std::string>> names = store->Documents();
   if (!names.ok()) return names.status();
-  size_t fragments = 0;
-  for (const std::string& name : *names) {
-    Result<StoredDocument> stored = store->Load(name);
-    if (!stored.ok()) return stored.status();
-    const DocumentType* type = types_->Find(stored->type);
-    if (!type) {
-      return Status(StatusCode::kUnsupported, "store " + store->Describe() + ": document '" + name +
-                                                  "' is of type '" + stored->type +
-                                                  "', which this endpoint does not know");
-    }
-    auto doc = std::make_unique<HostedDocument>(this, name, type);
-    ZINC_RETURN_IF_ERROR(doc->Restore(*stored));
-    fragments += stored->log.size();
-    MutexLock l(&mu_);
-    hosted_.emplace(name, std::move(doc));
-  }
+  // Loaded on demand (FindHosted), so that a restart serves its first document in the time of
+  // one load whatever the store holds.
+  serves_store_ = true;
   logger_.Info("ZINC-STORE", "serving " + std::to_string(names->size()) + " documents from " +
-                                 store->Describe() + " at epoch " + std::to_string(epoch_.load()) +
-                                 " (" + std::to_string(fragments) + " fragments replayed)");
+                                 store->Describe() + " at epoch " + std::to_string(epoch_.load()));
   return Status::Ok();
 }
 
@@ -284,6 +270,10 @@ void EndpointImpl::RegisterHandlers() {
   add(MessageKind::kRootLost, &EndpointImpl::HandleRootLost);
   add(MessageKind::kTakeover, &EndpointImpl::HandleTakeover);
   add(MessageKind::kTailOffer, &EndpointImpl::HandleTailOffer);
+  add(MessageKind::kListRequest, &EndpointImpl::HandleListRequest);
+  add(MessageKind::kDocumentList, &EndpointImpl::HandleSyncReply);
+  add(MessageKind::kDeleteRequest, &EndpointImpl::HandleDeleteRequest);
+  add(MessageKind::kDeleted, &EndpointImpl::HandleDeleted);
 }
 
 Result<DocumentHandle*> EndpointImpl::Open(const std::string& name, const OpenOptions& options) {
@@ -304,26 +294,23 @@ Result<DocumentHandle*> EndpointImpl::Open(const std::string& name, const OpenOp
     }
   }
   if (is_root()) {
-    HostedDocument* doc = nullptr;
-    if (!type) {
-      MutexLock l(&mu_);
-      auto it = hosted_.find(name);
-      if (it == hosted_.end()) {
-        return Status(StatusCode::kNotFound, "document '" + name + "' does not exist");
-      }
-      doc = it->second.get();
-    } else {
-      wire::NackReason reason;
+    while (true) {
+      wire::NackReason reason = wire::NACK_UNSPECIFIED;
       std::string why;
-      doc = FindHosted(name, options.type, options.create, &reason, &why);
+      std::shared_ptr<HostedDocument> doc =
+          FindHosted(name, options.type, type && options.create, &reason, &why);
       if (!doc) {
-        return Status(
-            reason == wire::NACK_TYPE_MISMATCH ? StatusCode::kTypeMismatch : StatusCode::kNotFound,
-            why);
+        return Status(reason == wire::NACK_TYPE_MISMATCH  ? StatusCode::kTypeMismatch
+                      : reason == wire::NACK_STORE_FAILED ? StatusCode::kDataLoss
+                                                          : StatusCode::kNotFound,
+                      why);
       }
+      MutexLock l(&mu_);
+      // (Unloaded between the two: loaded again. The handle pins it in memory from now on.)
+      auto it = hosted_.find(name);
+      if (it == hosted_.end() || it->second != doc) continue;
+      return static_cast<DocumentHandle*>(HandleLocked(name, doc.get()));
     }
-    MutexLock l(&mu_);
-    return static_cast<DocumentHandle*>(HandleLocked(name, doc));
   }
   Replica* replica = nullptr;
   DocumentHandleImpl* handle = nullptr;
@@ -355,18 +342,65 @@ DocumentHandleImpl* EndpointImpl::HandleLocked(const std::string& name, Document
   return h.get();
 }
 
-HostedDocument* EndpointImpl::FindHosted(const std::string& name, const std::string& type_name,
-                                         bool create, wire::NackReason* reason, std::string* why) {
-  MutexLock l(&mu_);
-  auto it = hosted_.find(name);
-  if (it != hosted_.end()) {
-    if (!type_name.empty() && type_name != it->second->type()->name()) {
+std::shared_ptr<HostedDocument> EndpointImpl::FindHosted(const std::string& name,
+                                                         const std::string& type_name, bool create,
+                                                         wire::NackReason* reason,
+                                                         std::string* why) {
+  auto checked =
+      [&](const std::shared_ptr<HostedDocument>& doc) -> std::shared_ptr<HostedDocument> {
+    if (!type_name.empty() && type_name != doc->type()->name()) {
       *reason = wire::NACK_TYPE_MISMATCH;
-      *why = "document '" + name + "' is of type '" + std::string(it->second->type()->name()) +
+      *why = "document '" + name + "' is of type '" + std::string(doc->type()->name()) +
              "', not '" + type_name + "'";
       return nullptr;
     }
-    return it->second.get();
+    return doc;
+  };
+  {
+    MutexLock l(&mu_);
+    auto it = hosted_.find(name);
+    if (it != hosted_.end()) return checked(it->second);
+  }
+  // Loads are serialized with each other and with unloads and deletions (load_mu_), so that a
+  // document is never loaded from what its store held before a commit it made.
+  MutexLock load(&load_mu_);
+  {
+    MutexLock l(&mu_);
+    auto it = hosted_.find(name);
+    if (it != hosted_.end()) return checked(it->second);
+  }
+  if (serves_store_.load(std::memory_order_acquire)) {
+    Store* store = journal_->store();
+    Result<StoredDocument> stored = store->Load(name);
+    if (stored.ok()) {
+      const DocumentType* type = types_->Find(stored->type);
+      Status s =
+          type ? Status::Ok()
+               : Status(StatusCode::kUnsupported, "store " + store->Describe() + ": document '" +
+                                                      name + "' is of type '" + stored->type +
+                                                      "', which this endpoint does not know");
+      auto doc = type ? std::make_shared<HostedDocument>(this, name, type) : nullptr;
+      if (doc) s = doc->Restore(*stored);
+      if (!s.ok()) {
+        // Never replaced by a new document: that would write over what the store holds.
+        metrics_.documents_unloadable->Add();
+        logger_.Warn("ZINC-STORE", s.ToString());
+        *reason = wire::NACK_STORE_FAILED;
+        *why = s.message();
+        return nullptr;
+      }
+      metrics_.documents_loaded->Add();
+      MutexLock l(&mu_);
+      hosted_[name] = doc;
+      return checked(doc);
+    }
+    if (stored.status().code() != StatusCode::kNotFound) {
+      metrics_.documents_unloadable->Add();
+      logger_.Warn("ZINC-STORE", stored.status().ToString());
+      *reason = wire::NACK_STORE_FAILED;
+      *why = stored.status().message();
+      return nullptr;
+    }
   }
   if (!create || type_name.empty()) {
     *reason = wire::NACK_UNKNOWN_DOCUMENT;
@@ -379,11 +413,36 @@ HostedDocument* EndpointImpl::FindHosted(const std::string& name, const std::str
     *why = "unknown document type '" + type_name + "'";
     return nullptr;
   }
-  auto doc = std::make_unique<HostedDocument>(this, name, type);
-  HostedDocument* raw = doc.get();
-  hosted_.emplace(name, std::move(doc));
+  auto doc = std::make_shared<HostedDocument>(this, name, type);
+  MutexLock l(&mu_);
+  hosted_.emplace(name, doc);
   metrics_.documents_created->Add();
-  return raw;
+  return doc;
+}
+
+void EndpointImpl::SetTicking(const std::string& doc, bool on) {
+  MutexLock l(&tick_mu_);
+  if (on) {
+    ticking_.insert(doc);
+  } else {
+    ticking_.erase(doc);
+  }
+}
+
+void EndpointImpl::Unload(const std::string& name) {
+  // Everything it handed to the journal is on disk first: it loads again from there.
+  if (journal_) journal_->Flush();
+  MutexLock load(&load_mu_);
+  MutexLock l(&mu_);
+  auto it = hosted_.find(name);
+  // The application's own open documents stay (its handle points at them).
+  if (it == hosted_.end() || handles_.count(name) > 0) return;
+  hosted_.erase(it);
+  metrics_.documents_unloaded->Add();
+  // (Its ticks stopped with it: SetTicking is not called again for an erased document, so the
+  // name is dropped here.)
+  MutexLock t(&tick_mu_);
+  ticking_.erase(name);
 }
 
 Replica* EndpointImpl::FindOrReplicate(const std::string& name, const std::string& type_name) {
@@ -550,16 +609,25 @@ void EndpointImpl::OnBadFrame(ChannelKind channel, const Status& why,
 void EndpointImpl::OnTick() {
   const int64_t now = clock_->NowMicros();
   last_tick_seen_micros_.store(now, std::memory_order_relaxed);
-  std::vector<HostedDocument*> hosted;
+  std::vector<std::shared_ptr<HostedDocument>> hosted;
   std::vector<Replica*> replicas;
   {
+    std::vector<std::string> names;
+    {
+      MutexLock t(&tick_mu_);
+      names.assign(ticking_.begin(), ticking_.end());
+    }
     MutexLock l(&mu_);
-    for (auto& [name, doc] : hosted_) hosted.push_back(doc.get());
+    // Only the documents that asked for ticks: an idle one costs nothing here.
+    for (const std::string& name : names) {
+      auto it = hosted_.find(name);
+      if (it != hosted_.end()) hosted.push_back(it->second);
+    }
     for (auto& [name, r] : replicas_) replicas.push_back(r.get());
   }
   if (!saturated_.load(std::memory_order_relaxed)) {
     // (Behind a backlog, a document's tick would come late anyway: the next one will do.)
-    for (HostedDocument* d : hosted) Post(d->name(), [d, now] { d->OnTick(now); });
+    for (auto& d : hosted) Post(d->name(), [d, now] { d->OnTick(now); });
     for (Replica* r : replicas) Post(r->name(), [r, now] { r->OnTick(now); });
   }
   TreeTick(now);

@@ -96,6 +96,16 @@ struct EndpointOptions {
   size_t snapshot_fragments = 10000;
   size_t snapshot_bytes = 16 << 20;
   size_t retention_fragments = 100000;
+  // With a store: a document nobody edited or asked for this long is dropped from memory (the
+  // application's own open ones excepted) and loaded again from the store when it is wanted,
+  // in milliseconds, so that a host keeps many documents at the cost of the ones in use.
+  // Default: 30 s.
+  std::chrono::milliseconds unload_after{30000};
+  // The largest state a document may grow to, in its snapshot encoding: an edit that would make
+  // it larger is refused (NACK_TOO_LARGE; edits that shrink it still pass). 0: no limit. Until
+  // snapshots travel in chunks, a document must fit in one sync envelope
+  // (CodecLimits::max_sync_envelope_bytes, 64 MiB). Default: 32 MiB.
+  size_t max_document_bytes = 32 << 20;
   // A store of the application's instead of data_dir's (tests: NewMemoryStore()). Must outlive
   // the Endpoint.
   Store* store = nullptr;
@@ -254,6 +264,13 @@ class Endpoint {
   // again syncs afresh. Returns kNotFound if it is not open. At the root, documents stay hosted
   // and Close does nothing.
   virtual Status Close(const std::string& name) = 0;
+  // Deletes the document called name from the cluster: the root drops it from its store and
+  // memory, then tells every replica (relays, the standby, clients that have it open: their
+  // handles freeze and edits return kNotFound). Works at any member: a non-root asks the root
+  // the roster names. Returns once the root has deleted it: kNotFound if it does not exist,
+  // kIoError if the root's store refused (nothing was deleted), kTimeout. Edits made to the
+  // name afterwards create a new, empty document.
+  virtual Status Delete(const std::string& name, std::chrono::milliseconds timeout) = 0;
 
   virtual Counters& counters() = 0;
   virtual const TypeRegistry& types() const = 0;
@@ -261,6 +278,28 @@ class Endpoint {
  protected:
   Endpoint() = default;
 };
+
+// One document as a host lists it (zincctl ls; wire::DocumentInfo in docs/protocol.md).
+struct DocumentInfo {
+  std::string name;
+  std::string type;
+  uint64_t seq = 0;
+  // Its state's size in the type's snapshot encoding, as last measured.
+  uint64_t bytes = 0;
+  // Subscribers at the host, plus one if the host's application has it open.
+  uint32_t open = 0;
+  // Loaded, or only in the host's store.
+  bool in_memory = true;
+};
+
+// The documents of the host at address (any member: a relay lists its replicas), in name
+// order, as zincctl ls prints them; pages through them ListRequest by ListRequest. kTimeout.
+Result<std::vector<DocumentInfo>> ListDocuments(const std::string& address,
+                                                std::chrono::milliseconds timeout);
+// Asks the root at address (a root's; zincctl rm finds it from any member's roster) to delete
+// name. As Endpoint::Delete; returns the seq of the document's last fragment.
+Result<uint64_t> DeleteDocument(const std::string& address, const std::string& name,
+                                std::chrono::milliseconds timeout);
 
 // Reads the store in data_dir (EndpointOptions::data_dir) while no endpoint has it open, as
 // zincctl dump does: calls fn with each document's name and its state as DocumentHandle::ToJson

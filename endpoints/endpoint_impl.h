@@ -72,6 +72,8 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   RosterInfo roster() const override EXCLUDES(tree_mu_);
   Result<DocumentHandle*> Open(const std::string& name, const OpenOptions& options) override;
   Status Close(const std::string& name) override EXCLUDES(mu_);
+  Status Delete(const std::string& name, std::chrono::milliseconds timeout) override
+      EXCLUDES(mu_, tree_mu_);
   Counters& counters() override { return counters_; }
   const EndpointMetrics& metrics() const override { return metrics_; }
   const TypeRegistry& types() const override { return *types_; }
@@ -85,6 +87,8 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   Journal* journal() override { return journal_.get(); }
   void Send(OutboundFrame frame) override { listener_->Send(std::move(frame)); }
   void Send(std::vector<OutboundFrame> frames) override { listener_->Send(std::move(frames)); }
+  void SetTicking(const std::string& doc, bool on) override EXCLUDES(tick_mu_);
+  void Unload(const std::string& doc) override EXCLUDES(mu_);
   void Post(const std::string& doc, std::function<void()> task) override {
     Status s = pool_->Submit(doc, std::move(task));
     (void)s;  // kClosed while stopping: the task is moot.
@@ -105,8 +109,11 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   void Refuse(const Message& msg, wire::NackReason reason, const std::string& text);
   // The hosted document called name; created with type_name when missing and create is set.
   // Sets *reason when it returns nullptr for a reason worth a nack.
-  HostedDocument* FindHosted(const std::string& name, const std::string& type_name, bool create,
-                             wire::NackReason* reason, std::string* why) EXCLUDES(mu_);
+  // With a store, a document not in memory is loaded from it (a load that fails is refused
+  // with NACK_STORE_FAILED, never replaced by a new document).
+  std::shared_ptr<HostedDocument> FindHosted(const std::string& name, const std::string& type_name,
+                                             bool create, wire::NackReason* reason,
+                                             std::string* why) EXCLUDES(mu_);
   Replica* FindReplica(const std::string& name) EXCLUDES(mu_);
   // The application's handle on name, made over backend if it has none yet.
   DocumentHandleImpl* HandleLocked(const std::string& name, DocumentBackend* backend) REQUIRES(mu_);
@@ -121,6 +128,18 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   void HandleSnapshotRequest(Message msg);
   void HandleCatchupRequest(Message msg);
   void HandleSyncReply(Message msg);
+  // zincctl ls and rm (docs/protocol.md); Deleted from the parent drops the replicas.
+  void HandleListRequest(Message msg) EXCLUDES(mu_);
+  void HandleDeleteRequest(Message msg) EXCLUDES(mu_);
+  void HandleDeleted(Message msg) EXCLUDES(mu_);
+  // The standby walks the root's list every few seconds (a page at a time) and replicates the
+  // documents it lacks: those idle at the root publish nothing it would see.
+  void StandbyListTickLocked(int64_t now, std::vector<OutboundFrame>* out) REQUIRES(tree_mu_);
+  void OnDocumentList(const wire::DocumentList& list) EXCLUDES(tree_mu_, mu_);
+  // The root deletes name (from the store first): the reply or nack to send, on the strand of
+  // name.
+  Status DeleteHosted(const std::string& name, wire::NackReason* reason, uint64_t* seq)
+      EXCLUDES(mu_);
 
   // Tree (tree.cpp).
   // Starts joining (Init), or asks the current target again (the tick).
@@ -234,9 +253,20 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   // Init (destroyed before the listener, whose Send the journal's thread calls).
   std::unique_ptr<Store> owned_store_;
   std::unique_ptr<Journal> journal_;
+  // A root started on its store serves the documents in it, loading them on demand (a
+  // standby that took over keeps what it adopted in memory: what its store held before may be
+  // stale).
+  std::atomic<bool> serves_store_{false};
+  // Serializes loads from the store with unloads and deletions (before mu_).
+  Mutex load_mu_;
 
   Mutex mu_;
-  std::unordered_map<std::string, std::unique_ptr<HostedDocument>> hosted_ GUARDED_BY(mu_);
+  // The documents the root sequences that are in memory (with a store, the others are loaded on
+  // demand: FindHosted).
+  std::unordered_map<std::string, std::shared_ptr<HostedDocument>> hosted_ GUARDED_BY(mu_);
+  // Documents whose ticks were asked for (HostedDocument::OnTick; only these are ticked).
+  Mutex tick_mu_;
+  std::set<std::string> ticking_ GUARDED_BY(tick_mu_);
   std::unordered_map<std::string, std::unique_ptr<Replica>> replicas_ GUARDED_BY(mu_);
   // Why this endpoint is subscribed upward to a document (clients and relays).
   struct Topic {
@@ -256,7 +286,9 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   std::vector<std::pair<std::string, Replica*>> handover_ GUARDED_BY(mu_);
   // Hosted documents of a root that stepped down (sequencing nothing; the application's
   // handles moved to replicas).
-  std::vector<std::unique_ptr<HostedDocument>> deposed_docs_ GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<HostedDocument>> deposed_docs_ GUARDED_BY(mu_);
+  // Deleted documents the application had open at the root: its frozen handle points at them.
+  std::vector<std::shared_ptr<HostedDocument>> deleted_docs_ GUARDED_BY(mu_);
   bool stopped_ GUARDED_BY(mu_) = false;
 
   // The role (written under tree_mu_ by TransitionLocked, read anywhere); whether this endpoint
@@ -339,6 +371,11 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   // Root: its own ticks (a longer gap than the heartbeat timeout is a pause), and since when it
   // is paused (doubts it is still the root).
   PauseWatch pause_watch_ GUARDED_BY(tree_mu_);
+  // Standby: where its walk over the root's list is ("" between walks), when the last walk
+  // ended and when its last page was asked for.
+  std::string standby_list_after_ GUARDED_BY(tree_mu_);
+  int64_t standby_listed_micros_ GUARDED_BY(tree_mu_) = 0;
+  int64_t standby_list_sent_micros_ GUARDED_BY(tree_mu_) = 0;
   int64_t suspect_since_micros_ GUARDED_BY(tree_mu_) = 0;
 };
 

@@ -42,6 +42,12 @@ class EndpointCore {
   virtual void Send(OutboundFrame frame) = 0;
   // Queues frames, in order, on the I/O thread.
   virtual void Send(std::vector<OutboundFrame> frames) = 0;
+  // A hosted document has work for the tick (head notices, the idle check) or has none left:
+  // only those that asked are ticked. Called under the document's lock; never blocks.
+  virtual void SetTicking(const std::string& /*doc*/, bool /*on*/) {}
+  // On doc's strand: a hosted document idle past options().unload_after asks to be dropped
+  // from memory (loaded again from the store on demand). Not under the document's lock.
+  virtual void Unload(const std::string& /*doc*/) {}
   // Runs task on the strand of document doc. Never blocks.
   virtual void Post(const std::string& doc, std::function<void()> task) = 0;
 

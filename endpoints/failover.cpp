@@ -53,12 +53,12 @@ void EndpointImpl::ObserveEpoch(const Message& msg) {
 
 void EndpointImpl::ReleaseAuthors(std::vector<EndpointId> gone) {
   if (gone.empty()) return;
-  std::vector<HostedDocument*> docs;
+  std::vector<std::shared_ptr<HostedDocument>> docs;
   {
     MutexLock l(&mu_);
-    for (auto& [name, doc] : hosted_) docs.push_back(doc.get());
+    for (auto& [name, doc] : hosted_) docs.push_back(doc);
   }
-  for (HostedDocument* d : docs) {
+  for (auto& d : docs) {
     Post(d->name(), [d, gone] {
       for (const EndpointId& id : gone) d->ReleaseAuthor(id);
     });
@@ -161,7 +161,7 @@ void EndpointImpl::HandleTailOffer(Message msg) {
     // then is still in time (the document takes it only if it has sequenced nothing since).
     wire::NackReason reason;
     std::string why;
-    HostedDocument* doc = FindHosted(msg.envelope.doc(), "", false, &reason, &why);
+    std::shared_ptr<HostedDocument> doc = FindHosted(msg.envelope.doc(), "", false, &reason, &why);
     const size_t taken = doc ? doc->AppendTail(msg.envelope.tail_offer()) : 0;
     if (taken > 0) {
       metrics_.tail_fragments_taken->Add(taken);
@@ -295,7 +295,7 @@ void EndpointImpl::TakeOver() {
     MutexLock l(&mu_);
     for (auto& [name, r] : replicas_) replicas.emplace_back(name, r.get());
   }
-  std::vector<std::unique_ptr<HostedDocument>> adopted;
+  std::vector<std::shared_ptr<HostedDocument>> adopted;
   std::string heads;
   for (auto& [name, r] : replicas) {
     Replica::Handover h;
@@ -307,7 +307,7 @@ void EndpointImpl::TakeOver() {
       continue;
     }
     heads += (heads.empty() ? "" : ", ") + name + " at " + std::to_string(h.seq);
-    auto doc = std::make_unique<HostedDocument>(this, name, h.type);
+    auto doc = std::make_shared<HostedDocument>(this, name, h.type);
     Status s = doc->Adopt(h.state, h.seq, h.applied, std::move(h.history));
     if (!s.ok()) {
       logger_.Warn("ZINC-TAKEOVER", "document " + name + " not taken over: " + s.ToString());

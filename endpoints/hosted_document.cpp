@@ -12,6 +12,9 @@ namespace {
 // and once every this long after that, so that a subscriber that lost the newest fragments at
 // its high-water mark learns of them soon, and at the latest within a second.
 constexpr int64_t kHeadNoticeMicros = 1000000;
+// ... and stops this long after it (a subscriber that lost the tail has heard the head by then;
+// one that subscribes later gets a snapshot): an idle document publishes nothing.
+constexpr int64_t kHeadNoticeIdleMicros = 10 * kHeadNoticeMicros;
 }  // namespace
 
 HostedDocument::HostedDocument(EndpointCore* core, std::string name, const DocumentType* type)
@@ -37,6 +40,7 @@ void HostedDocument::RecordLocked(uint64_t seq, const std::string& bytes) {
       bytes_since_snapshot_ >= o.snapshot_bytes) {
     const uint64_t keep_from = seq > o.retention_fragments ? seq - o.retention_fragments + 1 : 0;
     wire::SnapshotReply snap = SnapshotLocked();
+    state_bytes_ = snap.state().size();
     records_.PutSnapshot(name_, seq, snap.SerializeAsString(), keep_from);
     snapshot_seq_ = seq;
     bytes_since_snapshot_ = 0;
@@ -46,7 +50,9 @@ void HostedDocument::RecordLocked(uint64_t seq, const std::string& bytes) {
 
 Status HostedDocument::Restore(const StoredDocument& stored) {
   MutexLock l(&mu_);
-  return RestoreLocked(stored);
+  ZINC_RETURN_IF_ERROR(RestoreLocked(stored));
+  TouchLocked();
+  return Status::Ok();
 }
 
 Status HostedDocument::RestoreLocked(const StoredDocument& stored) {
@@ -70,6 +76,7 @@ Status HostedDocument::RestoreLocked(const StoredDocument& stored) {
   snapshot_seq_ = stored.snapshot_seq;
   bytes_since_snapshot_ = 0;
   for (const auto& [seq, record] : stored.log) bytes_since_snapshot_ += record.size();
+  state_bytes_ = state_->Snapshot().size();
   return Status::Ok();
 }
 
@@ -78,9 +85,16 @@ void HostedDocument::EmitLocked(std::vector<OutboundFrame> out) {
     if (!out.empty()) core_->Send(std::move(out));
     return;
   }
-  journal_->Submit(name_, std::move(records_), std::move(out), [this](const Status& why) {
-    core_->Post(name_, [this, why] { OnStoreFailed(why); });
-  });
+  // (Weak: the document may be unloaded or deleted before a late failure is reported; it is
+  // then loaded again from what is on disk.)
+  journal_->Submit(name_, std::move(records_), std::move(out),
+                   [core = core_, name = name_, w = weak_from_this()](const Status& why) {
+                     core->Post(name, [w, why] {
+                       if (std::shared_ptr<HostedDocument> self = w.lock()) {
+                         self->OnStoreFailed(why);
+                       }
+                     });
+                   });
   records_.Clear();
 }
 
@@ -227,14 +241,40 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
     Status s = TransformLocked(origin, env.base_seq(), &payload, &bridge, reason);
     if (!s.ok()) return s;
   }
+  // The size limit: measured exactly only when the estimate nears it, before and after the
+  // apply, so that an edit that shrinks a full document still passes.
+  const size_t max_bytes = core_->options().max_document_bytes;
+  const bool near_limit = max_bytes != 0 && state_bytes_ + payload.size() > max_bytes;
+  std::string before;
+  bool too_large = false;
+  if (near_limit) {
+    before = state_->Snapshot();
+    state_bytes_ = before.size();
+  }
   Status applied = state_->Apply(payload);
+  if (applied.ok() && near_limit) {
+    const size_t after = state_->Snapshot().size();
+    if (after > max_bytes && after > state_bytes_) {
+      // Back to the state before (Restore of its own snapshot cannot fail).
+      Status back = state_->Restore(before);
+      (void)back;
+      too_large = true;
+      applied = Status(StatusCode::kResourceExhausted,
+                       "document '" + name_ + "' would grow to " + std::to_string(after) +
+                           " bytes, over the limit of " + std::to_string(max_bytes));
+    } else {
+      state_bytes_ = after;
+    }
+  } else if (applied.ok()) {
+    state_bytes_ += payload.size();
+  }
   if (!applied.ok()) {
     // The bridge was passed over a fragment that never happened: forget it, so that the
     // author's next fragment starts a new chain. (After the nack the author resyncs and sends
     // its other pending edits again on the same base, since a refusal does not move the head:
     // ending the chain for good would refuse them forever.)
     if (bridge) bridge->live = false;
-    *reason = wire::NACK_REJECTED;
+    *reason = too_large ? wire::NACK_TOO_LARGE : wire::NACK_REJECTED;
     return applied;
   }
   if (type_->host_transforms()) ExtendBridgesLocked(origin, payload);
@@ -251,6 +291,10 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
   history_.Append(std::move(env), bytes.size());
   out->push_back(OutboundFrame{Route::kPublish, name_, std::move(bytes), /*batchable=*/true});
   last_publish_micros_ = core_->clock().NowMicros();
+  if (!ticking_) {
+    ticking_ = true;
+    core_->SetTicking(name_, true);
+  }
   sequenced_->Add();
   return Status::Ok();
 }
@@ -394,6 +438,7 @@ void HostedDocument::OnSnapshotRequest(const Message& msg) {
   wire::Envelope e = core_->NewEnvelope(name_);
   core_->metrics().snapshots_served->Add();
   MutexLock l(&mu_);
+  TouchLocked();
   *e.mutable_snapshot_reply() = SnapshotLocked();
   e.set_seq(head_);
   // Behind the commits of what it shows (with a store).
@@ -406,6 +451,7 @@ void HostedDocument::OnCatchupRequest(const Message& msg) {
   wire::CatchupReply* reply = e.mutable_catchup_reply();
   core_->metrics().catchups_served->Add();
   MutexLock l(&mu_);
+  TouchLocked();
   e.set_seq(head_);
   const size_t max = core_->options().limits.max_catchup_fragments;
   if (!history_.FillCatchup(req, head_, max, reply) && !FillCatchupFromStoreLocked(req, reply)) {
@@ -454,20 +500,66 @@ bool HostedDocument::FillCatchupFromStoreLocked(const wire::CatchupRequest& req,
 }
 
 void HostedDocument::OnTick(int64_t now_micros) {
-  MutexLock l(&mu_);
-  if (head_ == 0) return;
-  if (now_micros - last_publish_micros_ > kHeadNoticeMicros &&
-      now_micros - last_notice_micros_ < kHeadNoticeMicros) {
-    return;
+  bool unload = false;
+  {
+    MutexLock l(&mu_);
+    if (deleted_) {
+      StopTickingLocked();
+      return;
+    }
+    const int64_t quiet = now_micros - last_publish_micros_;
+    if (head_ != 0 && quiet <= kHeadNoticeIdleMicros &&
+        (quiet <= kHeadNoticeMicros || now_micros - last_notice_micros_ >= kHeadNoticeMicros)) {
+      last_notice_micros_ = now_micros;
+      wire::Envelope e = core_->NewEnvelope(name_);
+      e.set_seq(head_);
+      e.mutable_heartbeat()->set_head_seq(head_);
+      EmitLocked(OutboundFrame{Route::kPublish, name_, EncodeEnvelope(e)});
+    }
+    const int64_t idle = now_micros - std::max(last_used_micros_, last_publish_micros_);
+    if (!journal_) {
+      // Nothing more to do until the next fragment: without a store, nothing is unloaded.
+      if (quiet > kHeadNoticeIdleMicros) StopTickingLocked();
+      return;
+    }
+    if (idle <= std::chrono::microseconds(core_->options().unload_after).count()) return;
+    // Only what is all on disk: an unstored document (never sequenced) has nothing there, and
+    // one whose store failed reloads first.
+    unload = stored_ && records_.empty() && refusing_until_micros_ == 0;
+    if (!unload) StopTickingLocked();
   }
-  last_notice_micros_ = now_micros;
-  wire::Envelope e = core_->NewEnvelope(name_);
-  e.set_seq(head_);
-  e.mutable_heartbeat()->set_head_seq(head_);
-  EmitLocked(OutboundFrame{Route::kPublish, name_, EncodeEnvelope(e)});
+  if (unload) core_->Unload(name_);
+}
+
+void HostedDocument::StopTickingLocked() {
+  if (!ticking_) return;
+  ticking_ = false;
+  core_->SetTicking(name_, false);
+}
+
+void HostedDocument::TouchLocked() {
+  last_used_micros_ = core_->clock().NowMicros();
+  if (!ticking_) {
+    ticking_ = true;
+    core_->SetTicking(name_, true);
+  }
+}
+
+HostedDocument::Info HostedDocument::Describe() const {
+  MutexLock l(&mu_);
+  return Info{head_, state_bytes_};
+}
+
+uint64_t HostedDocument::SetDeleted(bool deleted) {
+  MutexLock l(&mu_);
+  deleted_ = deleted;
+  return head_;
 }
 
 Status HostedDocument::EditLocked(std::string payload, DocumentChange* change) {
+  if (deleted_) {
+    return Status(StatusCode::kNotFound, "document '" + name_ + "' was deleted");
+  }
   if (refusing_until_micros_ != 0 && core_->clock().NowMicros() < refusing_until_micros_) {
     return Status(StatusCode::kIoError,
                   "the host cannot write its store (" + store_error_ + "); try again later");
@@ -511,7 +603,7 @@ Status HostedDocument::EditWith(const std::function<Result<std::string>(const Do
   }
   // Local changes, like remote ones, reach the listener on the strand, in the order they were
   // applied.
-  if (notify) core_->Post(name_, [this] { Notify(); });
+  if (notify) core_->Post(name_, [self = shared_from_this()] { self->Notify(); });
   return Status::Ok();
 }
 
@@ -589,7 +681,7 @@ void HostedDocument::SequenceOwnPending(uint64_t base_seq, uint64_t next_origin_
                                               std::to_string(before) + " to " +
                                               std::to_string(head_));
   }
-  core_->Post(name_, [this] { Notify(); });
+  core_->Post(name_, [self = shared_from_this()] { self->Notify(); });
 }
 
 HostedDocument::StepDownState HostedDocument::TakeStepDownState(size_t max) const {

@@ -25,8 +25,10 @@ namespace internal {
 // by (origin, origin_seq), transformed from its base_seq to the head when the type needs it,
 // applied to this replica, given the next seq and published. Keeps the newest
 // history_fragments (and history_bytes) sequenced fragments for catch-up. The backend of the
-// application's handle at the root. Thread-safe; the On* methods run on the document's strand.
-class HostedDocument final : public DocumentBackend {
+// application's handle at the root. Always owned by a shared_ptr (tasks posted for it hold one).
+// Thread-safe; the On* methods run on the document's strand.
+class HostedDocument final : public DocumentBackend,
+                             public std::enable_shared_from_this<HostedDocument> {
  public:
   // core must outlive this object.
   HostedDocument(EndpointCore* core, std::string name, const DocumentType* type);
@@ -70,7 +72,19 @@ class HostedDocument final : public DocumentBackend {
   void OnFragments(Message* msgs, size_t n) EXCLUDES(mu_);
   void OnSnapshotRequest(const Message& msg) EXCLUDES(mu_);
   void OnCatchupRequest(const Message& msg) EXCLUDES(mu_);
+  // Head notices while recently active; with a store, idle for options().unload_after, asks
+  // the endpoint to unload it (EndpointCore::Unload). Runs only while it asked for ticks
+  // (EndpointCore::SetTicking): an idle document costs nothing per tick.
   void OnTick(int64_t now_micros) EXCLUDES(mu_);
+  // What zincctl ls shows of it.
+  struct Info {
+    uint64_t seq = 0;
+    uint64_t bytes = 0;
+  };
+  Info Describe() const EXCLUDES(mu_);
+  // Deleted (Endpoint::Delete): refuses the application's edits from now on (the endpoint
+  // drops it, so nothing else reaches it); false again if the deletion failed. Returns the head.
+  uint64_t SetDeleted(bool deleted) EXCLUDES(mu_);
 
   // DocumentBackend.
   const DocumentType* type() const override { return type_; }
@@ -139,6 +153,10 @@ class HostedDocument final : public DocumentBackend {
   // a while (NACK_STORE_FAILED) before it tries again. Strand only.
   void OnStoreFailed(const Status& why) EXCLUDES(mu_);
   Status RestoreLocked(const StoredDocument& stored) REQUIRES(mu_);
+  // Ticks: stops asking for them; marks it used now and asks for them (to be unloaded once
+  // idle).
+  void StopTickingLocked() REQUIRES(mu_);
+  void TouchLocked() REQUIRES(mu_);
   // Stages a change that replaces the listeners' view with the whole state (if they want
   // changes).
   void StageResetLocked() REQUIRES(mu_);
@@ -186,6 +204,16 @@ class HostedDocument final : public DocumentBackend {
   // The seq of the last snapshot written (or restored), and the record bytes since.
   uint64_t snapshot_seq_ GUARDED_BY(mu_) = 0;
   size_t bytes_since_snapshot_ GUARDED_BY(mu_) = 0;
+  // The size of the state in its snapshot encoding: measured at loads and snapshots, plus the
+  // payload bytes sequenced since (an estimate that only grows between measures); measured
+  // again when it nears options().max_document_bytes.
+  size_t state_bytes_ GUARDED_BY(mu_) = 0;
+  // Asked the endpoint for ticks (SetTicking), and deleted (MarkDeleted); when it was last
+  // loaded or asked for anything (a snapshot, a catch-up): the idle time that unloads it counts
+  // from this or the last fragment sequenced.
+  int64_t last_used_micros_ GUARDED_BY(mu_) = 0;
+  bool ticking_ GUARDED_BY(mu_) = false;
+  bool deleted_ GUARDED_BY(mu_) = false;
   // The store failed: edits are refused until then (micros; 0: not refusing).
   int64_t refusing_until_micros_ GUARDED_BY(mu_) = 0;
   std::string store_error_ GUARDED_BY(mu_);

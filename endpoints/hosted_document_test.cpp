@@ -26,7 +26,7 @@ class HostedDocumentTest : public ::testing::Test {
  protected:
   HostedDocumentTest() : types_(TypeRegistry::WithBuiltins()), map_(types_->Find("map")) {}
 
-  void Host() { doc_ = std::make_unique<HostedDocument>(&core_, "d", map_); }
+  void Host() { doc_ = std::make_shared<HostedDocument>(&core_, "d", map_); }
   // A fragment from author, as a message received from a child.
   Message Fragment(uint64_t origin_seq, const std::string& key, int value) {
     Message m;
@@ -53,7 +53,7 @@ class HostedDocumentTest : public ::testing::Test {
   const DocumentType* map_;
   FakeCore core_;
   const EndpointId author_ = EndpointId::Random();
-  std::unique_ptr<HostedDocument> doc_;
+  std::shared_ptr<HostedDocument> doc_;
 };
 
 TEST_F(HostedDocumentTest, AFragmentIsSequencedPublishedOnceAndACopyIsDropped) {

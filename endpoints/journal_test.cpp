@@ -27,6 +27,7 @@ class FlakyStore final : public Store {
   Result<uint64_t> Epoch() override { return inner_->Epoch(); }
   Result<std::vector<std::string>> Documents() override { return inner_->Documents(); }
   Result<StoredDocument> Load(const std::string& doc) override { return inner_->Load(doc); }
+  Result<DocumentStat> Stat(const std::string& doc) override { return inner_->Stat(doc); }
   Status ReadLog(const std::string& doc, uint64_t from, uint64_t to,
                  const std::function<bool(uint64_t, std::string_view)>& fn) override {
     return inner_->ReadLog(doc, from, to, fn);

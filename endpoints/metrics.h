@@ -21,6 +21,10 @@ namespace internal {
   X(children_lost, "zinc_children_lost_total")                       \
   X(children_readmitted, "zinc_children_readmitted_total")           \
   X(documents_created, "zinc_documents_created_total")               \
+  X(documents_deleted, "zinc_documents_deleted_total")               \
+  X(documents_loaded, "zinc_documents_loaded_total")                 \
+  X(documents_unloaded, "zinc_documents_unloaded_total")             \
+  X(documents_unloadable, "zinc_documents_unloadable_total")         \
   X(documents_not_taken_over, "zinc_documents_not_taken_over_total") \
   X(edits_fitted, "zinc_edits_fitted_total")                         \
   X(edits_recovered, "zinc_edits_recovered_total")                   \

@@ -90,7 +90,7 @@ class Replica final : public DocumentBackend {
   PendingHandover TakePendingAndClose() EXCLUDES(mu_);
   // Ends this replica: edits and waits return kUnavailable from now on, unacknowledged edits are
   // dropped. With release_state the state goes too (a relay's replica nobody holds).
-  void Close(bool release_state) EXCLUDES(mu_);
+  void Close(bool release_state, const std::string& why = "") EXCLUDES(mu_);
 
   // A relay's children's requests, served from this replica: the state it has applied (without
   // the relay's own unacknowledged edits) and the sequenced fragments it keeps (history_fragments

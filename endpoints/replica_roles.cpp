@@ -76,11 +76,12 @@ Status Replica::TakeHandover(Handover* out) {
   return Status::Ok();
 }
 
-void Replica::Close(bool release_state) {
+void Replica::Close(bool release_state, const std::string& why) {
   MutexLock l(&mu_);
   // Not FailLocked: closing is no failure worth a warning.
   state_ = State::kFailed;
-  error_ = Status(StatusCode::kUnavailable, "document '" + name_ + "' is closed");
+  error_ = why.empty() ? Status(StatusCode::kUnavailable, "document '" + name_ + "' is closed")
+                       : Status(StatusCode::kNotFound, why);
   buffered_.clear();
   ServeParkedLocked(0);
   pending_.Reset(type_);

@@ -113,24 +113,30 @@ std::string RosterToJson(const RosterInfo& roster) {
   return out;
 }
 
-Result<RosterInfo> FetchRoster(const std::string& address, std::chrono::milliseconds timeout,
-                               const CodecLimits& limits) {
+namespace internal {
+
+Result<wire::Envelope> SyncRequest(ChannelContext* context, const std::string& address,
+                                   wire::Envelope request, std::chrono::milliseconds timeout,
+                                   const CodecLimits& limits,
+                                   const std::function<bool(const wire::Envelope&)>& answers) {
   Result<BaseAddress> base = ParseBaseAddress(address);
   if (!base.ok()) return base.status();
   if (base->transport == "tcp" && base->port == 0) {
     return Status(StatusCode::kInvalidArgument, "address needs a port: " + address);
   }
-  // A context of its own for one request (declared first: it outlives the socket).
-  ChannelContext context;
+  // A context of its own for one request unless given one (declared first: it outlives the
+  // socket).
+  std::unique_ptr<ChannelContext> own;
+  if (!context) {
+    own = std::make_unique<ChannelContext>();
+    context = own.get();
+  }
   ChannelOptions options;
-  Result<std::unique_ptr<Channel>> dealer = Channel::Create(&context, SocketType::kDealer, options);
+  Result<std::unique_ptr<Channel>> dealer = Channel::Create(context, SocketType::kDealer, options);
   if (!dealer.ok()) return dealer.status();
   ZINC_RETURN_IF_ERROR((*dealer)->Connect(DeriveChannelAddresses(*base).sync));
-  wire::Envelope request;
   request.set_version(kProtocolVersion);
-  const EndpointId self = EndpointId::Random();
-  request.set_origin(std::string(self.bytes()));
-  request.mutable_roster_request();
+  if (request.origin().empty()) request.set_origin(std::string(EndpointId::Random().bytes()));
   const std::string bytes = EncodeEnvelope(request);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   bool sent = false;
@@ -156,18 +162,36 @@ Result<RosterInfo> FetchRoster(const std::string& address, std::chrono::millisec
     if (!*got || parts.size() != 1) continue;
     wire::Envelope reply;
     Status s = DecodeEnvelope(parts[0], limits.max_sync_envelope_bytes, limits, &reply);
-    if (!s.ok()) return Status(s.code(), "bad roster reply: " + s.message());
-    if (reply.has_nack()) {
-      return Status(StatusCode::kUnavailable, "refused: " + reply.nack().text());
-    }
-    if (!reply.has_roster()) continue;
-    RosterInfo info = internal::RosterFromProto(reply.roster());
-    info.asked = IdOf(reply.origin());
-    info.role = reply.roster().role();
-    return info;
+    if (!s.ok()) return Status(s.code(), "bad reply from " + address + ": " + s.message());
+    if (reply.has_nack() || answers(reply)) return reply;
   }
   return Status(StatusCode::kTimeout,
-                "no roster from " + address + " within " + std::to_string(timeout.count()) + " ms");
+                "no reply from " + address + " within " + std::to_string(timeout.count()) + " ms");
+}
+
+}  // namespace internal
+
+Result<RosterInfo> FetchRoster(const std::string& address, std::chrono::milliseconds timeout,
+                               const CodecLimits& limits) {
+  wire::Envelope request;
+  request.mutable_roster_request();
+  Result<wire::Envelope> reply =
+      internal::SyncRequest(nullptr, address, std::move(request), timeout, limits,
+                            [](const wire::Envelope& e) { return e.has_roster(); });
+  if (!reply.ok()) {
+    if (reply.status().code() == StatusCode::kTimeout) {
+      return Status(StatusCode::kTimeout, "no roster from " + address + " within " +
+                                              std::to_string(timeout.count()) + " ms");
+    }
+    return reply.status();
+  }
+  if (reply->has_nack()) {
+    return Status(StatusCode::kUnavailable, "refused: " + reply->nack().text());
+  }
+  RosterInfo info = internal::RosterFromProto(reply->roster());
+  info.asked = IdOf(reply->origin());
+  info.role = reply->roster().role();
+  return info;
 }
 
 namespace internal {

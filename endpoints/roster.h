@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -11,6 +12,8 @@
 #include "core/status.h"
 
 namespace zinc {
+
+class ChannelContext;
 
 // One member of a cluster as the roster shows it.
 struct MemberInfo {
@@ -60,6 +63,14 @@ Result<RosterInfo> FetchRoster(const std::string& address, std::chrono::millisec
 namespace internal {
 
 RosterInfo RosterFromProto(const wire::Roster& roster);
+
+// One request on the sync channel of the member hosting at `address` and its answer: the first
+// reply for which answers is true, or a nack. context: nullptr makes one for the request.
+// kTimeout if none came in time.
+Result<wire::Envelope> SyncRequest(ChannelContext* context, const std::string& address,
+                                   wire::Envelope request, std::chrono::milliseconds timeout,
+                                   const CodecLimits& limits,
+                                   const std::function<bool(const wire::Envelope&)>& answers);
 
 // The roster as one member keeps it: at the root, built from the members' reports; elsewhere, the
 // root's last published copy. Also picks where a newcomer should go. Thread-compatible.

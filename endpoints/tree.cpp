@@ -367,6 +367,10 @@ void EndpointImpl::TreeTick(int64_t now) {
   ReleaseAuthors(std::move(departed));
   if (take_over) TakeOver();
   if (recovery_over) EndRecovery("a heartbeat timeout passed");
+  {
+    MutexLock l(&tree_mu_);
+    StandbyListTickLocked(now, &out);
+  }
   if (is_relay() && !subscribed_all_.load(std::memory_order_acquire)) {
     // Replicas made for a child's request whose subscription never came.
     MutexLock l(&mu_);

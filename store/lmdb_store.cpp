@@ -256,6 +256,40 @@ class LmdbStore final : public Store {
     return out;
   }
 
+  Result<DocumentStat> Stat(const std::string& doc) override EXCLUDES(mu_) {
+    MutexLock l(&mu_);
+    Txn txn;
+    int rc = txn.Begin(env_, false);
+    if (rc != 0) return Error(rc, "begin");
+    Result<DocRow> row = GetRow(txn.get(), doc);
+    if (!row.ok()) return row.status();
+    DocumentStat out;
+    out.type = row->type;
+    out.seq = row->snapshot_seq;
+    if (row->snapshot_seq != 0) {
+      char k[8];
+      PutU64(row->id, k);
+      MDB_val key = Val(k, 8), val;
+      rc = mdb_get(txn.get(), snapshots_, &key, &val);
+      if (rc != 0 && rc != MDB_NOTFOUND) return Error(rc, "read the snapshot of '" + doc + "'");
+      if (rc == 0) out.bytes = val.mv_size;
+    }
+    Cursor c(txn.get(), log_);
+    if (c.rc() != 0) return Error(c.rc(), "read the log of '" + doc + "'");
+    char k[16];
+    PutU64(row->id, k);
+    PutU64(row->snapshot_seq + 1, k + 8);
+    MDB_val key = Val(k, 16), val;
+    for (rc = mdb_cursor_get(c.get(), &key, &val, MDB_SET_RANGE);
+         rc == 0 && key.mv_size == 16 && GetU64(static_cast<const char*>(key.mv_data)) == row->id;
+         rc = mdb_cursor_get(c.get(), &key, &val, MDB_NEXT)) {
+      out.seq = GetU64(static_cast<const char*>(key.mv_data) + 8);
+      out.bytes += val.mv_size >= 4 ? val.mv_size - 4 : 0;
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND) return Error(rc, "read the log of '" + doc + "'");
+    return out;
+  }
+
   Status ReadLog(const std::string& doc, uint64_t from, uint64_t to,
                  const std::function<bool(uint64_t, std::string_view)>& fn) override EXCLUDES(mu_) {
     MutexLock l(&mu_);

@@ -145,6 +145,23 @@ class MemoryStore final : public Store {
     return out;
   }
 
+  Result<DocumentStat> Stat(const std::string& doc) override EXCLUDES(mu_) {
+    MutexLock l(&mu_);
+    auto it = docs_.find(doc);
+    if (it == docs_.end()) {
+      return Status(StatusCode::kNotFound, "memory store: no document '" + doc + "'");
+    }
+    DocumentStat out;
+    out.type = it->second.type;
+    out.seq = it->second.snapshot_seq;
+    out.bytes = it->second.snapshot.size();
+    for (auto r = it->second.log.upper_bound(out.seq); r != it->second.log.end(); ++r) {
+      out.seq = r->first;
+      out.bytes += r->second.size();
+    }
+    return out;
+  }
+
   Status ReadLog(const std::string& doc, uint64_t from, uint64_t to,
                  const std::function<bool(uint64_t, std::string_view)>& fn) override EXCLUDES(mu_) {
     MutexLock l(&mu_);

@@ -79,6 +79,15 @@ struct StoredDocument {
   uint64_t log_from = 0;
 };
 
+// What zincctl ls shows of a document that is only in the store.
+struct DocumentStat {
+  std::string type;
+  // The seq of its newest record, or of its snapshot if no record follows it.
+  uint64_t seq = 0;
+  // The bytes a restart reads: the snapshot and the records after it.
+  uint64_t bytes = 0;
+};
+
 // One endpoint's store. Thread-safe: a commit, loads and log reads may run on any threads.
 // Errors name the file and the document: kIoError (the disk refused a write: full, an I/O
 // error; nothing of the batch was kept), kDataLoss (a checksum or decoding failed: corruption,
@@ -94,6 +103,8 @@ class Store {
   virtual Result<std::vector<std::string>> Documents() = 0;
   // The whole of one document: type, snapshot and log after it.
   virtual Result<StoredDocument> Load(const std::string& doc) = 0;
+  // doc's type, head and size without reading its bytes (kNotFound if it is not stored).
+  virtual Result<DocumentStat> Stat(const std::string& doc) = 0;
   // doc's records with from <= seq <= to, oldest first, while fn returns true. (Catch-up from
   // the disk.)
   virtual Status ReadLog(const std::string& doc, uint64_t from, uint64_t to,

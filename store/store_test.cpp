@@ -122,6 +122,13 @@ TEST_P(StoreTest, ReadsARangeOfTheLogAndCompactsBehindASnapshot) {
                   .ok());
   ASSERT_EQ(seen.size(), 41u);
   EXPECT_EQ(seen.front(), 60u);
+  // Stat: the head and what a restart reads (the snapshot and the 10 records after it).
+  Result<DocumentStat> st = store()->Stat("d");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->type, "map");
+  EXPECT_EQ(st->seq, 100u);
+  EXPECT_EQ(st->bytes, 3u + 9 * 2 + 3);  // "s90", "91".."99", "100"
+  EXPECT_EQ(store()->Stat("none").status().code(), StatusCode::kNotFound);
 }
 
 TEST_P(StoreTest, DeletesADocumentWithItsLog) {

@@ -34,6 +34,8 @@ constexpr const char* kUsage = R"(usage:
   zincctl replay --join ADDR --doc NAME FILE.json.gz [--window N] [options]
   zincctl stat   --join ADDR [options]                          (the cluster's roster as JSON)
   zincctl dump   --data DIR [--doc NAME]        (a store read offline: what cat prints, per document)
+  zincctl ls     --join ADDR [options]          (the host's documents, one JSON line each)
+  zincctl rm     --join ADDR --doc NAME [options]   (deletes a document from the cluster)
 
 ADDR is tcp://HOST:PORT (PORT, PORT+1 and PORT+2 are used; PORT 0 picks free ports),
 ipc://PATH or inproc://NAME. A --join ADDR may be any member's (the root or a relay): a
@@ -55,6 +57,10 @@ options:
   --snapshot-fragments N, --snapshot-bytes N  with --data: a document's snapshot every N
                      fragments (10000) or N bytes of records (16 MiB), whichever comes first
   --retention-fragments N  with --data: records kept behind a snapshot for catch-up; 100000
+  --unload-after-ms N  with --data: a document idle this long leaves memory (loaded again on
+                     demand); default 30000
+  --max-document-bytes N  the largest state a document may grow to (edits past it are refused);
+                     default 33554432 (32 MiB); 0: no limit
   --acks FILE        client: append "ORIGIN_SEQ SEQ" to FILE for every edit acknowledged
   --subscribe-rcvbuf BYTES  kernel receive buffer of the socket that receives from the parent;
                      default 0: the OS's (autotuned)
@@ -141,12 +147,13 @@ class Tool {
     static const std::map<std::string, std::vector<std::string>> kAllowed = {
         {"host",
          {"listen", "data", "sync", "snapshot-fragments", "snapshot-bytes", "retention-fragments",
-          "max-children", "name", "timeout-ms", "heartbeat-ms", "heartbeat-misses", "threads",
-          "log-level"}},
+          "unload-after-ms", "max-document-bytes", "max-children", "name", "timeout-ms",
+          "heartbeat-ms", "heartbeat-misses", "threads", "log-level"}},
         {"relay",
          {"listen", "join", "data", "sync", "snapshot-fragments", "snapshot-bytes",
-          "retention-fragments", "max-children", "priority", "subscribe-rcvbuf", "name",
-          "timeout-ms", "heartbeat-ms", "heartbeat-misses", "threads", "log-level"}},
+          "retention-fragments", "unload-after-ms", "max-document-bytes", "max-children",
+          "priority", "subscribe-rcvbuf", "name", "timeout-ms", "heartbeat-ms", "heartbeat-misses",
+          "threads", "log-level"}},
         {"client",
          {"join", "doc", "type", "acks", "subscribe-rcvbuf", "name", "timeout-ms", "heartbeat-ms",
           "heartbeat-misses", "threads", "log-level"}},
@@ -158,6 +165,8 @@ class Tool {
           "threads", "log-level"}},
         {"stat", {"join", "timeout-ms", "log-level"}},
         {"dump", {"data", "doc", "log-level"}},
+        {"ls", {"join", "timeout-ms", "log-level"}},
+        {"rm", {"join", "doc", "timeout-ms", "log-level"}},
     };
     auto allowed = kAllowed.find(args.command);
     if (allowed == kAllowed.end()) return Fail("unknown command '" + args.command + "'\n" + kUsage);
@@ -168,7 +177,7 @@ class Tool {
     }
     std::string error;
     long heartbeat_ms, heartbeat_misses, threads, max_children, priority, rcvbuf;
-    long snapshot_fragments, snapshot_bytes, retention;
+    long snapshot_fragments, snapshot_bytes, retention, unload_after_ms, max_document_bytes;
     if (!IntFlag(args, "timeout-ms", 10000, 1, 86400000, &timeout_ms_, &error) ||
         !IntFlag(args, "heartbeat-ms", 100, 1, 60000, &heartbeat_ms, &error) ||
         !IntFlag(args, "heartbeat-misses", 3, 1, 1000, &heartbeat_misses, &error) ||
@@ -178,7 +187,9 @@ class Tool {
         !IntFlag(args, "subscribe-rcvbuf", 0, 0, 1 << 30, &rcvbuf, &error) ||
         !IntFlag(args, "snapshot-fragments", 10000, 1, 1L << 40, &snapshot_fragments, &error) ||
         !IntFlag(args, "snapshot-bytes", 16L << 20, 1, 1L << 40, &snapshot_bytes, &error) ||
-        !IntFlag(args, "retention-fragments", 100000, 0, 1L << 40, &retention, &error)) {
+        !IntFlag(args, "retention-fragments", 100000, 0, 1L << 40, &retention, &error) ||
+        !IntFlag(args, "unload-after-ms", 30000, 1, 1L << 40, &unload_after_ms, &error) ||
+        !IntFlag(args, "max-document-bytes", 32L << 20, 0, 1L << 40, &max_document_bytes, &error)) {
       return Fail(error);
     }
     types_.Register(std::make_unique<zinc::MapType>()).ok();
@@ -199,6 +210,8 @@ class Tool {
     options_.snapshot_fragments = static_cast<size_t>(snapshot_fragments);
     options_.snapshot_bytes = static_cast<size_t>(snapshot_bytes);
     options_.retention_fragments = static_cast<size_t>(retention);
+    options_.unload_after = std::chrono::milliseconds(unload_after_ms);
+    options_.max_document_bytes = static_cast<size_t>(max_document_bytes);
     if (args.flags.count("sync")) {
       if (options_.data_dir.empty()) return Fail("--sync needs --data DIR");
       zinc::Result<zinc::SyncMode> sync = zinc::ParseSyncMode(Flag(args, "sync"));
@@ -215,6 +228,8 @@ class Tool {
     if (args.command == "relay") return Relay(args);
     if (args.command == "stat") return Stat(args);
     if (args.command == "dump") return Dump(args);
+    if (args.command == "ls") return List(args);
+    if (args.command == "rm") return Remove(args);
     if (args.command == "client") return Client(args);
     if (args.command == "replay") return Replay(args);
     return Cat(args);
@@ -276,6 +291,50 @@ class Tool {
     }
     std::cout << zinc::RosterToJson(*roster) << std::endl;
     return 0;
+  }
+
+  // One JSON line per document of the host at --join.
+  int List(const Args& args) {
+    const std::string join = Flag(args, "join");
+    if (join.empty()) return Fail("ls needs --join ADDR");
+    zinc::Result<std::vector<zinc::DocumentInfo>> docs =
+        zinc::ListDocuments(join, std::chrono::milliseconds(timeout_ms_));
+    if (!docs.ok()) return Unreachable(join, docs.status());
+    for (const zinc::DocumentInfo& d : *docs) {
+      nlohmann::json line = {{"name", d.name},   {"type", d.type}, {"seq", d.seq},
+                             {"bytes", d.bytes}, {"open", d.open}, {"in_memory", d.in_memory}};
+      std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    }
+    std::cout << std::flush;
+    return 0;
+  }
+
+  // Deletes --doc through the root the roster of --join names.
+  int Remove(const Args& args) {
+    const std::string join = Flag(args, "join");
+    const std::string name = Flag(args, "doc");
+    if (join.empty() || name.empty()) return Fail("rm needs --join ADDR and --doc NAME");
+    const auto timeout = std::chrono::milliseconds(timeout_ms_);
+    zinc::Result<zinc::RosterInfo> roster = zinc::FetchRoster(join, timeout);
+    if (!roster.ok()) return Unreachable(join, roster.status());
+    std::string root;
+    for (const zinc::MemberInfo& m : roster->members) {
+      if (m.id == roster->root) root = m.listen;
+    }
+    if (root.empty()) return Fail("member " + join + " knows no root yet");
+    zinc::Result<uint64_t> seq = zinc::DeleteDocument(root, name, timeout);
+    if (!seq.ok()) return Unreachable(root, seq.status());
+    nlohmann::json line = {{"name", name}, {"deleted", true}, {"seq", *seq}};
+    std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+    return 0;
+  }
+
+  int Unreachable(const std::string& address, const zinc::Status& s) {
+    if (s.code() == zinc::StatusCode::kTimeout) {
+      return Fail("member " + address + " unreachable: no reply within " +
+                  std::to_string(timeout_ms_) + " ms");
+    }
+    return Fail(s.message());
   }
 
   // Reads a store offline: with --doc, what cat prints; else one line per document, with its
