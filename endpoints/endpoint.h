@@ -284,7 +284,8 @@ struct DocumentInfo {
   std::string name;
   std::string type;
   uint64_t seq = 0;
-  // Its state's size in the type's snapshot encoding, as last measured.
+  // Its state's size in the type's snapshot encoding, as last measured (only in the store: the
+  // bytes of its stored snapshot and the records after it).
   uint64_t bytes = 0;
   // Subscribers at the host, plus one if the host's application has it open.
   uint32_t open = 0;

@@ -287,6 +287,49 @@ grep -q '"depth":1' "$WORK/doomed.out" && pass "the client was below the relay" 
 for p in $TREE_PIDS; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 TREE_PIDS=
 
+# --- ls and rm on a host with a store: idle documents leave memory (ls says so) and come back
+# when read; rm deletes one from the store (dump no longer has it) and every replica
+"$ZINCCTL" host --listen tcp://127.0.0.1:0 --data "$WORK/lsdata" --unload-after-ms 200 \
+  > "$WORK/lshost.out" 2> "$WORK/lshost.err" &
+LS_PID=$!
+TREE_PIDS="$LS_PID"
+wait_line "$WORK/lshost.out" || fail "ls host did not start"
+LSADDR=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["listen"])' < "$WORK/lshost.out")
+for d in alpha beta gamma; do
+  echo "{\"set\":[\"k\",\"$d\"]}" | "$ZINCCTL" client --join "$LSADDR" --doc "$d" --type map \
+    > /dev/null 2> "$WORK/ls-client.err" || fail "client $d: $(cat "$WORK/ls-client.err")"
+done
+for _ in $(seq 1 500); do
+  "$ZINCCTL" ls --join "$LSADDR" > "$WORK/ls.out" 2> "$WORK/ls.err"
+  [ "$(grep -c '"in_memory":false' "$WORK/ls.out")" = 3 ] && break
+  sleep 0.02
+done
+python3 - "$WORK/ls.out" <<'PY' && pass "ls lists the three documents, unloaded once idle" || fail "ls: $(cat "$WORK/ls.out" "$WORK/ls.err")"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert [l["name"] for l in lines] == ["alpha", "beta", "gamma"], lines
+for l in lines:
+    assert list(l) == ["name", "type", "seq", "bytes", "open", "in_memory"], l
+    assert l["type"] == "map" and l["seq"] == 1 and l["bytes"] > 0 and not l["in_memory"], l
+PY
+"$ZINCCTL" cat --join "$LSADDR" --doc beta | grep -q '"k":"beta"' && pass "cat loads an unloaded document" ||
+  fail "cat beta after unload"
+"$ZINCCTL" ls --join "$LSADDR" | grep '"name":"beta"' | grep -q '"in_memory":true' &&
+  pass "ls shows it in memory again" || fail "beta not in memory after cat"
+"$ZINCCTL" rm --join "$LSADDR" --doc beta > "$WORK/rm.out" 2> "$WORK/rm.err"; rc=$?
+[ $rc -eq 0 ] && grep -qx '{"name":"beta","deleted":true,"seq":1}' "$WORK/rm.out" &&
+  pass "rm deletes: $(cat "$WORK/rm.out")" || fail "rm exit $rc: $(cat "$WORK/rm.out" "$WORK/rm.err")"
+"$ZINCCTL" rm --join "$LSADDR" --doc beta > /dev/null 2> "$WORK/rm2.err"; rc=$?
+[ $rc -eq 1 ] && grep -q "does not exist" "$WORK/rm2.err" && pass "rm of a missing document: exit 1" ||
+  fail "rm again: exit $rc $(cat "$WORK/rm2.err")"
+"$ZINCCTL" cat --join "$LSADDR" --doc beta --timeout-ms 2000 > /dev/null 2> "$WORK/cat-beta.err"; rc=$?
+[ $rc -eq 1 ] && pass "cat of a deleted document: exit 1" || fail "cat deleted: exit $rc"
+kill -TERM "$LS_PID"; wait "$LS_PID"
+TREE_PIDS=
+"$ZINCCTL" dump --data "$WORK/lsdata" > "$WORK/dump.out" 2>&1
+[ "$(python3 -c 'import json,sys; print(",".join(json.loads(l)["name"] for l in sys.stdin))' < "$WORK/dump.out")" = "alpha,gamma" ] &&
+  pass "the store no longer has the deleted document" || fail "dump after rm: $(cat "$WORK/dump.out")"
+
 # --- the host stops cleanly on SIGTERM
 kill -TERM "$HOST_PID"
 wait "$HOST_PID"; rc=$?

@@ -301,8 +301,9 @@ class Tool {
         zinc::ListDocuments(join, std::chrono::milliseconds(timeout_ms_));
     if (!docs.ok()) return Unreachable(join, docs.status());
     for (const zinc::DocumentInfo& d : *docs) {
-      nlohmann::json line = {{"name", d.name},   {"type", d.type}, {"seq", d.seq},
-                             {"bytes", d.bytes}, {"open", d.open}, {"in_memory", d.in_memory}};
+      nlohmann::ordered_json line = {{"name", d.name}, {"type", d.type},
+                                     {"seq", d.seq},   {"bytes", d.bytes},
+                                     {"open", d.open}, {"in_memory", d.in_memory}};
       std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     }
     std::cout << std::flush;
@@ -324,7 +325,7 @@ class Tool {
     if (root.empty()) return Fail("member " + join + " knows no root yet");
     zinc::Result<uint64_t> seq = zinc::DeleteDocument(root, name, timeout);
     if (!seq.ok()) return Unreachable(root, seq.status());
-    nlohmann::json line = {{"name", name}, {"deleted", true}, {"seq", *seq}};
+    nlohmann::ordered_json line = {{"name", name}, {"deleted", true}, {"seq", *seq}};
     std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
     return 0;
   }
