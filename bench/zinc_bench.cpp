@@ -8,6 +8,7 @@
 //   zinc_bench text   --count N --rounds R [--window W]
 //   zinc_bench tree-latency --levels L --size B --count N --rounds R
 //   zinc_bench failover --rounds R
+//   zinc_bench store  --count D --size B --subs S --window SECONDS
 //
 // Scenarios:
 //   blast   one producer sends C messages of B bytes as fast as it may, one consumer receives
@@ -31,6 +32,12 @@
 //           millisecond; the root is SIGKILLed: the time from the kill to the first edit the
 //           new root acknowledges (made after the kill), per run; p50, max and min over R runs,
 //           default heartbeat (100 ms x 3). zinc only.
+//   store   a store of D documents of one B-byte value each, written as a root would have (LMDB,
+//           sync full), and a root host restarted on it: the time from its start to its first
+//           snapshot served, then its idle CPU (percent of a core) and resident memory over
+//           SECONDS with S of the documents open by a client (the others idle in the store).
+//           zinc only. Scenario store_D. ZINC_BENCH_DROP_CACHES=1 (as root) empties the page
+//           cache before the restart: a cold one.
 //
 // Output: CSV rows on stdout, no header (bench/run adds it):
 //   scenario,system,size,count,metric,value,unit,lost,rounds
@@ -44,6 +51,7 @@
 #include <poll.h>
 #include <spawn.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,7 +76,9 @@
 #include "core/channel.h"
 #include "documents/text_document.h"
 #include "documents/type_registry.h"
+#include "documents/map_document.h"
 #include "endpoints/endpoint.h"
+#include "store/lmdb_store.h"
 #include "examples/log/log_document.h"
 
 extern char** environ;
@@ -211,6 +221,7 @@ class Server {
   ~Server() { Finish(); }
 
   const std::vector<std::string>& addresses() const { return addresses_; }
+  pid_t pid() const { return pid_; }
 
   // SIGKILL: the process dies on the spot (Finish still reaps it).
   void Kill() {
@@ -336,7 +347,9 @@ int ServeZinc(const std::string& parent = "") {
   o.types = BenchTypes();
   // ZINC_BENCH_DATA=DIR: the host keeps its documents in DIR/<pid> (docs/durability.md), with
   // ZINC_BENCH_SYNC (full, normal, off; default full).
-  if (const char* data = getenv("ZINC_BENCH_DATA")) {
+  if (const char* store = getenv("ZINC_BENCH_STORE")) {
+    o.data_dir = store;  // exactly this directory (the store scenario)
+  } else if (const char* data = getenv("ZINC_BENCH_DATA")) {
     o.data_dir = std::string(data) + "/" + std::to_string(getpid());
     if (const char* sync = getenv("ZINC_BENCH_SYNC")) {
       zinc::Result<zinc::SyncMode> mode = zinc::ParseSyncMode(sync);
@@ -1116,9 +1129,149 @@ int Failover(const Options& o) {
   return 0;
 }
 
+// CPU seconds (user + system) of process pid so far, and its resident set in kB.
+double ProcessCpuSeconds(pid_t pid) {
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (!f) return -1;
+  char buf[4096];
+  const size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+  std::fclose(f);
+  buf[n] = '\0';
+  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+  const char* p = std::strrchr(buf, ')');
+  if (!p) return -1;
+  unsigned long utime = 0, stime = 0;
+  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+                  &stime) != 2) {
+    return -1;
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+long ProcessRssKb(pid_t pid) {
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r");
+  if (!f) return 0;
+  char line[256];
+  long kb = 0;
+  while (std::fgets(line, sizeof(line), f)) {
+    if (std::sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
+  }
+  std::fclose(f);
+  return kb;
+}
+
+std::string StoreDocName(size_t i) {
+  char name[24];
+  std::snprintf(name, sizeof(name), "doc%07zu", i);
+  return name;
+}
+
+int StoreBench(const Options& o) {
+  const size_t docs = o.counts[0];
+  const size_t open = std::min(o.subs, docs);
+  const double window_s = static_cast<double>(std::max<size_t>(1, o.window));
+  char tmpl[] = "/var/tmp/zinc-bench-store-XXXXXX";
+  if (!mkdtemp(tmpl)) {
+    std::fprintf(stderr, "zinc_bench: mkdtemp: %s\n", std::strerror(errno));
+    return 1;
+  }
+  const std::string dir = std::string(tmpl) + "/data";
+  // Written as a root would have: one sequenced map fragment per document.
+  const auto written = std::chrono::steady_clock::now();
+  {
+    auto store = zinc::OpenLmdbStore(dir);
+    if (!store.ok()) {
+      std::fprintf(stderr, "zinc_bench: %s\n", store.status().ToString().c_str());
+      return 1;
+    }
+    const zinc::EndpointId author = zinc::EndpointId::Random();
+    const std::string value = "\"" + std::string(o.size, 'v') + "\"";
+    zinc::WriteBatch b;
+    for (size_t i = 0; i < docs; ++i) {
+      const std::string name = StoreDocName(i);
+      zinc::wire::Envelope e;
+      e.set_version(zinc::kProtocolVersion);
+      e.set_origin(std::string(author.bytes()));
+      e.set_origin_seq(1);
+      e.set_doc(name);
+      e.set_seq(1);
+      e.set_epoch(1);
+      e.mutable_fragment()->set_type("map");
+      e.mutable_fragment()->set_payload(
+          zinc::EncodeMapOps({zinc::MapOp{zinc::MapOp::Kind::kSet, "v", value}}));
+      b.Create(name, "map");
+      b.Append(name, 1, zinc::EncodeEnvelope(e));
+      if (b.bytes() >= (64u << 20) || b.size() >= 20000 || i + 1 == docs) {
+        zinc::Status s = (*store)->Commit(b);
+        if (!s.ok()) {
+          std::fprintf(stderr, "zinc_bench: %s\n", s.ToString().c_str());
+          return 1;
+        }
+        b.Clear();
+      }
+    }
+  }
+  struct stat st;
+  const double store_mb = stat((dir + "/data.mdb").c_str(), &st) == 0 ? st.st_size / 1048576.0 : 0;
+  std::fprintf(stderr, "store: %zu documents, %.0f MB written in %.1f s\n", docs, store_mb,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - written).count());
+  if (getenv("ZINC_BENCH_DROP_CACHES")) {
+    // A cold restart: the page cache forgets the store (root only; best effort).
+    sync();
+    if (FILE* f = std::fopen("/proc/sys/vm/drop_caches", "w")) {
+      std::fputs("3\n", f);
+      std::fclose(f);
+    }
+  }
+  setenv("ZINC_BENCH_STORE", dir.c_str(), 1);
+  const auto started = std::chrono::steady_clock::now();
+  auto host = Server::Spawn("serve-zinc");
+  unsetenv("ZINC_BENCH_STORE");
+  if (!host) return 1;
+  const double ready_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+          .count();
+  auto client = Join(*host);
+  if (!client) return 1;
+  if (!OpenSynced(client.get(), StoreDocName(docs / 2), "map")) return 1;
+  const double first_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+          .count();
+  for (size_t i = 0; i < open; ++i) {
+    if (!OpenSynced(client.get(), StoreDocName(i * docs / open), "map")) return 1;
+  }
+  // Idle: S documents open, nothing edited.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const double cpu0 = ProcessCpuSeconds(host->pid());
+  const auto t0 = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::duration<double>(window_s));
+  const double cpu1 = ProcessCpuSeconds(host->pid());
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const long rss_kb = ProcessRssKb(host->pid());
+  client.reset();
+  const long peak_kb = host->Finish();
+  std::fprintf(stderr,
+               "store_%zu: ready %.0f ms, first snapshot %.0f ms, idle cpu %.2f%%, rss %ld kB "
+               "(peak %ld kB)\n",
+               docs, ready_ms, first_ms, 100 * (cpu1 - cpu0) / elapsed, rss_kb, peak_kb);
+  Table table;
+  const std::string scenario = "store_" + std::to_string(docs);
+  table.At(scenario, "zinc", o.size, docs, "store_mb", "MB").samples.push_back(store_mb);
+  table.At(scenario, "zinc", o.size, docs, "restart_ready_ms", "ms").samples.push_back(ready_ms);
+  table.At(scenario, "zinc", o.size, docs, "restart_first_snapshot_ms", "ms")
+      .samples.push_back(first_ms);
+  table.At(scenario, "zinc", o.size, docs, "idle_cpu_percent", "%")
+      .samples.push_back(100 * (cpu1 - cpu0) / elapsed);
+  table.At(scenario, "zinc", o.size, docs, "idle_rss_kb", "kB").samples.push_back(rss_kb);
+  table.Print(1);
+  std::string rm = std::string("rm -rf ") + tmpl;
+  return std::system(rm.c_str()) == 0 ? 0 : 1;
+}
+
 int Usage() {
   std::fprintf(stderr,
-               "usage: zinc_bench blast|rtt|fanout|text|tree-latency|failover [--size B] "
+               "usage: zinc_bench blast|rtt|fanout|text|tree-latency|failover|store [--size B] "
                "[--counts C1,C2,...|--count N] [--rounds R] [--subs S] [--window W] "
                "[--levels L]\n");
   return 2;
@@ -1160,5 +1313,6 @@ int main(int argc, char** argv) {
   if (cmd == "text") return Text(o);
   if (cmd == "tree-latency") return TreeLatency(o);
   if (cmd == "failover") return Failover(o);
+  if (cmd == "store") return StoreBench(o);
   return Usage();
 }
