@@ -74,12 +74,12 @@
 #include <zmq.hpp>
 
 #include "core/channel.h"
+#include "documents/map_document.h"
 #include "documents/text_document.h"
 #include "documents/type_registry.h"
-#include "documents/map_document.h"
 #include "endpoints/endpoint.h"
-#include "store/lmdb_store.h"
 #include "examples/log/log_document.h"
+#include "store/lmdb_store.h"
 
 extern char** environ;
 
@@ -1141,8 +1141,8 @@ double ProcessCpuSeconds(pid_t pid) {
   const char* p = std::strrchr(buf, ')');
   if (!p) return -1;
   unsigned long utime = 0, stime = 0;
-  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
-                  &stime) != 2) {
+  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) !=
+      2) {
     return -1;
   }
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
@@ -1229,14 +1229,12 @@ int StoreBench(const Options& o) {
   unsetenv("ZINC_BENCH_STORE");
   if (!host) return 1;
   const double ready_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-          .count();
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   auto client = Join(*host);
   if (!client) return 1;
   if (!OpenSynced(client.get(), StoreDocName(docs / 2), "map")) return 1;
   const double first_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-          .count();
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   for (size_t i = 0; i < open; ++i) {
     if (!OpenSynced(client.get(), StoreDocName(i * docs / open), "map")) return 1;
   }

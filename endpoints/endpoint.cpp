@@ -173,6 +173,16 @@ Status EndpointImpl::Init() {
     roster_.SetSelf(SelfInfoLocked());
     roster_.set_epoch(epoch());
     roster_root_ = id_;
+    if (restarted_ && TransitionLocked(RoleEvent::kPaused)) {
+      // A standby may have taken over while this root was down: its takeover notices come
+      // every kTakeoverReminderMicros; until one has had the time to arrive, nothing is
+      // sequenced (fragments wait at their authors, who send them again; the application's
+      // edits here return kUnavailable).
+      restart_hold_until_micros_ =
+          clock_->NowMicros() + kTakeoverReminderMicros + 2 * timeouts_.heartbeat_micros;
+      logger_.Info("ZINC-RESTART", "restarted at epoch " + std::to_string(epoch()) +
+                                       ": holding for a newer root's takeover notice");
+    }
   } else {
     target_ = options_.join;
     SendJoinRequestLocked();
@@ -228,6 +238,7 @@ Status EndpointImpl::OpenStore() {
     ZINC_RETURN_IF_ERROR(store->Commit(b));
   } else {
     epoch_.store(*epoch, std::memory_order_release);
+    restarted_ = true;
   }
   Result<std::vector<std::string>> names = store->Documents();
   if (!names.ok()) return names.status();

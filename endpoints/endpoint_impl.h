@@ -33,6 +33,10 @@
 namespace zinc {
 namespace internal {
 
+// A new root reminds the root it replaced of the takeover this often, for as long as it is the
+// root; a root restarted on its store holds (sequences nothing) a little longer than this.
+constexpr int64_t kTakeoverReminderMicros = 500000;
+
 // A MessageHandler made of a function, for handlers that only route to a document.
 class FunctionHandler final : public MessageHandler {
  public:
@@ -361,6 +365,12 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   std::string old_root_inbound_ GUARDED_BY(tree_mu_);
   EndpointId old_root_id_ GUARDED_BY(tree_mu_);
   int64_t takeover_until_micros_ GUARDED_BY(tree_mu_) = 0;
+  int64_t takeover_reminded_micros_ GUARDED_BY(tree_mu_) = 0;
+  // A root restarted on a store that knew an epoch: paused until then, so that a newer root's
+  // takeover notice (which comes every second) finds it before it sequences anything as a
+  // second root (docs/durability.md).
+  int64_t restart_hold_until_micros_ GUARDED_BY(tree_mu_) = 0;
+  bool restarted_ = false;  // set by OpenStore, read by Init
   // New root: until when it waits for tails, and the members that offered theirs.
   int64_t recovery_until_micros_ GUARDED_BY(tree_mu_) = 0;
   std::set<EndpointId> offered_ GUARDED_BY(tree_mu_);

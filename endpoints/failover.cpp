@@ -10,9 +10,11 @@ namespace zinc {
 namespace internal {
 
 namespace {
-// A new root tells the root it replaced of the takeover this long (in case that one was only
-// paused, and resumes): every heartbeat until it shows up as a member.
-constexpr int64_t kTakeoverNoticeMicros = 600000000;
+// A new root tells the root it replaced of the takeover every heartbeat for this long (in case
+// that one was only paused, and resumes), then every kTakeoverReminderMicros for as long as it is
+// the root (in case it is restarted on its data directory, which it holds in its restart hold),
+// until it shows up as a member.
+constexpr int64_t kTakeoverNoticeMicros = 10000000;
 
 std::string InboundOf(const std::string& listen) {
   Result<BaseAddress> base = ParseBaseAddress(listen);
@@ -196,7 +198,14 @@ bool EndpointImpl::FailoverTickLocked(int64_t now, std::vector<OutboundFrame>* o
     // that is ruled out: a takeover notice says so (ObserveEpoch steps down), or members that
     // are a majority keep heartbeating well after the pause.
     if (const int64_t gap = pause_watch_.Tick(now)) SuspectPauseLocked(now, gap);
-    if (role() == Role::kPaused) {
+    if (role() == Role::kPaused && restart_hold_until_micros_ != 0) {
+      // Restarted on its store: sequencing once no newer root spoke up in time.
+      if (now >= restart_hold_until_micros_) {
+        restart_hold_until_micros_ = 0;
+        TransitionLocked(RoleEvent::kResumed);
+        logger_.Info("ZINC-RESTART", "no newer root spoke up: sequencing");
+      }
+    } else if (role() == Role::kPaused) {
       auto child_seen = [this](const EndpointId& id) REQUIRES(tree_mu_) {
         auto c = children_.find(id);
         return c == children_.end() ? int64_t{0} : c->second.last_seen_micros;
@@ -223,9 +232,11 @@ bool EndpointImpl::FailoverTickLocked(int64_t now, std::vector<OutboundFrame>* o
                    standby.is_nil() ? std::string("no standby") : "standby " + standby.ToString());
     }
     if (!old_root_inbound_.empty()) {
-      if (now > takeover_until_micros_ || roster_.Find(old_root_id_)) {
+      if (roster_.Find(old_root_id_)) {
         old_root_inbound_.clear();
-      } else {
+      } else if (now <= takeover_until_micros_ ||
+                 now - takeover_reminded_micros_ >= kTakeoverReminderMicros) {
+        takeover_reminded_micros_ = now;
         wire::Envelope e = NewEnvelope("");
         e.mutable_takeover()->set_listen(listen_address_);
         out->push_back(OutboundFrame{Route::kDirect, old_root_inbound_, EncodeEnvelope(e)});

@@ -351,7 +351,7 @@ case "$SCENARIO" in
     LISTEN=$ADDR_root start_node host root --data "$WORK/root.data"
     [ "$ADDR_root" = "$old_root" ] || die "the root came back on $ADDR_root, not $old_root"
     grep -q "ZINC-STORE.*serving 2 documents" "$WORK/root.err" &&
-      pass "restarted on its data directory: $(grep -o 'serving.*replayed)' "$WORK/root.err")" ||
+      pass "restarted on its data directory: $(grep -o 'serving.*epoch [0-9]*' "$WORK/root.err")" ||
       fail "the restarted root did not serve its documents from its store"
     wait_clients
     check_docs "$ADDR_root"
@@ -372,6 +372,37 @@ case "$SCENARIO" in
     [ $rc = 1 ] && grep -q "data.mdb" "$WORK/cut.err" &&
       pass "a truncated store is refused: $(head -c 160 "$WORK/cut.err")" ||
       fail "a truncated store: exit $rc, $(cat "$WORK/cut.err")"
+    ;;
+  replaced-restart)
+    # The root dies, its standby takes over, and the old root is restarted on its data
+    # directory and address: it must not come back as a second root, but join as a member.
+    start_node host root --data "$WORK/root.data"
+    start_node relay standby --join "$ADDR_root" --priority 10 --data "$WORK/standby.data"
+    wait_for stat_is "$ADDR_root" standby "$ID_standby" || die "no standby named"
+    for i in 1 2; do
+      start_client "t$i" text "$ADDR_root" 2500 500
+      start_client "m$i" map "$ADDR_root" 2500 500
+    done
+    wait_for acked_at_least t1 "$(scaled 500)" || die "t1 made no progress"
+    kill -9 "$PID_root"
+    wait "$PID_root" 2> /dev/null
+    wait_for stat_is "$ADDR_standby" role root || die "the standby did not take over"
+    pass "root SIGKILLed; the standby took over at epoch $(stat_field "$ADDR_standby" epoch)"
+    old_root=$ADDR_root
+    LISTEN=$ADDR_root start_node host root --data "$WORK/root.data"
+    [ "$ADDR_root" = "$old_root" ] || die "the root came back on $ADDR_root, not $old_root"
+    wait_for grep -q "ZINC-RESTART.*holding" "$WORK/root.err" &&
+      pass "the restarted root holds for a newer root's notice" || fail "no restart hold"
+    wait_for stat_is "$ADDR_root" root "$ID_standby" &&
+      pass "the restarted root joined the new root as a member ($(stat_field "$ADDR_root" role))" ||
+      fail "the restarted root did not join the new root: $(stat_field "$ADDR_root" role)"
+    grep -q "no newer root spoke up" "$WORK/root.err" &&
+      fail "the restarted root sequenced as a second root" ||
+      pass "it never sequenced as a second root"
+    stat_is "$ADDR_standby" role root && pass "the new root is still the root" ||
+      fail "the new root was deposed"
+    wait_clients
+    check_docs "$ADDR_standby" "$ADDR_root"
     ;;
   disk-full)
     mkdir "$WORK/small"
