@@ -139,11 +139,11 @@ Status EndpointImpl::DeleteHosted(const std::string& name, wire::NackReason* rea
     return Status(StatusCode::kNotFound, why);
   }
   *seq = doc ? doc->SetDeleted(true) : 0;
+  // Everything it handed to the journal first; then the deletion, on its own, before the
+  // document leaves memory (a load after it finds nothing).
+  if (journal_) journal_->Flush();
+  MutexLock load(&load_mu_);
   if (journal_) {
-    // Everything it handed to the journal first; then the deletion, on its own, before the
-    // document leaves memory (a load after it finds nothing).
-    journal_->Flush();
-    MutexLock load(&load_mu_);
     WriteBatch batch;
     batch.Delete(name);
     Status s = journal_->store()->Commit(batch);
@@ -152,20 +152,13 @@ Status EndpointImpl::DeleteHosted(const std::string& name, wire::NackReason* rea
       *reason = wire::NACK_STORE_FAILED;
       return s;
     }
+  }
+  {
     MutexLock l(&mu_);
     hosted_.erase(name);
     auto h = handles_.find(name);
     if (h != handles_.end()) {
       // The application's handle freezes on the deleted document (its edits are refused).
-      if (doc) deleted_docs_.push_back(doc);
-      closed_handles_.push_back(std::move(h->second));
-      handles_.erase(h);
-    }
-  } else {
-    MutexLock l(&mu_);
-    hosted_.erase(name);
-    auto h = handles_.find(name);
-    if (h != handles_.end()) {
       if (doc) deleted_docs_.push_back(doc);
       closed_handles_.push_back(std::move(h->second));
       handles_.erase(h);

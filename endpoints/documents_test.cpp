@@ -41,6 +41,17 @@ std::map<std::string, DocumentInfo> List(const Endpoint& host) {
 
 uint64_t Count(Endpoint* e, const std::string& name) { return e->counters().Value(name); }
 
+// host lists exactly these documents, none of them in memory (unloaded).
+bool AllUnloaded(const Endpoint& host, const std::vector<std::string>& names) {
+  std::map<std::string, DocumentInfo> now = List(host);
+  if (now.size() != names.size()) return false;
+  for (const std::string& name : names) {
+    auto it = now.find(name);
+    if (it == now.end() || it->second.in_memory) return false;
+  }
+  return true;
+}
+
 TEST(DocumentsTest, IdleDocumentsLeaveMemoryAndAreLoadedAgainWhenWanted) {
   std::unique_ptr<Store> store = NewMemoryStore();
   EndpointOptions o;
@@ -63,10 +74,7 @@ TEST(DocumentsTest, IdleDocumentsLeaveMemoryAndAreLoadedAgainWhenWanted) {
   EXPECT_GT(listed["a"].bytes, 0u);
   EXPECT_EQ(listed["a"].open, 1u);  // the client's subscription
   // Idle past unload_after: out of memory, still listed (from the store) at the same seq.
-  ASSERT_TRUE(WaitFor([&] {
-    std::map<std::string, DocumentInfo> now = List(*host);
-    return now.size() == 3 && !now["a"].in_memory && !now["b"].in_memory && !now["c"].in_memory;
-  }));
+  ASSERT_TRUE(WaitFor([&] { return AllUnloaded(*host, {"a", "b", "c"}); }));
   EXPECT_EQ(Count(host.get(), "zinc_documents_unloaded_total"), 3u);
   listed = List(*host);
   EXPECT_EQ(listed["b"].seq, 5u);
@@ -101,10 +109,7 @@ TEST(DocumentsTest, AStandbyReplicatesTheDocumentsIdleAtTheRoot) {
       ASSERT_TRUE(doc->WaitAcknowledged(kTimeout).ok());
     }
   }
-  ASSERT_TRUE(WaitFor([&] {
-    std::map<std::string, DocumentInfo> now = List(*host);
-    return now.size() == 3 && !now["x"].in_memory && !now["y"].in_memory && !now["z"].in_memory;
-  }));
+  ASSERT_TRUE(WaitFor([&] { return AllUnloaded(*host, {"x", "y", "z"}); }));
   EndpointOptions so;
   so.listen = "tcp://127.0.0.1:*";
   auto standby = StartClient(*host, so);

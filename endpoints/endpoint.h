@@ -269,7 +269,8 @@ class Endpoint {
   // handles freeze and edits return kNotFound). Works at any member: a non-root asks the root
   // the roster names. Returns once the root has deleted it: kNotFound if it does not exist,
   // kIoError if the root's store refused (nothing was deleted), kTimeout. Edits made to the
-  // name afterwards create a new, empty document.
+  // name afterwards create a new, empty document. Blocks (on the root's store, or the
+  // network): never call from a listener.
   virtual Status Delete(const std::string& name, std::chrono::milliseconds timeout) = 0;
 
   virtual Counters& counters() = 0;

@@ -282,13 +282,7 @@ class Tool {
     if (join.empty()) return Fail("stat needs --join ADDR");
     zinc::Result<zinc::RosterInfo> roster =
         zinc::FetchRoster(join, std::chrono::milliseconds(timeout_ms_));
-    if (!roster.ok()) {
-      if (roster.status().code() == zinc::StatusCode::kTimeout) {
-        return Fail("member " + join + " unreachable: no reply within " +
-                    std::to_string(timeout_ms_) + " ms");
-      }
-      return Fail(roster.status().message());
-    }
+    if (!roster.ok()) return Unreachable(join, roster.status());
     std::cout << zinc::RosterToJson(*roster) << std::endl;
     return 0;
   }
