@@ -130,7 +130,7 @@ void Append(TextOp* op, const OpReader::Piece& p) {
       op->Retain(p.count);
       break;
     case Kind::kInsert:
-      op->Insert(p.text);
+      op->Insert(p.text, p.count);
       break;
     case Kind::kDelete:
       op->Delete(p.count);
@@ -231,9 +231,10 @@ TextOp& TextOp::Retain(uint64_t n) {
   return *this;
 }
 
-TextOp& TextOp::Insert(std::string_view utf8) {
+TextOp& TextOp::Insert(std::string_view utf8) { return Insert(utf8, CountCodePoints(utf8)); }
+
+TextOp& TextOp::Insert(std::string_view utf8, uint64_t cps) {
   if (utf8.empty()) return *this;
-  const uint64_t cps = CountCodePoints(utf8);
   // Deleting then inserting at one position is inserting then deleting: keep the insert first.
   size_t i = components.size();
   if (i > 0 && components[i - 1].kind == Kind::kDelete) --i;
@@ -429,7 +430,7 @@ TextOp ComposeTextOps(const TextOp& a, const TextOp& b) {
         }
         break;
       case Kind::kInsert:
-        out.Insert(c.text);
+        out.Insert(c.text, c.count);
         break;
       case Kind::kDelete:
         for (uint64_t n = c.count; n > 0;) {

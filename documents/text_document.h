@@ -38,6 +38,8 @@ struct TextOp {
   // Appends an insert of utf8 (nothing when empty). utf8 should be valid UTF-8: an op holding
   // invalid UTF-8 encodes, but every decoder refuses it.
   TextOp& Insert(std::string_view utf8);
+  // The same, with its code points already counted. REQUIRES: cps == CountCodePoints(utf8).
+  TextOp& Insert(std::string_view utf8, uint64_t cps);
   // Appends a delete of n code points (nothing when n is 0).
   TextOp& Delete(uint64_t n);
   // Drops a trailing retain.

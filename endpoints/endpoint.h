@@ -127,6 +127,12 @@ struct DocumentChange {
   // the new state in the type's snapshot encoding (Document::Snapshot), pending local edits
   // included, so that a listener can mirror the document exactly.
   bool reset = false;
+  // With reset: how many pending local edits of a type the host transforms (text) were
+  // replayed onto the new state without the history between the version they were made on and
+  // it (the endpoint was offline longer than the host keeps history: memory, and the store's
+  // retention): placed by the type's Fit (text: positions clamped), so perhaps not where the
+  // user meant. Counted in zinc_edits_rebased_total. 0 when they were transformed properly.
+  size_t rebased = 0;
 };
 
 class Endpoint;

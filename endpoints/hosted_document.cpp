@@ -239,6 +239,12 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
   Bridge* bridge = nullptr;
   if (type_->host_transforms()) {
     Status s = TransformLocked(origin, env.base_seq(), &payload, &bridge, reason);
+    if (*reason == wire::NACK_STALE_BASE) {
+      // Neither the memory nor the log reaches back to its base: the author keeps the edit,
+      // catches up (or resyncs) and sends it again on a newer base, so it does not consume its
+      // origin_seq (the author's next fragments are out of order until then).
+      last = origin_seq - 1;
+    }
     if (!s.ok()) return s;
   }
   // The size limit: measured exactly only when the estimate nears it, before and after the
@@ -306,16 +312,9 @@ Status HostedDocument::TransformLocked(const EndpointId& origin, uint64_t base_s
   if (!bridge.live || bridge.base != base_seq) {
     // A new chain: the author had everything up to base_seq and none of its own edits since
     // are in flight, so it must pass over exactly the others' fragments after base_seq.
-    if (base_seq + 1 < history_.First(head_)) {
+    if (!BuildBridgeLocked(origin, base_seq, &bridge)) {
       *reason = wire::NACK_STALE_BASE;
       return Status(StatusCode::kOutOfRange, "base_seq is older than the history kept");
-    }
-    bridge.base = base_seq;
-    bridge.overflowed = false;
-    bridge.ops = type_->NewPendingEdits();
-    for (uint64_t s = base_seq + 1; s <= head_; ++s) {
-      const wire::Envelope& prior = history_.At(s, head_);
-      if (prior.origin() != origin.bytes()) bridge.ops->Push(prior.fragment().payload());
     }
   } else if (bridge.overflowed) {
     *reason = wire::NACK_STALE_BASE;
@@ -335,10 +334,56 @@ Status HostedDocument::TransformLocked(const EndpointId& origin, uint64_t base_s
   return Status::Ok();
 }
 
-void HostedDocument::ExtendBridgesLocked(const EndpointId& origin, const std::string& payload) {
+size_t HostedDocument::BridgeCap() const {
   // Room for a burst: after a failover every author sends all its pending edits at once, each
-  // as a chain that the others' thousands pass (a chain is refused past the cap).
-  const size_t cap = std::max<size_t>(1024, core_->options().history_fragments / 4);
+  // as a chain that the others' thousands pass (a chain is refused past the cap). The cap
+  // bounds what one fragment costs the root (a transform per fragment of its bridge).
+  return std::max<size_t>(1024, core_->options().history_fragments / 4);
+}
+
+bool HostedDocument::BuildBridgeLocked(const EndpointId& origin, uint64_t base_seq,
+                                       Bridge* bridge) {
+  const uint64_t first = history_.First(head_);
+  const size_t cap = BridgeCap();
+  // Further behind than a bridge may reach: the author catches up (from the log, while its
+  // retention covers the base) and rebases its edits itself, then sends them on a newer base
+  // (Replica::OnNack, NACK_STALE_BASE), so that the root's work per fragment stays bounded.
+  if (head_ - base_seq > cap) return false;
+  bridge->base = base_seq;
+  bridge->overflowed = false;
+  bridge->ops = type_->NewPendingEdits();
+  auto pass = [&](const wire::Envelope& prior) {
+    if (prior.origin() != origin.bytes()) bridge->ops->Push(prior.fragment().payload());
+  };
+  if (base_seq + 1 < first) {
+    // Older than the memory holds (a small history_fragments, or big fragments past
+    // history_bytes): the rest from the log.
+    if (!journal_ || !stored_) return false;
+    uint64_t next = base_seq + 1;
+    wire::Envelope prior;
+    Status s = journal_->store()->ReadLog(
+        name_, base_seq + 1, first - 1, [&](uint64_t seq, std::string_view record) {
+          if (seq != next) return false;  // A hole: compacted meanwhile.
+          if (!prior.ParseFromArray(record.data(), static_cast<int>(record.size()))) {
+            return false;
+          }
+          pass(prior);
+          ++next;
+          return true;
+        });
+    if (!s.ok() || next != first) {
+      if (!s.ok()) core_->logger().Warn("ZINC-STORE", "doc=" + name_ + " bridge: " + s.ToString());
+      bridge->ops.reset();
+      return false;
+    }
+    core_->metrics().bridges_from_store->Add();
+  }
+  for (uint64_t s = std::max(base_seq + 1, first); s <= head_; ++s) pass(history_.At(s, head_));
+  return true;
+}
+
+void HostedDocument::ExtendBridgesLocked(const EndpointId& origin, const std::string& payload) {
+  const size_t cap = BridgeCap();
   for (auto& [other, bridge] : bridges_) {
     if (other == origin || bridge.overflowed || !bridge.ops) continue;
     if (bridge.ops->size() >= cap) {
@@ -394,7 +439,7 @@ void HostedDocument::SequenceReceivedLocked(Message* msg, std::vector<DocumentCh
   core_->logger().Warn("ZINC-REFUSED", "doc=" + name_ + " origin=" + msg->origin.ToString() +
                                            " origin_seq=" + std::to_string(origin_seq) + " " +
                                            s.ToString());
-  if (reason != wire::NACK_OUT_OF_ORDER) {
+  if (reason != wire::NACK_OUT_OF_ORDER && reason != wire::NACK_STALE_BASE) {
     // It consumed its origin_seq: remembered, so that a copy of it is answered alike.
     last_refused_[msg->origin] = Refusal{origin_seq, reason, s.message()};
   }

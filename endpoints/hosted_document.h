@@ -132,6 +132,12 @@ class HostedDocument final : public DocumentBackend,
   // bridge past it. Sets *bridge to the bridge used.
   Status TransformLocked(const EndpointId& origin, uint64_t base_seq, std::string* payload,
                          Bridge** bridge, wire::NackReason* reason) REQUIRES(mu_);
+  // Fills bridge->ops with the others' fragments from base_seq + 1 to the head: those older
+  // than the history in memory from the store's log (its retention window). Returns false
+  // (the chain is refused: NACK_STALE_BASE) when neither holds them all, or past the cap.
+  bool BuildBridgeLocked(const EndpointId& origin, uint64_t base_seq, Bridge* bridge) REQUIRES(mu_);
+  // The most fragments a bridge may hold before its chain is ended.
+  size_t BridgeCap() const;
   // Adds a just-sequenced fragment of origin to every other author's bridge.
   void ExtendBridgesLocked(const EndpointId& origin, const std::string& payload) REQUIRES(mu_);
   wire::SnapshotReply SnapshotLocked() const REQUIRES(mu_);

@@ -16,6 +16,7 @@ namespace internal {
   X(catchups_requested, "zinc_catchups_requested_total")             \
   X(catchups_served, "zinc_catchups_served_total")                   \
   X(catchups_from_store, "zinc_catchups_from_store_total")           \
+  X(bridges_from_store, "zinc_bridges_from_store_total")             \
   X(child_subscriptions, "zinc_child_subscriptions_total")           \
   X(child_unsubscriptions, "zinc_child_unsubscriptions_total")       \
   X(children_lost, "zinc_children_lost_total")                       \
@@ -27,6 +28,7 @@ namespace internal {
   X(documents_unloadable, "zinc_documents_unloadable_total")         \
   X(documents_not_taken_over, "zinc_documents_not_taken_over_total") \
   X(edits_fitted, "zinc_edits_fitted_total")                         \
+  X(edits_rebased, "zinc_edits_rebased_total")                       \
   X(edits_recovered, "zinc_edits_recovered_total")                   \
   X(edits_refused, "zinc_edits_refused_total")                       \
   X(edits_resent, "zinc_edits_resent_total")                         \

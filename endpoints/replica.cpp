@@ -309,8 +309,17 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   // The pending edits, replayed on the snapshot. Those of types the host transforms (text) were
   // made on another version of the text, so one may no longer fit (a position past the end):
   // it is fitted (clamped) rather than dropped. (Rebasing them properly needs the fragments
-  // between their base and the snapshot, which a snapshot does not have.)
+  // between their base and the snapshot, which a snapshot does not have: the host's memory
+  // and log had them no more.) The application is told (DocumentChange::rebased).
   // Every one goes again below (Replay starts a new chain).
+  const size_t rebased = type->host_transforms() ? pending_.size() : 0;
+  if (rebased > 0) {
+    core_->metrics().edits_rebased->Add(rebased);
+    core_->logger().Warn("ZINC-REBASED", "doc=" + name_ + " " + std::to_string(rebased) +
+                                             " pending edits replayed onto a snapshot at seq " +
+                                             std::to_string(env.seq()) +
+                                             " without the history since their base");
+  }
   const size_t refused = pending_.Replay([&](std::string* payload) {
     if (doc->Apply(*payload).ok()) return true;
     Result<std::string> fitted = doc->Fit(*payload);
@@ -338,6 +347,7 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   DocumentChange c;
   c.seq = applied_seq_;
   c.reset = true;
+  c.rebased = rebased - std::min(rebased, refused);
   if (staged_.wants_changes()) c.payload = doc_->Snapshot();
   changes->push_back(std::move(c));
   cv_.notify_all();
@@ -422,6 +432,20 @@ void Replica::OnNack(const wire::Envelope& env) {
       // the stall timer's backoff.
       if (nack.refused_origin_seq() != 0) return;
       break;
+    case wire::NACK_STALE_BASE:
+      // The edit's base is older than the host keeps (memory and log): the host did not take
+      // its origin_seq. It stays pending; once caught up (the remote fragments since its base
+      // passed over it here) it goes again on the new base, or on a snapshot if the host has
+      // compacted past us (fitted: RestoreLocked). Asked once per retry interval.
+      if (nack.refused_origin_seq() == 0 || pending_.empty() ||
+          nack.refused_origin_seq() < pending_.front()) {
+        return;
+      }
+      if (state_ == State::kSynced) {
+        resend_on_catchup_ = true;
+        RequestCatchupLocked(applied_seq_ + 1, UINT64_MAX);
+      }
+      return;
     case wire::NACK_UNSUPPORTED:
       // Sent to a member that does not sequence (a parent that is no longer the root, or not
       // yet): the edit itself is fine, so it stays pending and goes again to the root.

@@ -18,6 +18,12 @@
 #   disk-full       a root whose data directory is on a 4 MB tmpfs that fills up: edits are
 #                   refused (NACK_STORE_FAILED, kept by their authors), reads still served;
 #                   once space is freed the edits go through, none lost or applied twice
+#   offline-rebase  a client in its own network namespace goes offline (its link down) with
+#                   1,000 pending text edits while 4 others make 100,000 on a root that keeps
+#                   only 1,000 fragments in memory but its log on disk: once back, every one of
+#                   its edits is in the text once, in its order
+#   offline-fit     the same with only 1,000 fragments in the log: its edits are replayed onto
+#                   a snapshot (fitted), and it is told so (ZINC-REBASED)
 #   standby-behind  the standby is SIGSTOPped, the root SIGKILLed while it stands still, then
 #                   the standby resumed: it takes over without the newest tail the clients had
 #                   (their conflicting tail): they resync and send their own edits again
@@ -277,6 +283,81 @@ case "$SCENARIO" in
     pass "client tx SIGSTOPped for 5 s, then resumed and edited"
     wait_clients
     check_docs "$ADDR_root" "$ADDR_standby"
+    ;;
+  offline-rebase | offline-fit)
+    # A real network between the root and the offline client: a veth pair into a namespace of
+    # its own, whose link goes down (packets vanish; no reset) and comes back.
+    NS=zincoff$$
+    VA=zoa$$
+    VB=zob$$
+    NET=10.$((($$ >> 8) % 200 + 20)).$(($$ % 250)).
+    if ! ip netns add "$NS" 2> /dev/null; then echo "SKIP: cannot create a network namespace"; exit 0; fi
+    trap 'ip link del "$VA" 2> /dev/null; ip netns del "$NS" 2> /dev/null; cleanup' EXIT
+    ip link add "$VA" type veth peer name "$VB" && ip link set "$VB" netns "$NS" &&
+      ip addr add "${NET}1/24" dev "$VA" && ip link set "$VA" up &&
+      ip netns exec "$NS" ip addr add "${NET}2/24" dev "$VB" &&
+      ip netns exec "$NS" ip link set "$VB" up && ip netns exec "$NS" ip link set lo up ||
+      die "cannot set up the veth pair"
+    # 1,000 fragments in memory, 200,000 in the log: the offline client's base is only on disk.
+    # offline-fit: the log keeps 1,000 too, so its edits are replayed onto a snapshot (fitted)
+    # and it is told so.
+    retention=200000
+    [ "$SCENARIO" = offline-fit ] && retention=1000
+    LISTEN="tcp://${NET}1:0" start_node host root --data "$WORK/root" --history-fragments 1000 \
+      --retention-fragments $retention --snapshot-fragments 1000
+    mkfifo "$WORK/x.in"
+    ip netns exec "$NS" "$ZINCCTL" client --join "$ADDR_root" --doc t --type text \
+      --acks "$WORK/tx.acks" --name tx --log-level info --timeout-ms 120000 $HB \
+      < "$WORK/x.in" > "$WORK/tx.out" 2> "$WORK/tx.err" &
+    PID_tx=$!
+    PIDS="$PIDS $PID_tx"
+    exec 3> "$WORK/x.in"
+    for k in $(seq 1 100); do echo "{\"insert\":[0,\"[tx:$k]\"]}" >&3; done
+    wait_for acked_at_least tx 100 || die "tx made no progress"
+    ip link set "$VA" down
+    pass "tx's link is down (100 edits acknowledged)"
+    offline=$(scaled 1000)
+    for k in $(seq 101 $((100 + offline))); do echo "{\"insert\":[0,\"[tx:$k]\"]}" >&3; done
+    others=$(scaled 25000)
+    for i in 1 2 3 4; do start_client "t$i" text "$ADDR_root" 25000 5000; done
+    wait_clients
+    pass "4 clients made $((4 * others)) edits while tx was offline with $offline pending"
+    ip link set "$VA" up
+    exec 3>&-
+    CLIENTS=tx
+    wait_clients
+    grep -h -o 'ZINC-[A-Z-]*' "$WORK/tx.err" "$WORK/root.err" | sort | uniq -c | sed 's/^/      /'
+    if [ "$SCENARIO" = offline-fit ]; then
+      grep -q "ZINC-REBASED" "$WORK/tx.err" &&
+        pass "tx was told: $(grep -o 'ZINC-REBASED.*' "$WORK/tx.err" | head -1)" ||
+        fail "tx's edits were replayed without a ZINC-REBASED notice"
+    else
+      grep -q "ZINC-REBASED" "$WORK/tx.err" && fail "tx's edits were fitted, not transformed"
+      grep -q "ZINC-EDIT-REFUSED" "$WORK/tx.err" && fail "tx had edits refused"
+    fi
+    "$ZINCCTL" cat --join "$ADDR_root" --doc t --timeout-ms 10000 > "$WORK/cat.t" ||
+      die "cannot read the text"
+    python3 - "$WORK" "$((100 + offline))" "$((4 * others))" << 'PY' || failures=$((failures + 1))
+import json, re, sys
+work, mine, others = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+tokens = re.findall(r"\[([^\]:]+):(\d+)\]", json.load(open(f"{work}/cat.t"))["text"])
+tx = [int(k) for c, k in tokens if c == "tx"]
+rest = len(tokens) - len(tx)
+ok = True
+if sorted(tx) != list(range(1, mine + 1)):
+    missing = sorted(set(range(1, mine + 1)) - set(tx))
+    print(f"FAIL: tx's {len(tx)} tokens are not 1..{mine} once each (missing {missing[:5]}, "
+          f"{len(tx) - len(set(tx))} twice)"); ok = False
+elif tx != sorted(tx, reverse=True):
+    print("FAIL: tx's tokens are out of its order"); ok = False
+else:
+    print(f"ok:   every one of tx's {mine} edits is in the text once, in its order")
+if rest != others or len(set(tokens)) != len(tokens):
+    print(f"FAIL: {rest} other tokens, {others} expected, {len(tokens) - len(set(tokens))} twice"); ok = False
+else:
+    print(f"ok:   the others' {others} edits are there once each")
+sys.exit(0 if ok else 1)
+PY
     ;;
   standby-behind)
     # The standby must stand still for less than the member timeout (heartbeat_misses + 1/2

@@ -57,6 +57,9 @@ options:
   --snapshot-fragments N, --snapshot-bytes N  with --data: a document's snapshot every N
                      fragments (10000) or N bytes of records (16 MiB), whichever comes first
   --retention-fragments N  with --data: records kept behind a snapshot for catch-up; 100000
+  --history-fragments N  host, relay: sequenced fragments kept in memory per document for
+                     catch-up and for transforming late text edits; default 100000 (with --data
+                     the log behind covers what memory no longer holds)
   --unload-after-ms N  with --data: a document idle this long leaves memory (loaded again on
                      demand); default 30000
   --max-document-bytes N  the largest state a document may grow to (edits past it are refused);
@@ -147,13 +150,13 @@ class Tool {
     static const std::map<std::string, std::vector<std::string>> kAllowed = {
         {"host",
          {"listen", "data", "sync", "snapshot-fragments", "snapshot-bytes", "retention-fragments",
-          "unload-after-ms", "max-document-bytes", "max-children", "name", "timeout-ms",
-          "heartbeat-ms", "heartbeat-misses", "threads", "log-level"}},
+          "history-fragments", "unload-after-ms", "max-document-bytes", "max-children", "name",
+          "timeout-ms", "heartbeat-ms", "heartbeat-misses", "threads", "log-level"}},
         {"relay",
          {"listen", "join", "data", "sync", "snapshot-fragments", "snapshot-bytes",
-          "retention-fragments", "unload-after-ms", "max-document-bytes", "max-children",
-          "priority", "subscribe-rcvbuf", "name", "timeout-ms", "heartbeat-ms", "heartbeat-misses",
-          "threads", "log-level"}},
+          "retention-fragments", "history-fragments", "unload-after-ms", "max-document-bytes",
+          "max-children", "priority", "subscribe-rcvbuf", "name", "timeout-ms", "heartbeat-ms",
+          "heartbeat-misses", "threads", "log-level"}},
         {"client",
          {"join", "doc", "type", "acks", "subscribe-rcvbuf", "name", "timeout-ms", "heartbeat-ms",
           "heartbeat-misses", "threads", "log-level"}},
@@ -177,7 +180,8 @@ class Tool {
     }
     std::string error;
     long heartbeat_ms, heartbeat_misses, threads, max_children, priority, rcvbuf;
-    long snapshot_fragments, snapshot_bytes, retention, unload_after_ms, max_document_bytes;
+    long snapshot_fragments, snapshot_bytes, retention, history, unload_after_ms;
+    long max_document_bytes;
     if (!IntFlag(args, "timeout-ms", 10000, 1, 86400000, &timeout_ms_, &error) ||
         !IntFlag(args, "heartbeat-ms", 100, 1, 60000, &heartbeat_ms, &error) ||
         !IntFlag(args, "heartbeat-misses", 3, 1, 1000, &heartbeat_misses, &error) ||
@@ -188,6 +192,7 @@ class Tool {
         !IntFlag(args, "snapshot-fragments", 10000, 1, 1L << 40, &snapshot_fragments, &error) ||
         !IntFlag(args, "snapshot-bytes", 16L << 20, 1, 1L << 40, &snapshot_bytes, &error) ||
         !IntFlag(args, "retention-fragments", 100000, 0, 1L << 40, &retention, &error) ||
+        !IntFlag(args, "history-fragments", 100000, 1, 1L << 40, &history, &error) ||
         !IntFlag(args, "unload-after-ms", 30000, 1, 1L << 40, &unload_after_ms, &error) ||
         !IntFlag(args, "max-document-bytes", 32L << 20, 0, 1L << 40, &max_document_bytes, &error)) {
       return Fail(error);
@@ -210,6 +215,7 @@ class Tool {
     options_.snapshot_fragments = static_cast<size_t>(snapshot_fragments);
     options_.snapshot_bytes = static_cast<size_t>(snapshot_bytes);
     options_.retention_fragments = static_cast<size_t>(retention);
+    options_.history_fragments = static_cast<size_t>(history);
     options_.unload_after = std::chrono::milliseconds(unload_after_ms);
     options_.max_document_bytes = static_cast<size_t>(max_document_bytes);
     if (args.flags.count("sync")) {
