@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "documents/map_document.h"
+#include "documents/text_document.h"
 #include "documents/type_registry.h"
 #include "endpoints/fake_core.h"
 
@@ -103,6 +104,43 @@ TEST_F(HostedDocumentTest, ACatchupOlderThanTheHistoryIsAnsweredWithASnapshot) {
   const wire::SnapshotReply& snap = sent[0].second.catchup_reply().snapshot();
   ASSERT_EQ(snap.applied_size(), 1);
   EXPECT_EQ(snap.applied(0).origin_seq(), 4u);
+}
+
+// A text edit whose base is further behind the head than a bridge may reach is refused without
+// taking its origin_seq: its author catches up and sends it again on the new base, where it
+// is sequenced (not answered with the old refusal).
+TEST_F(HostedDocumentTest, AStaleBaseIsRefusedWithoutConsumingTheOriginSeq) {
+  core_.mutable_options().history_fragments = 100;  // The bridge cap: max(1024, 100 / 4).
+  doc_ = std::make_shared<HostedDocument>(&core_, "d", types_->Find("text"));
+  const EndpointId other = EndpointId::Random();
+  auto text_fragment = [&](const EndpointId& from, uint64_t origin_seq, uint64_t base_seq) {
+    Message m;
+    m.origin = from;
+    m.routing_id = RoutingIdOf(from);
+    m.envelope = FakeCore::From(from, "d", 1);
+    m.envelope.set_origin_seq(origin_seq);
+    m.envelope.set_base_seq(base_seq);
+    m.envelope.mutable_fragment()->set_type("text");
+    m.envelope.mutable_fragment()->set_payload(EncodeTextOp(TextInsert(0, "x")));
+    return m;
+  };
+  for (uint64_t i = 1; i <= 1100; ++i) doc_->OnFragment(text_fragment(other, i, i - 1));
+  core_.TakeSent();
+
+  doc_->OnFragment(text_fragment(author_, 1, 0));
+  auto sent = core_.TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].second.nack().reason(), wire::NACK_STALE_BASE);
+  EXPECT_EQ(sent[0].second.nack().refused_origin_seq(), 1u);
+  EXPECT_EQ(doc_->seq(), 1100u);
+
+  // Sent again on a base the history in memory reaches: sequenced.
+  doc_->OnFragment(text_fragment(author_, 1, 1050));
+  sent = core_.TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].first, Route::kPublish);
+  EXPECT_EQ(sent[0].second.origin_seq(), 1u);
+  EXPECT_EQ(doc_->seq(), 1101u);
 }
 
 TEST_F(HostedDocumentTest, AnIdleDocumentNoticesItsHeadEveryTickThenOnceASecond) {
