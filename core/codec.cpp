@@ -470,6 +470,19 @@ Status DecodeEnvelope(std::string_view bytes, size_t max_bytes, const CodecLimit
     case wire::Envelope::kDeleted:
       if (!has_doc) return Status(StatusCode::kMalformed, "deletion without a document id");
       return Status::Ok();
+    case wire::Envelope::kChunk: {
+      const auto& c = out->chunk();
+      if (c.transfer() == 0 || c.data().empty() || c.total() > limits.max_transfer_bytes ||
+          c.offset() >= c.total() || c.data().size() > c.total() - c.offset()) {
+        return Status(StatusCode::kMalformed, "chunk with a bad transfer, range or total");
+      }
+      return Status::Ok();
+    }
+    case wire::Envelope::kChunkRequest:
+      if (out->chunk_request().transfer() == 0) {
+        return Status(StatusCode::kMalformed, "chunk request without a transfer");
+      }
+      return Status::Ok();
     case wire::Envelope::kBatch:
       if (!has_doc) return Status(StatusCode::kMalformed, "batch without a document id");
       if (static_cast<size_t>(out->batch().envelopes_size()) > limits.max_batch_envelopes) {

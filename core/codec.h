@@ -29,6 +29,9 @@ struct CodecLimits {
   size_t max_envelope_bytes = 1 << 20;
   // Largest envelope accepted on the sync channel (snapshot and catch-up replies). Default: 64 MiB.
   size_t max_sync_envelope_bytes = 64 << 20;
+  // Largest reply reassembled from chunks (wire::Chunk: a snapshot of a large document).
+  // Default: 1 GiB.
+  size_t max_transfer_bytes = size_t{1} << 30;
   // Longest document id. Default: 256 bytes.
   size_t max_doc_id_bytes = 256;
   // Longest document type name. Default: 64 bytes.

@@ -205,6 +205,13 @@ bool IsValidEnvelope(std::string_view bytes, size_t max_bytes, const CodecLimits
     case wire::Envelope::kDeleteRequest:
     case wire::Envelope::kDeleted:
       return has_doc;
+    case wire::Envelope::kChunk: {
+      const auto& c = e.chunk();
+      return c.transfer() != 0 && !c.data().empty() && c.total() <= limits.max_transfer_bytes &&
+             c.offset() < c.total() && c.data().size() <= c.total() - c.offset();
+    }
+    case wire::Envelope::kChunkRequest:
+      return e.chunk_request().transfer() != 0;
     case wire::Envelope::kTakeover:
       return !has_doc && e.takeover().listen().size() <= limits.max_address_bytes;
     case wire::Envelope::kRoster: {

@@ -58,6 +58,10 @@ MessageKind Message::kind() const {
       return MessageKind::kDeleteRequest;
     case wire::Envelope::kDeleted:
       return MessageKind::kDeleted;
+    case wire::Envelope::kChunk:
+      return MessageKind::kChunk;
+    case wire::Envelope::kChunkRequest:
+      return MessageKind::kChunkRequest;
     case wire::Envelope::kBatch:  // Unpacked by the ChannelListener; never handled as one.
     case wire::Envelope::BODY_NOT_SET:
       break;

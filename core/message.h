@@ -30,6 +30,8 @@ enum class MessageKind {
   kDocumentList,
   kDeleteRequest,
   kDeleted,
+  kChunk,  // handled by the ChannelListener itself (chunked sync replies)
+  kChunkRequest,
   kCount,
 };
 
@@ -82,6 +84,17 @@ struct OutboundFrame {
   // kSyncReply only: when no child is connected with that routing id (the author of a refused
   // fragment joined through a relay), the payload is published on this topic instead, if set.
   std::string fallback_topic;
+  // kSyncReply only: the document the reply is about. A reply over ChunkSender::kChunkBytes
+  // goes in chunks (wire::Chunk) that name it.
+  std::string doc;
 };
+
+// A reply on the sync channel to routing_id: env encoded, naming env's document (so that a large
+// one goes in chunks).
+inline OutboundFrame SyncReplyFrame(std::string routing_id, const wire::Envelope& env) {
+  OutboundFrame f(Route::kSyncReply, std::move(routing_id), EncodeEnvelope(env));
+  f.doc = env.doc();
+  return f;
+}
 
 }  // namespace zinc

@@ -15,6 +15,12 @@ constexpr size_t kMaxRun = 1024;
 
 // The strand a message belongs to: its document, or "" for control traffic.
 const std::string& StrandOf(const Message& m) { return m.envelope.doc(); }
+
+int64_t SteadyMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 }  // namespace
 
 ChannelListener::ChannelListener(Channels channels, Sink* sink, const CodecLimits& limits,
@@ -25,7 +31,9 @@ ChannelListener::ChannelListener(Channels channels, Sink* sink, const CodecLimit
       limits_(limits),
       tick_(tick),
       origin_(std::move(origin)),
-      channels_(std::move(channels)) {
+      channels_(std::move(channels)),
+      chunk_sender_(origin_),
+      chunk_assembler_(origin_, limits_.max_transfer_bytes) {
   relay_ = channels_.relay;
 }
 
@@ -188,6 +196,7 @@ void ChannelListener::RunCommand(const Command& c) {
       s = channels_.sync_client->Connect(c.topic);
       // Requests made for the old parent are moot; their senders ask again on attaching.
       blocked_sync_client_.clear();
+      chunk_assembler_.Clear();
       break;
     }
     case Command::kAttach:
@@ -266,6 +275,10 @@ void ChannelListener::DrainOutbox() {
       }
       case Route::kSyncReply: {
         if (!channels_.sync_server) break;
+        if (f.payload.size() > internal::ChunkSender::kChunkBytes) {
+          SendChunked(std::move(f));
+          break;
+        }
         std::string_view parts[2] = {f.address, f.payload};
         Status s = channels_.sync_server->Send(parts, 2);
         if (s.code() == StatusCode::kUnavailable && !f.fallback_topic.empty() &&
@@ -328,6 +341,50 @@ OutboundFrame ChannelListener::Coalesce(std::vector<OutboundFrame>* frames, size
   return batch;
 }
 
+void ChannelListener::SendChunked(OutboundFrame f) {
+  std::vector<std::string> chunks =
+      chunk_sender_.Start(f.address, std::move(f.doc), std::move(f.payload), SteadyMicros());
+  for (const std::string& chunk : chunks) {
+    std::string_view parts[2] = {f.address, chunk};
+    Status s = channels_.sync_server->Send(parts, 2);
+    (s.ok() ? frames_sent_ : frames_dropped_).fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void ChannelListener::OnChunk(const wire::Envelope& env, std::vector<Message>* run) {
+  internal::ChunkAssembler::Outcome out = chunk_assembler_.Add(env);
+  if (out.refused) {
+    sink_->OnBadFrame(ChannelKind::kSyncClient, *out.refused, nullptr, "");
+    return;
+  }
+  if (out.request && channels_.sync_client) {
+    blocked_sync_client_.push_back(OutboundFrame{Route::kSyncRequest, "", *std::move(out.request)});
+    Flush(channels_.sync_client.get(), &blocked_sync_client_);
+  }
+  if (!out.reply) {
+    if (!env.doc().empty()) sink_->OnTransferProgress(env.doc());
+    return;
+  }
+  // The whole reply: decoded as if it had come in one frame (but for its size limit).
+  Message msg;
+  msg.channel = ChannelKind::kSyncClient;
+  bool batch = false;
+  std::vector<std::string_view> elements;
+  Status s = DecodeFrame(*out.reply, limits_.max_transfer_bytes, limits_, &msg.envelope, &batch,
+                         &elements);
+  if (s.ok() && (batch || msg.envelope.has_chunk())) {
+    s = Status(StatusCode::kUnsupported, "a chunked reply holding a batch or a chunk");
+  }
+  if (!s.ok()) {
+    sink_->OnBadFrame(ChannelKind::kSyncClient, s, nullptr, "");
+    return;
+  }
+  if (!run->empty() && StrandOf(run->back()) != msg.envelope.doc()) Deliver(run);
+  EndpointId::FromBytes(msg.envelope.origin(), &msg.origin);
+  run->push_back(std::move(msg));
+  Deliver(run);
+}
+
 void ChannelListener::Deliver(std::vector<Message>* run) {
   if (run->empty()) return;
   sink_->OnMessages(std::move(*run));
@@ -366,6 +423,25 @@ void ChannelListener::Decode(ChannelKind kind, const Frame& frame, std::vector<M
   if (!s.ok()) {
     const bool named = msg.envelope.origin().size() == 16;
     sink_->OnBadFrame(kind, s, named ? &msg.envelope : nullptr, routing_id);
+    return;
+  }
+  if (msg.envelope.has_chunk() || msg.envelope.has_chunk_request()) {
+    // Chunked replies are this listener's business: a chunk only from the parent's sync
+    // server, a request only from a child that this host sends a transfer (its routing id).
+    if (kind == ChannelKind::kSyncClient && msg.envelope.has_chunk()) {
+      OnChunk(msg.envelope, run);
+    } else if (kind == ChannelKind::kSyncServer && msg.envelope.has_chunk_request()) {
+      std::optional<std::string> chunk =
+          chunk_sender_.Next(routing_id, msg.envelope.chunk_request(), SteadyMicros());
+      if (chunk && channels_.sync_server) {
+        std::string_view parts[2] = {routing_id, *chunk};
+        Status sent = channels_.sync_server->Send(parts, 2);
+        (sent.ok() ? frames_sent_ : frames_dropped_).fetch_add(1, std::memory_order_relaxed);
+      }
+    } else {
+      sink_->OnBadFrame(kind, Status(StatusCode::kUnsupported, "a chunk on the wrong channel"),
+                        &msg.envelope, routing_id);
+    }
     return;
   }
   if (relay_ && kind == ChannelKind::kSubscription && channels_.outbound) {
@@ -549,6 +625,7 @@ void ChannelListener::Run() {
     DrainOutbox();
     if (SteadyClock::now() >= next_tick) {
       next_tick = SteadyClock::now() + tick_;
+      chunk_sender_.Expire(SteadyMicros());
       sink_->OnTick();
     }
   }

@@ -16,6 +16,7 @@
 #include "core/codec.h"
 #include "core/message.h"
 #include "core/mutex.h"
+#include "endpoints/chunks.h"
 
 namespace zinc {
 
@@ -48,6 +49,9 @@ class ChannelListener {
       (void)topic;
       (void)subscribed;
     }
+    // Client side: a chunk of a large reply about doc arrived (the rest follows): whoever waits
+    // for it should not ask again yet. From the I/O thread; must not block.
+    virtual void OnTransferProgress(const std::string& doc) { (void)doc; }
   };
 
   // The channels to own; any may be null. Host side: outbound (PUB), inbound (PULL), sync_server
@@ -157,6 +161,11 @@ class ChannelListener {
   // Decodes one frame and appends its messages to *run, handing *run to the sink first when
   // they belong to another strand.
   void Decode(ChannelKind kind, const Frame& frame, std::vector<Message>* run);
+  // A chunk of a large reply from the parent (sync client): kept, the next asked for, and the
+  // whole reply, once in, decoded into *run as if it had come in one frame.
+  void OnChunk(const wire::Envelope& env, std::vector<Message>* run);
+  // A sync reply too large for one frame: sent in chunks.
+  void SendChunked(OutboundFrame f);
   // Hands *run to the sink (if not empty) and clears it.
   void Deliver(std::vector<Message>* run);
 
@@ -185,6 +194,9 @@ class ChannelListener {
 
   // I/O thread only (after Start).
   Channels channels_;
+  // Large sync replies in pieces: those this host sends, and those this client receives.
+  internal::ChunkSender chunk_sender_;
+  internal::ChunkAssembler chunk_assembler_;
   // Forwarding as a relay (Channels::relay, until Promote).
   bool relay_ = false;
   // Client side: joined (see JoinVia), and whether SUB and PUSH are connected to a parent (a

@@ -93,7 +93,7 @@ bool ChildServer::Serve(const Source& src, const std::string& routing_id,
     }
     core_->metrics().catchups_served->Add();
   }
-  core_->Send(OutboundFrame{Route::kSyncReply, routing_id, EncodeEnvelope(e)});
+  core_->Send(SyncReplyFrame(routing_id, e));
   return true;
 }
 

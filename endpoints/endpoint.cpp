@@ -469,6 +469,13 @@ Replica* EndpointImpl::FindReplica(const std::string& name) {
   return it == replicas_.end() ? nullptr : it->second.get();
 }
 
+void EndpointImpl::OnTransferProgress(const std::string& doc) {
+  // Under mu_: a replica leaves replicas_ under it before it is destroyed.
+  MutexLock l(&mu_);
+  auto it = replicas_.find(doc);
+  if (it != replicas_.end()) it->second->NoteTransferProgress();
+}
+
 void EndpointImpl::OnMessages(std::vector<Message> msgs) {
   // One task for the lot: they share a strand, and a hand-off per message would cost more than
   // handling most of them.

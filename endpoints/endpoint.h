@@ -102,9 +102,9 @@ struct EndpointOptions {
   // Default: 30 s.
   std::chrono::milliseconds unload_after{30000};
   // The largest state a document may grow to, in its snapshot encoding: an edit that would make
-  // it larger is refused (NACK_TOO_LARGE; edits that shrink it still pass). 0: no limit. Until
-  // snapshots travel in chunks, a document must fit in one sync envelope
-  // (CodecLimits::max_sync_envelope_bytes, 64 MiB). Default: 32 MiB.
+  // it larger is refused (NACK_TOO_LARGE; edits that shrink it still pass). 0: no limit.
+  // Snapshots over 1 MiB travel in chunks (docs/protocol.md), up to
+  // CodecLimits::max_transfer_bytes (1 GiB). Default: 32 MiB.
   size_t max_document_bytes = 32 << 20;
   // A store of the application's instead of data_dir's (tests: NewMemoryStore()). Must outlive
   // the Endpoint.

@@ -104,6 +104,7 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
                   const std::string& routing_id) override;
   void OnTick() override;
   void OnSubscription(const std::string& topic, bool subscribed) override EXCLUDES(mu_);
+  void OnTransferProgress(const std::string& doc) override EXCLUDES(mu_);
   // The handlers have max_queued_messages waiting. Leaving that state, the members' silence
   // while nothing was read is forgiven (their frames waited unread here).
   bool Saturated() override EXCLUDES(tree_mu_);

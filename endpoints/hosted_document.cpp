@@ -487,7 +487,7 @@ void HostedDocument::OnSnapshotRequest(const Message& msg) {
   *e.mutable_snapshot_reply() = SnapshotLocked();
   e.set_seq(head_);
   // Behind the commits of what it shows (with a store).
-  EmitLocked(OutboundFrame{Route::kSyncReply, msg.routing_id, EncodeEnvelope(e)});
+  EmitLocked(SyncReplyFrame(msg.routing_id, e));
 }
 
 void HostedDocument::OnCatchupRequest(const Message& msg) {
@@ -503,7 +503,7 @@ void HostedDocument::OnCatchupRequest(const Message& msg) {
     // Compacted past from_seq: a fresh snapshot instead.
     *reply->mutable_snapshot() = SnapshotLocked();
   }
-  EmitLocked(OutboundFrame{Route::kSyncReply, msg.routing_id, EncodeEnvelope(e)});
+  EmitLocked(SyncReplyFrame(msg.routing_id, e));
 }
 
 bool HostedDocument::FillCatchupFromStoreLocked(const wire::CatchupRequest& req,

@@ -524,11 +524,14 @@ void Replica::OnTick(int64_t now_micros) {
   const int64_t retry = std::chrono::microseconds(core_->options().retry).count();
   if (state_ == State::kFailed) return;
   if (server_.has_parked()) ServeParkedLocked(now_micros);
-  if ((state_ == State::kOpening || state_ == State::kResyncing) &&
+  // A large reply on its way in chunks: what it answers is not asked again meanwhile.
+  const int64_t chunk_micros = transfer_micros_.load(std::memory_order_relaxed);
+  const bool transferring = chunk_micros != 0 && now_micros - chunk_micros < retry;
+  if ((state_ == State::kOpening || state_ == State::kResyncing) && !transferring &&
       now_micros - snapshot_sent_micros_ >= retry) {
     RequestSnapshotLocked();
   }
-  if (state_ == State::kSynced && catchup_sent_micros_ != 0 &&
+  if (state_ == State::kSynced && catchup_sent_micros_ != 0 && !transferring &&
       now_micros - catchup_sent_micros_ >= retry) {
     catchup_sent_micros_ = 0;
     if (!buffered_.empty() && buffered_.begin()->first > applied_seq_ + 1) {

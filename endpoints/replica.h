@@ -114,6 +114,11 @@ class Replica final : public DocumentBackend {
   void OnCatchupReply(const wire::Envelope& env) EXCLUDES(mu_);
   void OnNack(const wire::Envelope& env) EXCLUDES(mu_);
   void OnTick(int64_t now_micros) EXCLUDES(mu_);
+  // A chunk of a large reply about this document arrived (from the I/O thread): the request
+  // it answers is not sent again while chunks keep coming.
+  void NoteTransferProgress() {
+    transfer_micros_.store(core_->clock().NowMicros(), std::memory_order_relaxed);
+  }
 
   // DocumentBackend.
   const DocumentType* type() const override EXCLUDES(mu_);
@@ -211,6 +216,8 @@ class Replica final : public DocumentBackend {
   int64_t snapshot_sent_micros_ GUARDED_BY(mu_) = 0;
   int64_t catchup_sent_micros_ GUARDED_BY(mu_) = 0;
   uint64_t catchup_to_ GUARDED_BY(mu_) = 0;
+  // When the last chunk of a large reply came (NoteTransferProgress); 0: none.
+  std::atomic<int64_t> transfer_micros_{0};
   // When pending_ last made progress (an ack, a resend).
   int64_t pending_progress_micros_ GUARDED_BY(mu_) = 0;
   // The newest sequenced fragments applied, up to applied_seq_: served to a relay's children,
