@@ -360,6 +360,11 @@ int ServeZinc(const std::string& parent = "") {
       o.sync = *mode;
     }
   }
+  // ZINC_BENCH_ACK_AFTER=standby: --ack-after standby (with ZINC_BENCH_STANDBY, the scenarios
+  // start a standby beside the root).
+  if (const char* a = getenv("ZINC_BENCH_ACK_AFTER"); a && std::string(a) == "standby") {
+    o.ack_after = zinc::EndpointOptions::AckAfter::kStandby;
+  }
   auto host = zinc::Endpoint::Start(o);
   if (!host.ok()) {
     std::fprintf(stderr, "zinc_bench: host: %s\n", host.status().ToString().c_str());
@@ -645,6 +650,25 @@ BlastResult BlastRaw(size_t size, size_t count) {
   return r;
 }
 
+// ZINC_BENCH_STANDBY=1: a standby relay (a process) beside root, named in the roster that
+// client sees before the run starts; nullptr without it. *ok is false if it failed.
+std::unique_ptr<Server> MaybeStandby(Server& root, zinc::Endpoint& client, bool* ok) {
+  *ok = true;
+  if (!getenv("ZINC_BENCH_STANDBY")) return nullptr;
+  auto standby = Server::Spawn("serve-relay", root.addresses()[0]);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (standby && client.roster().standby.is_nil()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      std::fprintf(stderr, "zinc_bench: no standby named\n");
+      *ok = false;
+      return nullptr;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling the roster
+  }
+  *ok = standby != nullptr;
+  return standby;
+}
+
 BlastResult BlastZinc(size_t size, size_t count, size_t window) {
   BlastResult r;
   const double cpu0 = CpuMicros();
@@ -653,6 +677,9 @@ BlastResult BlastZinc(size_t size, size_t count, size_t window) {
   auto producer = Join(*server);
   auto consumer = Join(*server);
   if (!producer || !consumer) return r;
+  bool standby_ok;
+  auto standby = MaybeStandby(*server, *producer, &standby_ok);
+  if (!standby_ok) return r;
   const std::string name = "blast";
   zinc::DocumentHandle* out = OpenSynced(producer.get(), name, "log");
   zinc::DocumentHandle* in = out ? OpenSynced(consumer.get(), name, "log") : nullptr;
@@ -673,6 +700,7 @@ BlastResult BlastZinc(size_t size, size_t count, size_t window) {
   r.latency = Stats(receipts.LatenciesMicros());
   consumer->Stop();
   producer->Stop();
+  if (standby) standby->Finish();
   r.server_rss_kb = server->Finish();
   r.cpu_us_per_msg = (CpuMicros() - cpu0) / count;
   return r;
@@ -749,6 +777,9 @@ std::vector<double> RttZinc(size_t size, size_t count) {
   if (!server) return {};
   auto client = Join(*server);
   if (!client) return {};
+  bool standby_ok;
+  auto standby = MaybeStandby(*server, *client, &standby_ok);
+  if (!standby_ok) return {};
   zinc::DocumentHandle* doc = OpenSynced(client.get(), "rtt", "log");
   if (!doc) return {};
   std::string entry(size - 1, 'm');
@@ -987,6 +1018,9 @@ double TextZinc(size_t count, size_t window, size_t* lost) {
   auto writer = Join(*server);
   auto reader = Join(*server);
   if (!writer || !reader) return -1;
+  bool standby_ok;
+  auto standby = MaybeStandby(*server, *writer, &standby_ok);
+  if (!standby_ok) return -1;
   zinc::DocumentHandle* out = OpenSynced(writer.get(), "text", "text");
   zinc::DocumentHandle* in = out ? OpenSynced(reader.get(), "text", "text") : nullptr;
   if (!in) return -1;

@@ -470,6 +470,9 @@ Status DecodeEnvelope(std::string_view bytes, size_t max_bytes, const CodecLimit
     case wire::Envelope::kDeleted:
       if (!has_doc) return Status(StatusCode::kMalformed, "deletion without a document id");
       return Status::Ok();
+    case wire::Envelope::kDurable:
+      if (!has_doc) return Status(StatusCode::kMalformed, "durable without a document id");
+      return Status::Ok();
     case wire::Envelope::kChunk: {
       const auto& c = out->chunk();
       if (c.transfer() == 0 || c.data().empty() || c.total() > limits.max_transfer_bytes ||

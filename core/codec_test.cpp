@@ -204,6 +204,7 @@ bool IsValidEnvelope(std::string_view bytes, size_t max_bytes, const CodecLimits
       return true;
     case wire::Envelope::kDeleteRequest:
     case wire::Envelope::kDeleted:
+    case wire::Envelope::kDurable:
       return has_doc;
     case wire::Envelope::kChunk: {
       const auto& c = e.chunk();

@@ -62,6 +62,8 @@ MessageKind Message::kind() const {
       return MessageKind::kChunk;
     case wire::Envelope::kChunkRequest:
       return MessageKind::kChunkRequest;
+    case wire::Envelope::kDurable:
+      return MessageKind::kDurable;
     case wire::Envelope::kBatch:  // Unpacked by the ChannelListener; never handled as one.
     case wire::Envelope::BODY_NOT_SET:
       break;

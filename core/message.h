@@ -32,6 +32,7 @@ enum class MessageKind {
   kDeleted,
   kChunk,  // handled by the ChannelListener itself (chunked sync replies)
   kChunkRequest,
+  kDurable,
   kCount,
 };
 

@@ -51,6 +51,10 @@ wire::SnapshotReply ChildServer::Snapshot(const Source& src) const {
     a->set_origin(origin);
     a->set_origin_seq(origin_seq);
   }
+  if (src.acks_after_standby) {
+    r.set_acks_after_standby(true);
+    r.set_durable_seq(std::min(src.durable_seq, src.seq));
+  }
   return r;
 }
 

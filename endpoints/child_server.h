@@ -35,6 +35,9 @@ class ChildServer {
     const DocumentType* type = nullptr;
     const Document* doc = nullptr;  // the visible state (with the relay's own pending edits)
     const History* history = nullptr;
+    // AckAfter::kStandby at the root, and its Durable watermark as this replica last heard.
+    bool acks_after_standby = false;
+    uint64_t durable_seq = 0;
   };
 
   // core and name must outlive this object.
@@ -74,8 +77,13 @@ class ChildServer {
   // Answers one request, or returns false if it must wait.
   bool Serve(const Source& src, const std::string& routing_id, const wire::Envelope& request,
              bool force);
+
+ public:
+  // The state as sequenced at src.seq, with the dedup table: what a child is served, and what a
+  // relay's store keeps.
   wire::SnapshotReply Snapshot(const Source& src) const;
 
+ private:
   EndpointCore* const core_;
   const std::string* const name_;
   std::vector<Parked> parked_;

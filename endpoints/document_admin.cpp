@@ -216,6 +216,12 @@ void EndpointImpl::HandleDeleted(Message msg) {
   auto r = replicas_.find(name);
   if (r == replicas_.end()) return;
   r->second->Close(/*release_state=*/true, "document '" + name + "' was deleted");
+  if (journal_ && is_relay()) {
+    // A relay's store (the standby's) drops its copy too.
+    WriteBatch b;
+    b.Delete(name);
+    journal_->Submit(name, std::move(b), {}, nullptr);
+  }
   metrics_.relay_replicas_closed->Add();
   closed_.push_back(std::move(r->second));
   replicas_.erase(r);

@@ -119,6 +119,31 @@ void EndpointImpl::HandleHeartbeat(Message msg) {
   if (Replica* r = FindOrReplicate(msg.envelope.doc(), "")) r->OnHeartbeat(msg.envelope);
 }
 
+void EndpointImpl::HandleDurable(Message msg) {
+  const std::string& name = msg.envelope.doc();
+  if (msg.channel == ChannelKind::kSubscription) {
+    if (Replica* r = FindReplica(name)) r->OnDurable(msg.envelope);
+    return;
+  }
+  if (msg.channel != ChannelKind::kInbound || !is_root()) {
+    Refuse(msg, wire::NACK_UNSUPPORTED, "durable report on the wrong channel");
+    return;
+  }
+  {
+    // Only the standby's word counts (issue 15 binds it to the standby's key).
+    MutexLock t(&tree_mu_);
+    if (roster_.standby().is_nil() || msg.origin != roster_.standby()) return;
+  }
+  std::shared_ptr<HostedDocument> doc;
+  {
+    MutexLock l(&mu_);
+    auto it = hosted_.find(name);
+    if (it != hosted_.end()) doc = it->second;
+  }
+  // (A document unloaded meanwhile had every commit on disk; its next load counts them.)
+  if (doc) doc->OnStandbyDurable(msg.envelope.seq());
+}
+
 void EndpointImpl::HandleSnapshotRequest(Message msg) {
   if (msg.channel != ChannelKind::kSyncServer) {
     Refuse(msg, wire::NACK_UNSUPPORTED, "snapshot request on the wrong channel");

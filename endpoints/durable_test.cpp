@@ -117,5 +117,56 @@ TEST(DurableRootTest, ASubscriberBehindTheMemoryHistoryCatchesUpFromTheLog) {
   EXPECT_EQ(slow->counters().Value("zinc_resyncs_total"), 0u);
 }
 
+// --ack-after standby: an edit is acknowledged only once the standby has it in its store, so
+// at the moment its author hears, the standby's store holds it; the standby keeps its replicas
+// in its own store all along. With the standby gone, the root's own commit acknowledges.
+TEST(DurableRootTest, WithAckAfterStandbyAnAcknowledgedEditIsInTheStandbysStore) {
+  std::unique_ptr<Store> root_store = NewMemoryStore();
+  std::unique_ptr<Store> standby_store = NewMemoryStore();
+  EndpointOptions o;
+  o.store = root_store.get();
+  o.ack_after = EndpointOptions::AckAfter::kStandby;
+  auto host = StartHost(o);
+  EndpointOptions so = o;
+  so.store = standby_store.get();
+  so.listen = "tcp://127.0.0.1:*";
+  auto standby = StartClient(*host, so);
+  ASSERT_TRUE(WaitFor([&] { return host->roster().standby == standby->id(); }));
+  auto client = StartClient(*host);
+  DocumentHandle* doc = OpenMap(client.get(), "d");
+  ASSERT_TRUE(doc->WaitSynced(kTimeout).ok());
+  std::mutex mu;
+  uint64_t acks = 0;
+  uint64_t behind = 0;  // acknowledgements of edits the standby's store did not have yet
+  doc->OnAcknowledged([&](uint64_t, uint64_t seq) {
+    Result<DocumentStat> at = standby_store->Stat("d");
+    std::lock_guard<std::mutex> l(mu);
+    ++acks;
+    if (!at.ok() || at->seq < seq) ++behind;
+  });
+  for (int i = 1; i <= 500; ++i) {
+    ASSERT_TRUE(doc->Edit(Set("k" + std::to_string(i % 10), std::to_string(i))).ok());
+  }
+  ASSERT_TRUE(doc->WaitAcknowledged(kTimeout).ok());
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard<std::mutex> l(mu);
+    return acks == 500;
+  }));
+  {
+    std::lock_guard<std::mutex> l(mu);
+    EXPECT_EQ(behind, 0u);
+  }
+  // The standby's store is a copy of the root's document.
+  Result<StoredDocument> kept = standby_store->Load("d");
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ(kept->type, "map");
+
+  // The standby gone: the root's commit acknowledges again (once the roster names none).
+  standby.reset();
+  ASSERT_TRUE(WaitFor([&] { return host->roster().standby.is_nil(); }, kTimeout));
+  ASSERT_TRUE(doc->Edit(Set("after", "1")).ok());
+  EXPECT_TRUE(doc->WaitAcknowledged(kTimeout).ok());
+}
+
 }  // namespace
 }  // namespace zinc

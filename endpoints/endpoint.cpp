@@ -285,6 +285,7 @@ void EndpointImpl::RegisterHandlers() {
   add(MessageKind::kDocumentList, &EndpointImpl::HandleSyncReply);
   add(MessageKind::kDeleteRequest, &EndpointImpl::HandleDeleteRequest);
   add(MessageKind::kDeleted, &EndpointImpl::HandleDeleted);
+  add(MessageKind::kDurable, &EndpointImpl::HandleDurable);
 }
 
 Result<DocumentHandle*> EndpointImpl::Open(const std::string& name, const OpenOptions& options) {
@@ -649,6 +650,12 @@ void EndpointImpl::OnTick() {
     for (Replica* r : replicas) Post(r->name(), [r, now] { r->OnTick(now); });
   }
   TreeTick(now);
+  {
+    MutexLock t(&tree_mu_);
+    standby_self_.store(!roster_.standby().is_nil() && roster_.standby() == id_,
+                        std::memory_order_relaxed);
+    standby_known_.store(!roster_.standby().is_nil(), std::memory_order_relaxed);
+  }
   if (!options_.listen.empty()) {
     wire::Envelope e = NewEnvelope("");
     e.mutable_heartbeat();

@@ -89,6 +89,14 @@ struct EndpointOptions {
   std::string data_dir;
   // What a commit waits for: SyncMode in store/store.h. Default: full (fsync).
   SyncMode sync = SyncMode::kFull;
+  // What acknowledges an edit (docs/durability.md). kRoot: the root's commit (its disk, with a
+  // store). kStandby: the standby's too (semi-synchronous replication): the root publishes as
+  // before, and its authors count an edit acknowledged once the standby reports it on its disk
+  // (wire::Durable), so that nothing acknowledged is lost even when the root's machine never
+  // comes back. While the roster names no standby, the root's commit acknowledges. Set it on
+  // the root and on the relays that may take over. Default: kRoot.
+  enum class AckAfter { kRoot, kStandby };
+  AckAfter ack_after = AckAfter::kRoot;
   // With a store: a document's snapshot is written every snapshot_fragments fragments or
   // snapshot_bytes bytes of records, whichever comes first, and the log behind it is compacted
   // down to the newest retention_fragments records (kept for catch-up; a restart replays only

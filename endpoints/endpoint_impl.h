@@ -71,6 +71,8 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   const std::string& listen_address() const override { return listen_address_; }
   bool is_root() const override { return IsRoot(role()); }
   bool is_relay() const override { return hosts_.load(std::memory_order_acquire) && !is_root(); }
+  bool is_standby() const override { return standby_self_.load(std::memory_order_relaxed); }
+  bool has_standby() const override { return standby_known_.load(std::memory_order_relaxed); }
   Status WaitJoined(std::chrono::milliseconds timeout) override EXCLUDES(tree_mu_);
   TreePosition position() const override EXCLUDES(tree_mu_);
   RosterInfo roster() const override EXCLUDES(tree_mu_);
@@ -129,6 +131,9 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   // A run of fragments of one document from one channel: one lock and one send for the lot.
   void HandleFragments(Message* msgs, size_t n);
   void HandleHeartbeat(Message msg);
+  // wire::Durable: the standby's report at the root (inbound), the root's watermark at a member
+  // (subscription).
+  void HandleDurable(Message msg) EXCLUDES(mu_);
   void HandlePresence(Message msg);
   void HandleSnapshotRequest(Message msg);
   void HandleCatchupRequest(Message msg);
@@ -273,6 +278,9 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   Mutex tick_mu_;
   std::set<std::string> ticking_ GUARDED_BY(tick_mu_);
   std::unordered_map<std::string, std::unique_ptr<Replica>> replicas_ GUARDED_BY(mu_);
+  // The roster's standby is this endpoint / is named at all, as of the last tick.
+  std::atomic<bool> standby_self_{false};
+  std::atomic<bool> standby_known_{false};
   // Why this endpoint is subscribed upward to a document (clients and relays).
   struct Topic {
     bool app = false;                  // opened through Open (and not closed)

@@ -36,6 +36,12 @@ class EndpointCore {
   // Joins a parent and hosts children: replicas serve snapshots and catch-up.
   virtual bool is_relay() const = 0;
 
+  // This endpoint is the roster's standby: its replicas report what their store committed
+  // (wire::Durable) to the root.
+  virtual bool is_standby() const { return false; }
+  // The roster names a standby (the root's view): with AckAfter::kStandby, its reports
+  // acknowledge; without one, the root's own commits do.
+  virtual bool has_standby() const { return false; }
   // The group commit to the store (journal.h); nullptr without a data directory.
   virtual Journal* journal() { return nullptr; }
   // Queues frame on the I/O thread.

@@ -77,6 +77,8 @@ Status HostedDocument::RestoreLocked(const StoredDocument& stored) {
   bytes_since_snapshot_ = 0;
   for (const auto& [seq, record] : stored.log) bytes_since_snapshot_ += record.size();
   state_bytes_ = state_->Snapshot().size();
+  // Restarted: what the root's disk has counts as acknowledged (the standby confirms the rest).
+  durable_seq_ = head_;
   return Status::Ok();
 }
 
@@ -152,6 +154,7 @@ Status HostedDocument::Adopt(const std::string& state, uint64_t seq,
   }
   next_origin_seq_ = applied_[core_->id()] + 1;
   adopting_ = true;
+  durable_seq_ = seq;  // A standby taking over: it had them on its disk.
   if (journal_) {
     // Durable from here: the state adopted is the first snapshot this store has of it.
     records_.Clear();
@@ -456,6 +459,8 @@ void HostedDocument::OnFragments(Message* msgs, size_t n) {
     for (size_t i = 0; i < n; ++i) SequenceReceivedLocked(&msgs[i], staged_.changes(), &out);
     // Under the lock, so that fragments are published in seq order whoever sequenced them.
     EmitLocked(std::move(out));
+    // With no standby to wait for, the root's own commit acknowledges.
+    if (AcksAfterStandby() && !core_->has_standby()) DurableLocked(head_);
   }
   Notify();
 }
@@ -475,6 +480,10 @@ wire::SnapshotReply HostedDocument::SnapshotLocked() const {
     wire::OriginSeq* a = r.add_applied();
     a->set_origin(std::string(origin.bytes()));
     a->set_origin_seq(origin_seq);
+  }
+  if (AcksAfterStandby()) {
+    r.set_acks_after_standby(true);
+    r.set_durable_seq(core_->has_standby() ? durable_seq_ : head_);
   }
   return r;
 }
@@ -552,6 +561,8 @@ void HostedDocument::OnTick(int64_t now_micros) {
       StopTickingLocked();
       return;
     }
+    // The standby left the roster: what it did not confirm counts on the root's disk alone.
+    if (AcksAfterStandby() && !core_->has_standby()) DurableLocked(head_);
     const int64_t quiet = now_micros - last_publish_micros_;
     if (head_ != 0 && quiet <= kHeadNoticeIdleMicros &&
         (quiet <= kHeadNoticeMicros || now_micros - last_notice_micros_ >= kHeadNoticeMicros)) {
@@ -574,6 +585,21 @@ void HostedDocument::OnTick(int64_t now_micros) {
     if (!unload) StopTickingLocked();
   }
   if (unload) core_->Unload(name_);
+}
+
+void HostedDocument::DurableLocked(uint64_t seq) {
+  seq = std::min(seq, head_);
+  if (seq <= durable_seq_) return;
+  durable_seq_ = seq;
+  wire::Envelope e = core_->NewEnvelope(name_);
+  e.set_seq(seq);
+  e.mutable_durable();
+  EmitLocked(OutboundFrame{Route::kPublish, name_, EncodeEnvelope(e)});
+}
+
+void HostedDocument::OnStandbyDurable(uint64_t seq) {
+  MutexLock l(&mu_);
+  if (AcksAfterStandby()) DurableLocked(seq);
 }
 
 void HostedDocument::StopTickingLocked() {

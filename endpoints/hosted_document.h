@@ -76,6 +76,8 @@ class HostedDocument final : public DocumentBackend,
   // the endpoint to unload it (EndpointCore::Unload). Runs only while it asked for ticks
   // (EndpointCore::SetTicking): an idle document costs nothing per tick.
   void OnTick(int64_t now_micros) EXCLUDES(mu_);
+  // AckAfter::kStandby: the standby has this document on disk up to seq (its wire::Durable).
+  void OnStandbyDurable(uint64_t seq) EXCLUDES(mu_);
   // What zincctl ls shows of it.
   struct Info {
     uint64_t seq = 0;
@@ -198,6 +200,14 @@ class HostedDocument final : public DocumentBackend,
   };
   std::unordered_map<EndpointId, Refusal, EndpointIdHash> last_refused_ GUARDED_BY(mu_);
   int64_t last_publish_micros_ GUARDED_BY(mu_) = 0;
+  // AckAfter::kStandby: the watermark published (wire::Durable on the topic): what authors
+  // count as acknowledged.
+  uint64_t durable_seq_ GUARDED_BY(mu_) = 0;
+  bool AcksAfterStandby() const {
+    return core_->options().ack_after == EndpointOptions::AckAfter::kStandby;
+  }
+  // Publishes the watermark seq (behind the commits of what it covers) if it moves it.
+  void DurableLocked(uint64_t seq) REQUIRES(mu_);
   int64_t last_notice_micros_ GUARDED_BY(mu_) = 0;
   // Changes and acknowledgements applied (in seq order) and not yet queued for the handle's
   // listeners.

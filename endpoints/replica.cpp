@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "endpoints/journal.h"
+
 namespace zinc {
 namespace internal {
 
@@ -157,6 +159,7 @@ void Replica::ApplySequencedInnerLocked(const wire::Envelope& env, Changes* chan
   if (serving_ && !server_.Record(env)) {
     ResyncLocked("the sequenced state did not take a sequenced fragment");
   }
+  if (PersistsLocked()) StoreAppliedLocked(env);
   if (env.origin() == core_->id().bytes()) {
     // The echo of our own fragment: its acknowledgement. It is already in doc_.
     const uint64_t origin_seq = env.origin_seq();
@@ -169,7 +172,7 @@ void Replica::ApplySequencedInnerLocked(const wire::Envelope& env, Changes* chan
       // One sequenced past without an echo was refused by the host (a nack is on its way).
       lost = lost || pending_.front() < origin_seq;
       if (pending_.front() == origin_seq && origin_seq > acked_through_) {
-        staged_.AddAck(origin_seq, env.seq());
+        AckLocked(origin_seq, env.seq());
       }
       acked_through_ = std::max(acked_through_, pending_.front());
       pending_.PopFront();
@@ -275,6 +278,9 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
     core_->logger().Warn("ZINC-BAD-SNAPSHOT", "doc=" + name_ + " " + s.ToString());
     return;  // The tick asks again.
   }
+  // The root's acknowledgement rule, and its watermark as of the snapshot.
+  acks_after_standby_ = snap.acks_after_standby();
+  durable_seq_ = snap.durable_seq();
   // Pending edits the snapshot already holds are acknowledged; the rest are replayed on top.
   uint64_t mine = 0;
   for (const auto& a : snap.applied()) {
@@ -284,7 +290,7 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   while (!pending_.empty() && pending_.front() <= mine) {
     // (A recovered edit, acknowledged before, is not told of twice.)
     if (pending_.front() > acked_through_) {
-      staged_.AddAck(pending_.front(), env.seq());
+      AckLocked(pending_.front(), env.seq());
     }
     acked_through_ = std::max(acked_through_, pending_.front());
     pending_.PopFront();
@@ -299,6 +305,12 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
       ++recovered;
     }
     acked_.pop_back();
+  }
+  // Held acknowledgements of edits the new root lacks: never told, so their next echo tells.
+  // (Held ones are the newest acknowledged, as are the ones the root lacks.)
+  while (!held_acks_.empty() && held_acks_.back().first > mine) {
+    acked_through_ = std::min(acked_through_, held_acks_.back().first - 1);
+    held_acks_.pop_back();
   }
   if (recovered > 0) {
     core_->metrics().edits_recovered->Add(recovered);
@@ -331,11 +343,13 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   if (refused > 0) core_->metrics().edits_refused->Add(refused);
   if (serving_) server_.Restore(snap, *type, !pending_.empty());
   doc_ = std::move(doc);
+  ReleaseHeldAcksLocked();
   type_ = type;
   applied_seq_ = env.seq();
   epoch_ = env.epoch();
   history_.Clear();
   state_ = State::kSynced;
+  if (PersistsLocked()) StoreSnapshotLocked(env.seq(), snap.SerializeAsString());
   resend_on_catchup_ = false;  // Every pending edit goes again below.
   catchup_sent_micros_ = 0;
   catchup_to_ = 0;
@@ -362,6 +376,114 @@ void Replica::OnSnapshotReply(const wire::Envelope& env) {
     RestoreLocked(env, env.snapshot_reply(), staged_.changes());
   }
   Notify();
+}
+
+void Replica::OnDurable(const wire::Envelope& env) {
+  {
+    MutexLock l(&mu_);
+    if (!acks_after_standby_ || env.seq() <= durable_seq_) return;
+    durable_seq_ = env.seq();
+    ReleaseHeldAcksLocked();
+  }
+  Notify();
+}
+
+void Replica::AckLocked(uint64_t origin_seq, uint64_t seq) {
+  if (acks_after_standby_ && (seq > durable_seq_ || !held_acks_.empty())) {
+    held_acks_.emplace_back(origin_seq, seq);
+  } else {
+    staged_.AddAck(origin_seq, seq);
+  }
+}
+
+void Replica::ReleaseHeldAcksLocked() {
+  bool released = false;
+  while (!held_acks_.empty() &&
+         (!acks_after_standby_ || held_acks_.front().second <= durable_seq_)) {
+    staged_.AddAck(held_acks_.front().first, held_acks_.front().second);
+    held_acks_.pop_front();
+    released = true;
+  }
+  if (released) {
+    cv_.notify_all();  // WaitAcknowledged
+  }
+}
+
+bool Replica::PersistsLocked() const { return serving_ && core_->journal() != nullptr; }
+
+void Replica::StoreSnapshotLocked(uint64_t seq, std::string snapshot) {
+  // Anew: after a resync (a new root, perhaps behind the records kept) the log starts over.
+  store_batch_.Clear();
+  store_batch_.Delete(name_);
+  store_batch_.Create(name_, std::string(type_->name()));
+  store_batch_.PutSnapshot(name_, seq, std::move(snapshot), seq + 1);
+  store_created_ = true;
+  store_seq_ = seq;
+  store_snapshot_seq_ = seq;
+  store_bytes_since_snapshot_ = 0;
+}
+
+void Replica::StoreAppliedLocked(const wire::Envelope& env) {
+  if (!store_created_ || store_failed_->load(std::memory_order_relaxed) ||
+      env.seq() != store_seq_ + 1) {
+    // Not started from a snapshot yet (a replica seeded at a takeover), a failed commit, or a
+    // hole: from a snapshot of the state as sequenced now.
+    StoreSnapshotLocked(env.seq(), server_.Snapshot(SourceLocked()).SerializeAsString());
+    store_failed_->store(false, std::memory_order_relaxed);
+    core_->journal()->Reloaded(name_);
+    return;
+  }
+  std::string record = EncodeEnvelope(env);
+  store_bytes_since_snapshot_ += record.size();
+  store_batch_.Append(name_, env.seq(), std::move(record));
+  store_seq_ = env.seq();
+  const EndpointOptions& o = core_->options();
+  if (env.seq() - store_snapshot_seq_ >= std::max<size_t>(1, o.snapshot_fragments) ||
+      store_bytes_since_snapshot_ >= o.snapshot_bytes) {
+    const uint64_t keep_from =
+        env.seq() > o.retention_fragments ? env.seq() - o.retention_fragments + 1 : 0;
+    store_batch_.PutSnapshot(name_, env.seq(), server_.Snapshot(SourceLocked()).SerializeAsString(),
+                             keep_from);
+    store_snapshot_seq_ = env.seq();
+    store_bytes_since_snapshot_ = 0;
+  }
+}
+
+OutboundFrame Replica::DurableReportLocked() {
+  // Sent once what it covers is committed: the root's word for AckAfter::kStandby.
+  wire::Envelope e = core_->NewEnvelope(name_);
+  e.mutable_durable();
+  e.set_seq(store_seq_);
+  reported_seq_ = store_seq_;
+  return OutboundFrame{Route::kUpstream, name_, EncodeEnvelope(e)};
+}
+
+void Replica::ReportDurableLocked() {
+  // A relay that became the standby after its last commit (or whose report was lost with a
+  // parent) reports what its store has, behind any commit still on its way.
+  if (!PersistsLocked() || !store_created_ || !store_batch_.empty() || !core_->is_standby() ||
+      reported_seq_ == store_seq_) {
+    return;
+  }
+  std::vector<OutboundFrame> frames;
+  frames.push_back(DurableReportLocked());
+  core_->journal()->Submit(name_, WriteBatch(), std::move(frames), nullptr);
+}
+
+void Replica::FlushStoreLocked() {
+  if (store_batch_.empty() || !core_->journal()) return;
+  std::vector<OutboundFrame> frames;
+  if (core_->is_standby()) frames.push_back(DurableReportLocked());
+  WriteBatch batch;
+  std::swap(batch, store_batch_);
+  Logger* logger = &core_->logger();
+  core_->journal()->Submit(
+      name_, std::move(batch), std::move(frames),
+      [failed = store_failed_, logger, name = name_](const Status& s) {
+        // On the journal's thread (the core, and so the logger, outlive it).
+        failed->store(true, std::memory_order_relaxed);
+        logger->Warn("ZINC-STORE", "doc=" + name + " replica commit failed: " + s.ToString());
+      });
 }
 
 void Replica::OnCatchupReply(const wire::Envelope& env) {
@@ -541,6 +663,7 @@ void Replica::OnTick(int64_t now_micros) {
     }
   }
   if (out_of_order_expected_ != 0 && state_ == State::kSynced) ResendLostLocked(now_micros);
+  ReportDurableLocked();
   // Backing off (x2 per stall in a row, up to x8) while nothing is acknowledged: a root that is
   // merely overloaded must not be sent every pending edit again and again.
   if (!pending_.empty() && type_ &&

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -19,6 +20,7 @@
 #include "endpoints/endpoint_internal.h"
 #include "endpoints/history.h"
 #include "endpoints/pending_queue.h"
+#include "store/store.h"
 
 namespace zinc {
 namespace internal {
@@ -113,6 +115,9 @@ class Replica final : public DocumentBackend {
   void OnSnapshotReply(const wire::Envelope& env) EXCLUDES(mu_);
   void OnCatchupReply(const wire::Envelope& env) EXCLUDES(mu_);
   void OnNack(const wire::Envelope& env) EXCLUDES(mu_);
+  // The root's Durable on the document's topic (AckAfter::kStandby): own edits sequenced up to
+  // its seq are acknowledged now.
+  void OnDurable(const wire::Envelope& env) EXCLUDES(mu_);
   void OnTick(int64_t now_micros) EXCLUDES(mu_);
   // A chunk of a large reply about this document arrived (from the I/O thread): the request
   // it answers is not sent again while chunks keep coming.
@@ -180,6 +185,21 @@ class Replica final : public DocumentBackend {
   // Serving children (relays): the replica as ChildServer sees it, and its parked requests
   // answered (ChildServer::ServeParked).
   ChildServer::Source SourceLocked() const REQUIRES(mu_);
+  // An own edit (origin_seq) sequenced at seq is acknowledged, or held for the Durable watermark.
+  void AckLocked(uint64_t origin_seq, uint64_t seq) REQUIRES(mu_);
+  // Acknowledges the held edits the watermark reached (all, when acks do not wait for it).
+  void ReleaseHeldAcksLocked() REQUIRES(mu_);
+  // Relays with a store: the sequenced fragment just applied, or the snapshot just restored,
+  // into the store's next batch; FlushStoreLocked hands the batch to the journal (with the
+  // standby's Durable report behind it).
+  bool PersistsLocked() const REQUIRES(mu_);
+  void StoreAppliedLocked(const wire::Envelope& env) REQUIRES(mu_);
+  void StoreSnapshotLocked(uint64_t seq, std::string snapshot) REQUIRES(mu_);
+  void FlushStoreLocked() REQUIRES(mu_);
+  // The standby's wire::Durable for store_seq_ (to go behind the commit that covers it).
+  OutboundFrame DurableReportLocked() REQUIRES(mu_);
+  // On the tick: a report if the standby has not reported what its store has.
+  void ReportDurableLocked() REQUIRES(mu_);
   void ServeParkedLocked(int64_t now_micros) REQUIRES(mu_);
   // Wakes the Wait* callers once pending_ is down to what one of them waits for (at once, or,
   // while defer_wake_ is set, when the caller lets go of mu_: TakeDeferredWakeLocked).
@@ -220,6 +240,25 @@ class Replica final : public DocumentBackend {
   std::atomic<int64_t> transfer_micros_{0};
   // When pending_ last made progress (an ack, a resend).
   int64_t pending_progress_micros_ GUARDED_BY(mu_) = 0;
+  // AckAfter::kStandby at the root (its snapshot says so): an own edit's echo acknowledges it
+  // only once the root's Durable watermark reaches its seq; until then it waits in held_acks_
+  // (origin_seq, seq), oldest first.
+  bool acks_after_standby_ GUARDED_BY(mu_) = false;
+  uint64_t durable_seq_ GUARDED_BY(mu_) = 0;
+  std::deque<std::pair<uint64_t, uint64_t>> held_acks_ GUARDED_BY(mu_);
+  // A relay with a data directory keeps its replica in its store (the standby: durable from its
+  // first sequenced edit when it takes over, and what AckAfter::kStandby waits for): what was
+  // applied since the last hand-off to the journal, and when the store's last snapshot was.
+  WriteBatch store_batch_ GUARDED_BY(mu_);
+  uint64_t store_seq_ GUARDED_BY(mu_) = 0;
+  uint64_t store_snapshot_seq_ GUARDED_BY(mu_) = 0;
+  size_t store_bytes_since_snapshot_ GUARDED_BY(mu_) = 0;
+  bool store_created_ GUARDED_BY(mu_) = false;
+  uint64_t reported_seq_ GUARDED_BY(mu_) = 0;
+  // A commit of this replica failed (the journal's thread): the next hand-off starts over from
+  // a snapshot.
+  // (Shared with the journal's failure callback, which may run after this replica is gone.)
+  const std::shared_ptr<std::atomic<bool>> store_failed_ = std::make_shared<std::atomic<bool>>();
   // The newest sequenced fragments applied, up to applied_seq_: served to a relay's children,
   // and offered to a new root (TailOffer) before resyncing with it.
   History history_ GUARDED_BY(mu_);

@@ -28,8 +28,8 @@ bool Replica::WaitPendingLocked(MutexLock* l, size_t n, bool synced,
                                 std::chrono::steady_clock::time_point deadline) {
   auto it = pending_waits_.insert(n);
   const bool done = l->WaitUntil(&cv_, deadline, [&]() REQUIRES(mu_) {
-    return state_ == State::kFailed ||
-           ((!synced || state_ == State::kSynced) && pending_.size() <= n);
+    return state_ == State::kFailed || ((!synced || state_ == State::kSynced) &&
+                                        pending_.size() <= n && (!synced || held_acks_.empty()));
   });
   pending_waits_.erase(it);
   return done;
@@ -107,8 +107,8 @@ Status Replica::WaitAcknowledged(std::chrono::milliseconds timeout) {
   MutexLock l(&mu_);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   if (!WaitPendingLocked(&l, 0, /*synced=*/true, deadline)) {
-    return Status(StatusCode::kTimeout, std::to_string(pending_.size()) + " edits of '" + name_ +
-                                            "' not acknowledged in time");
+    return Status(StatusCode::kTimeout, std::to_string(pending_.size() + held_acks_.size()) +
+                                            " edits of '" + name_ + "' not acknowledged in time");
   }
   return state_ == State::kFailed ? error_ : Status::Ok();
 }
@@ -169,7 +169,13 @@ void Replica::OnPresenceMessage(const Message& msg) {
   NotifyPresence(&mu_, &staged_, msg.origin, msg.envelope.presence().state());
 }
 
-void Replica::Notify() { NotifyStaged(&mu_, &staged_); }
+void Replica::Notify() {
+  {
+    MutexLock l(&mu_);
+    FlushStoreLocked();
+  }
+  NotifyStaged(&mu_, &staged_);
+}
 
 }  // namespace internal
 }  // namespace zinc

@@ -102,6 +102,8 @@ ChildServer::Source Replica::SourceLocked() const {
   src.type = type_;
   src.doc = doc_.get();
   src.history = &history_;
+  src.acks_after_standby = acks_after_standby_;
+  src.durable_seq = durable_seq_;
   return src;
 }
 

@@ -24,6 +24,9 @@
 #                   its edits is in the text once, in its order
 #   offline-fit     the same with only 1,000 fragments in the log: its edits are replayed onto
 #                   a snapshot (fitted), and it is told so (ZINC-REBASED)
+#   ack-standby     --ack-after standby: the root SIGKILLed and its data directory deleted (its
+#                   machine never comes back) under 6 writers; the standby, which acknowledged
+#                   every edit from its own disk, takes over: every acknowledged edit is there
 #   standby-behind  the standby is SIGSTOPped, the root SIGKILLed while it stands still, then
 #                   the standby resumed: it takes over without the newest tail the clients had
 #                   (their conflicting tail): they resync and send their own edits again
@@ -358,6 +361,24 @@ else:
     print(f"ok:   the others' {others} edits are there once each")
 sys.exit(0 if ok else 1)
 PY
+    ;;
+  ack-standby)
+    start_node host root --data "$WORK/root" --ack-after standby
+    start_node relay standby --join "$ADDR_root" --priority 10 --data "$WORK/standby" \
+      --ack-after standby
+    wait_for stat_is "$ADDR_root" standby "$ID_standby" || die "no standby named"
+    for i in 1 2 3; do
+      start_client "t$i" text "$ADDR_root" 2500 500
+      start_client "m$i" map "$ADDR_root" 2500 500
+    done
+    wait_for acked_at_least t1 "$(scaled 500)" || die "t1 made no progress"
+    kill -9 "$PID_root"
+    wait "$PID_root" 2> /dev/null
+    rm -rf "$WORK/root"
+    pass "root SIGKILLed and its data directory deleted, 6 clients editing"
+    wait_clients
+    wait_for stat_is "$ADDR_standby" role root || fail "the standby did not take over"
+    check_docs "$ADDR_standby"
     ;;
   standby-behind)
     # The standby must stand still for less than the member timeout (heartbeat_misses + 1/2

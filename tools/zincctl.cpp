@@ -54,6 +54,9 @@ options:
                      keeps them there from then on (docs/durability.md)
   --sync MODE        with --data: full (default; fsync before anything is published), normal
                      (a power loss can lose the newest edits) or off (docs/durability.md)
+  --ack-after WHO    host, relay: root (default: an edit is acknowledged once the root has it
+                     on disk, with --data) or standby (also on the standby's disk: semi-
+                     synchronous; the root's own disk while no standby is named)
   --snapshot-fragments N, --snapshot-bytes N  with --data: a document's snapshot every N
                      fragments (10000) or N bytes of records (16 MiB), whichever comes first
   --retention-fragments N  with --data: records kept behind a snapshot for catch-up; 100000
@@ -149,14 +152,31 @@ class Tool {
   int Run(const Args& args) {
     static const std::map<std::string, std::vector<std::string>> kAllowed = {
         {"host",
-         {"listen", "data", "sync", "snapshot-fragments", "snapshot-bytes", "retention-fragments",
-          "history-fragments", "unload-after-ms", "max-document-bytes", "max-children", "name",
-          "timeout-ms", "heartbeat-ms", "heartbeat-misses", "threads", "log-level"}},
-        {"relay",
-         {"listen", "join", "data", "sync", "snapshot-fragments", "snapshot-bytes",
+         {"listen", "data", "sync", "ack-after", "snapshot-fragments", "snapshot-bytes",
           "retention-fragments", "history-fragments", "unload-after-ms", "max-document-bytes",
-          "max-children", "priority", "subscribe-rcvbuf", "name", "timeout-ms", "heartbeat-ms",
-          "heartbeat-misses", "threads", "log-level"}},
+          "max-children", "name", "timeout-ms", "heartbeat-ms", "heartbeat-misses", "threads",
+          "log-level"}},
+        {"relay",
+         {"listen",
+          "join",
+          "data",
+          "sync",
+          "ack-after",
+          "snapshot-fragments",
+          "snapshot-bytes",
+          "retention-fragments",
+          "history-fragments",
+          "unload-after-ms",
+          "max-document-bytes",
+          "max-children",
+          "priority",
+          "subscribe-rcvbuf",
+          "name",
+          "timeout-ms",
+          "heartbeat-ms",
+          "heartbeat-misses",
+          "threads",
+          "log-level"}},
         {"client",
          {"join", "doc", "type", "acks", "subscribe-rcvbuf", "name", "timeout-ms", "heartbeat-ms",
           "heartbeat-misses", "threads", "log-level"}},
@@ -223,6 +243,14 @@ class Tool {
       zinc::Result<zinc::SyncMode> sync = zinc::ParseSyncMode(Flag(args, "sync"));
       if (!sync.ok()) return Fail(sync.status().message());
       options_.sync = *sync;
+    }
+    if (args.flags.count("ack-after")) {
+      const std::string a = Flag(args, "ack-after");
+      if (a == "standby") {
+        options_.ack_after = zinc::EndpointOptions::AckAfter::kStandby;
+      } else if (a != "root") {
+        return Fail("--ack-after must be root or standby, not '" + a + "'");
+      }
     }
     const size_t want_positional = args.command == "replay" ? 1 : 0;
     if (args.positional.size() != want_positional) {
