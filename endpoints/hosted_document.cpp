@@ -341,7 +341,8 @@ size_t HostedDocument::BridgeCap() const {
   // Room for a burst: after a failover every author sends all its pending edits at once, each
   // as a chain that the others' thousands pass (a chain is refused past the cap). The cap
   // bounds what one fragment costs the root (a transform per fragment of its bridge).
-  return std::max<size_t>(1024, core_->options().history_fragments / 4);
+  // (At least 4096: with a small history_fragments the log supplies the older fragments.)
+  return std::max<size_t>(4096, core_->options().history_fragments / 4);
 }
 
 bool HostedDocument::BuildBridgeLocked(const EndpointId& origin, uint64_t base_seq,

@@ -110,7 +110,7 @@ TEST_F(HostedDocumentTest, ACatchupOlderThanTheHistoryIsAnsweredWithASnapshot) {
 // taking its origin_seq: its author catches up and sends it again on the new base, where it
 // is sequenced (not answered with the old refusal).
 TEST_F(HostedDocumentTest, AStaleBaseIsRefusedWithoutConsumingTheOriginSeq) {
-  core_.mutable_options().history_fragments = 100;  // The bridge cap: max(1024, 100 / 4).
+  core_.mutable_options().history_fragments = 100;  // The bridge cap: max(4096, 100 / 4).
   doc_ = std::make_shared<HostedDocument>(&core_, "d", types_->Find("text"));
   const EndpointId other = EndpointId::Random();
   auto text_fragment = [&](const EndpointId& from, uint64_t origin_seq, uint64_t base_seq) {
@@ -124,7 +124,7 @@ TEST_F(HostedDocumentTest, AStaleBaseIsRefusedWithoutConsumingTheOriginSeq) {
     m.envelope.mutable_fragment()->set_payload(EncodeTextOp(TextInsert(0, "x")));
     return m;
   };
-  for (uint64_t i = 1; i <= 1100; ++i) doc_->OnFragment(text_fragment(other, i, i - 1));
+  for (uint64_t i = 1; i <= 4200; ++i) doc_->OnFragment(text_fragment(other, i, i - 1));
   core_.TakeSent();
 
   doc_->OnFragment(text_fragment(author_, 1, 0));
@@ -132,15 +132,15 @@ TEST_F(HostedDocumentTest, AStaleBaseIsRefusedWithoutConsumingTheOriginSeq) {
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].second.nack().reason(), wire::NACK_STALE_BASE);
   EXPECT_EQ(sent[0].second.nack().refused_origin_seq(), 1u);
-  EXPECT_EQ(doc_->seq(), 1100u);
+  EXPECT_EQ(doc_->seq(), 4200u);
 
   // Sent again on a base the history in memory reaches: sequenced.
-  doc_->OnFragment(text_fragment(author_, 1, 1050));
+  doc_->OnFragment(text_fragment(author_, 1, 4150));
   sent = core_.TakeSent();
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].first, Route::kPublish);
   EXPECT_EQ(sent[0].second.origin_seq(), 1u);
-  EXPECT_EQ(doc_->seq(), 1101u);
+  EXPECT_EQ(doc_->seq(), 4201u);
 }
 
 TEST_F(HostedDocumentTest, AnIdleDocumentNoticesItsHeadEveryTickThenOnceASecond) {

@@ -322,7 +322,7 @@ case "$SCENARIO" in
     offline=$(scaled 1000)
     for k in $(seq 101 $((100 + offline))); do echo "{\"insert\":[0,\"[tx:$k]\"]}" >&3; done
     others=$(scaled 25000)
-    for i in 1 2 3 4; do start_client "t$i" text "$ADDR_root" 25000 5000; done
+    for i in 1 2 3 4; do start_client "t$i" text "$ADDR_root" 25000 2500; done
     wait_clients
     pass "4 clients made $((4 * others)) edits while tx was offline with $offline pending"
     ip link set "$VA" up
