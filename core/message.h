@@ -85,8 +85,8 @@ struct OutboundFrame {
   // kSyncReply only: when no child is connected with that routing id (the author of a refused
   // fragment joined through a relay), the payload is published on this topic instead, if set.
   std::string fallback_topic;
-  // kSyncReply only: the document the reply is about. A reply over ChunkSender::kChunkBytes
-  // goes in chunks (wire::Chunk) that name it.
+  // kSyncReply only: the document the reply is about (SyncReplyFrame). Such a reply over
+  // ChunkSender::kChunkBytes goes in chunks (wire::Chunk) that name it; one without stays whole.
   std::string doc;
 };
 

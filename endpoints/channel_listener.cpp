@@ -275,7 +275,9 @@ void ChannelListener::DrainOutbox() {
       }
       case Route::kSyncReply: {
         if (!channels_.sync_server) break;
-        if (f.payload.size() > internal::ChunkSender::kChunkBytes) {
+        // Replies about a document (snapshots, catch-ups) go in chunks when large; the others
+        // (rosters, lists) stay small and reach plain requesters (zincctl ls, stat) whole.
+        if (!f.doc.empty() && f.payload.size() > internal::ChunkSender::kChunkBytes) {
           SendChunked(std::move(f));
           break;
         }
@@ -365,24 +367,38 @@ void ChannelListener::OnChunk(const wire::Envelope& env, std::vector<Message>* r
     if (!env.doc().empty()) sink_->OnTransferProgress(env.doc());
     return;
   }
-  // The whole reply: decoded as if it had come in one frame (but for its size limit).
+  // The whole reply, for the sink to decode on the document's strand (a large reply parsed
+  // here would hold up this thread, and with it the heartbeats): a Chunk message whose data is
+  // all of it (DecodeChunkedReply).
   Message msg;
   msg.channel = ChannelKind::kSyncClient;
-  bool batch = false;
-  std::vector<std::string_view> elements;
-  Status s = DecodeFrame(*out.reply, limits_.max_transfer_bytes, limits_, &msg.envelope, &batch,
-                         &elements);
-  if (s.ok() && (batch || msg.envelope.has_chunk())) {
-    s = Status(StatusCode::kUnsupported, "a chunked reply holding a batch or a chunk");
-  }
-  if (!s.ok()) {
-    sink_->OnBadFrame(ChannelKind::kSyncClient, s, nullptr, "");
-    return;
-  }
+  msg.envelope.set_version(env.version());
+  msg.envelope.set_origin(env.origin());
+  msg.envelope.set_doc(env.doc());
+  wire::Chunk* whole = msg.envelope.mutable_chunk();
+  whole->set_transfer(env.chunk().transfer());
+  whole->set_total(out.reply->size());
+  whole->set_data(*std::move(out.reply));
   if (!run->empty() && StrandOf(run->back()) != msg.envelope.doc()) Deliver(run);
   EndpointId::FromBytes(msg.envelope.origin(), &msg.origin);
   run->push_back(std::move(msg));
   Deliver(run);
+}
+
+Status DecodeChunkedReply(const Message& whole, const CodecLimits& limits, Message* out) {
+  bool batch = false;
+  std::vector<std::string_view> elements;
+  out->channel = ChannelKind::kSyncClient;
+  ZINC_RETURN_IF_ERROR(DecodeFrame(whole.envelope.chunk().data(), limits.max_transfer_bytes, limits,
+                                   &out->envelope, &batch, &elements));
+  if (batch || out->envelope.has_chunk()) {
+    return Status(StatusCode::kUnsupported, "a chunked reply holding a batch or a chunk");
+  }
+  if (out->envelope.doc() != whole.envelope.doc()) {
+    return Status(StatusCode::kMalformed, "a chunked reply about another document");
+  }
+  EndpointId::FromBytes(out->envelope.origin(), &out->origin);
+  return Status::Ok();
 }
 
 void ChannelListener::Deliver(std::vector<Message>* run) {

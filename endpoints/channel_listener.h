@@ -24,6 +24,11 @@ namespace zinc {
 // decodes every frame into a Message and hands it to its Sink, and sends the frames other
 // threads queue with Send. Resource type; thread-safe (Send, Subscribe, Unsubscribe may be called
 // from any thread; the sockets are only ever touched by the I/O thread).
+// A reply reassembled from chunks, as the listener hands it over (a Chunk message whose data is
+// the whole reply), decoded into *out as if it had come in one frame (up to
+// limits.max_transfer_bytes). Call on the document's strand, not the I/O thread.
+Status DecodeChunkedReply(const Message& whole, const CodecLimits& limits, Message* out);
+
 class ChannelListener {
  public:
   // What the listener reports to. Called on the I/O thread only; must not block for long.

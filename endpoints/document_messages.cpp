@@ -119,6 +119,21 @@ void EndpointImpl::HandleHeartbeat(Message msg) {
   if (Replica* r = FindOrReplicate(msg.envelope.doc(), "")) r->OnHeartbeat(msg.envelope);
 }
 
+void EndpointImpl::HandleChunkedReply(Message msg) {
+  if (msg.channel != ChannelKind::kSyncClient) return;  // (The listener makes these itself.)
+  Message reply;
+  Status s = DecodeChunkedReply(msg, options_.limits, &reply);
+  if (!s.ok()) {
+    OnBadFrame(ChannelKind::kSyncClient, s, nullptr, "");
+    return;
+  }
+  // As OnMessages would: a later epoch from above is a new root's.
+  if (reply.envelope.epoch() > epoch()) ObserveEpoch(reply);
+  MessageHandler* h = handlers_.Find(reply.kind());
+  if (!h || reply.kind() == MessageKind::kChunk) return;
+  h->Handle(std::move(reply));
+}
+
 void EndpointImpl::HandleDurable(Message msg) {
   const std::string& name = msg.envelope.doc();
   if (msg.channel == ChannelKind::kSubscription) {

@@ -286,6 +286,7 @@ void EndpointImpl::RegisterHandlers() {
   add(MessageKind::kDeleteRequest, &EndpointImpl::HandleDeleteRequest);
   add(MessageKind::kDeleted, &EndpointImpl::HandleDeleted);
   add(MessageKind::kDurable, &EndpointImpl::HandleDurable);
+  add(MessageKind::kChunk, &EndpointImpl::HandleChunkedReply);
 }
 
 Result<DocumentHandle*> EndpointImpl::Open(const std::string& name, const OpenOptions& options) {

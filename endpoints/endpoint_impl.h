@@ -134,6 +134,9 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   // wire::Durable: the standby's report at the root (inbound), the root's watermark at a member
   // (subscription).
   void HandleDurable(Message msg) EXCLUDES(mu_);
+  // A reply reassembled from chunks (the ChannelListener's Chunk message): decoded here, on the
+  // document's strand, then handled as if it had come whole.
+  void HandleChunkedReply(Message msg);
   void HandlePresence(Message msg);
   void HandleSnapshotRequest(Message msg);
   void HandleCatchupRequest(Message msg);
