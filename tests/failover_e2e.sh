@@ -127,6 +127,14 @@ start_client() {
   CLIENTS="${CLIENTS:-} $name"
 }
 
+# start_writers N COUNT RATE: text clients t1..tN and map clients m1..mN joined to the root.
+start_writers() {
+  for i in $(seq 1 "$1"); do
+    start_client "t$i" text "$ADDR_root" "$2" "$3"
+    start_client "m$i" map "$ADDR_root" "$2" "$3"
+  done
+}
+
 acked_at_least() { [ -s "$WORK/$1.acks" ] && [ "$(wc -l < "$WORK/$1.acks")" -ge "$2" ]; }
 
 wait_clients() {
@@ -200,10 +208,7 @@ case "$SCENARIO" in
     start_node relay other --join "$ADDR_root" --priority 1
     wait_for stat_is "$ADDR_root" standby "$ID_standby" || die "no standby named"
     pass "the root names the relay of the highest priority its standby"
-    for i in 1 2 3 4 5 6; do
-      start_client "t$i" text "$ADDR_root" 2500 500
-      start_client "m$i" map "$ADDR_root" 2500 500
-    done
+    start_writers 6 2500 500
     # A second into the 5 s of editing.
     wait_for acked_at_least t1 "$(scaled 500)" || die "t1 made no progress"
     kill -9 "$PID_root"
@@ -221,10 +226,7 @@ case "$SCENARIO" in
     start_node relay r1 --join "$ADDR_root" --max-children 1
     start_node relay r2 --join "$ADDR_root"
     [ "$(field depth < "$WORK/r2.out")" = 2 ] || die "r2 not at depth 2"
-    for i in 1 2 3; do
-      start_client "t$i" text "$ADDR_root" 2500 500
-      start_client "m$i" map "$ADDR_root" 2500 500
-    done
+    start_writers 3 2500 500
     deep() { [ "$("$ZINCCTL" stat --join "$ADDR_root" 2> /dev/null |
       python3 -c 'import json,sys; print(sum(m["depth"] == 3 for m in json.load(sys.stdin)["members"]))')" = 6 ]; }
     wait_for deep || die "the clients are not at depth 3"
@@ -241,10 +243,7 @@ case "$SCENARIO" in
     start_node host root
     start_node relay standby --join "$ADDR_root" --priority 10
     wait_for stat_is "$ADDR_root" standby "$ID_standby" || die "no standby named"
-    for i in 1 2 3; do
-      start_client "t$i" text "$ADDR_root" 3000 500
-      start_client "m$i" map "$ADDR_root" 3000 500
-    done
+    start_writers 3 3000 500
     wait_for acked_at_least t1 "$(scaled 500)" || die "t1 made no progress"
     kill -STOP "$PID_root"
     sleep 2 # the fault itself: the root stands still for 2 s
@@ -263,10 +262,7 @@ case "$SCENARIO" in
   client-offline)
     start_node host root
     start_node relay standby --join "$ADDR_root" --priority 10
-    for i in 1 2; do
-      start_client "t$i" text "$ADDR_root" 4000 500
-      start_client "m$i" map "$ADDR_root" 4000 500
-    done
+    start_writers 2 4000 500
     mkfifo "$WORK/x.in"
     "$ZINCCTL" client --join "$ADDR_root" --doc t --type text --acks "$WORK/tx.acks" --name tx \
       --timeout-ms 60000 $HB < "$WORK/x.in" > "$WORK/tx.out" 2> "$WORK/tx.err" &
@@ -367,10 +363,7 @@ PY
     start_node relay standby --join "$ADDR_root" --priority 10 --data "$WORK/standby" \
       --ack-after standby
     wait_for stat_is "$ADDR_root" standby "$ID_standby" || die "no standby named"
-    for i in 1 2 3; do
-      start_client "t$i" text "$ADDR_root" 2500 500
-      start_client "m$i" map "$ADDR_root" 2500 500
-    done
+    start_writers 3 2500 500
     wait_for acked_at_least t1 "$(scaled 500)" || die "t1 made no progress"
     kill -9 "$PID_root"
     wait "$PID_root" 2> /dev/null
