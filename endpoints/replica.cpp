@@ -471,6 +471,20 @@ void Replica::ReportDurableLocked() {
 }
 
 void Replica::FlushStoreLocked() {
+  if (serving_ && !core_->journal() && acks_after_standby_ && core_->is_standby() &&
+      reported_seq_ < applied_seq_) {
+    // A standby without a data directory under a root that waits for it: it can only say what
+    // it holds in memory (docs/durability.md), which is still better than a root stuck waiting.
+    if (reported_seq_ == 0) {
+      core_->logger().Warn("ZINC-STORE", "doc=" + name_ +
+                                             " the root acknowledges after its standby, and this "
+                                             "standby has no data directory: it confirms what it "
+                                             "holds in memory");
+    }
+    store_seq_ = applied_seq_;
+    core_->Send(DurableReportLocked());
+    return;
+  }
   if (store_batch_.empty() || !core_->journal()) return;
   std::vector<OutboundFrame> frames;
   if (core_->is_standby()) frames.push_back(DurableReportLocked());
