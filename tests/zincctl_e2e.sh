@@ -330,6 +330,17 @@ TREE_PIDS=
 [ "$(python3 -c 'import json,sys; print(",".join(json.loads(l)["name"] for l in sys.stdin))' < "$WORK/dump.out")" = "alpha,gamma" ] &&
   pass "the store no longer has the deleted document" || fail "dump after rm: $(cat "$WORK/dump.out")"
 
+# --- keygen: NAME.pub and NAME.secret (0600), never replaced
+"$ZINCCTL" keygen "$WORK/alice" > "$WORK/keygen.out" 2>&1; rc=$?
+pub=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["public"])' < "$WORK/keygen.out" 2> /dev/null)
+[ $rc -eq 0 ] && [ "$(cat "$WORK/alice.pub")" = "$pub" ] && [ ${#pub} -eq 40 ] &&
+  [ "$(stat -c %a "$WORK/alice.secret")" = 600 ] && [ "$(wc -c < "$WORK/alice.secret")" = 41 ] &&
+  pass "keygen writes alice.pub (40 Z85 characters) and alice.secret (mode 600)" ||
+  fail "keygen: rc $rc, $(cat "$WORK/keygen.out")"
+"$ZINCCTL" keygen "$WORK/alice" > /dev/null 2> "$WORK/keygen.err"; rc=$?
+[ $rc -eq 1 ] && [ "$(cat "$WORK/alice.pub")" = "$pub" ] && grep -q "exists" "$WORK/keygen.err" &&
+  pass "keygen refuses to replace a key: exit 1" || fail "keygen again: rc $rc"
+
 # --- the host stops cleanly on SIGTERM
 kill -TERM "$HOST_PID"
 wait "$HOST_PID"; rc=$?

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/keys.h"
 #include "core/sha256.h"
 #include "documents/canvas_document.h"
 #include "documents/map_document.h"
@@ -36,6 +37,7 @@ constexpr const char* kUsage = R"(usage:
   zincctl dump   --data DIR [--doc NAME]        (a store read offline: what cat prints, per document)
   zincctl ls     --join ADDR [options]          (the host's documents, one JSON line each)
   zincctl rm     --join ADDR --doc NAME [options]   (deletes a document from the cluster)
+  zincctl keygen NAME          (a CurveZMQ key pair: NAME.pub, and NAME.secret with mode 0600)
 
 ADDR is tcp://HOST:PORT (PORT, PORT+1 and PORT+2 are used; PORT 0 picks free ports),
 ipc://PATH or inproc://NAME. A --join ADDR may be any member's (the root or a relay): a
@@ -190,6 +192,7 @@ class Tool {
         {"dump", {"data", "doc", "log-level"}},
         {"ls", {"join", "timeout-ms", "log-level"}},
         {"rm", {"join", "doc", "timeout-ms", "log-level"}},
+        {"keygen", {"log-level"}},
     };
     auto allowed = kAllowed.find(args.command);
     if (allowed == kAllowed.end()) return Fail("unknown command '" + args.command + "'\n" + kUsage);
@@ -252,16 +255,20 @@ class Tool {
         return Fail("--ack-after must be root or standby, not '" + a + "'");
       }
     }
-    const size_t want_positional = args.command == "replay" ? 1 : 0;
+    const bool named = args.command == "replay" || args.command == "keygen";
+    const size_t want_positional = named ? 1 : 0;
     if (args.positional.size() != want_positional) {
       return Fail(args.positional.size() > want_positional
                       ? "unexpected argument '" + args.positional.back() + "'"
-                      : "replay needs a trace file");
+                  : args.command == "replay" ? "replay needs a trace file"
+                                             : "keygen needs a NAME (it writes NAME.pub and "
+                                               "NAME.secret)");
     }
     if (args.command == "host") return Host(args);
     if (args.command == "relay") return Relay(args);
     if (args.command == "stat") return Stat(args);
     if (args.command == "dump") return Dump(args);
+    if (args.command == "keygen") return Keygen(args.positional[0]);
     if (args.command == "ls") return List(args);
     if (args.command == "rm") return Remove(args);
     if (args.command == "client") return Client(args);
@@ -368,6 +375,19 @@ class Tool {
 
   // Reads a store offline: with --doc, what cat prints; else one line per document, with its
   // name first.
+  // Writes NAME.pub and NAME.secret (mode 0600), never replacing either; prints the public key
+  // and the two paths as one JSON line.
+  int Keygen(const std::string& name) {
+    zinc::Result<zinc::CurveKeyPair> pair = zinc::GenerateCurveKeyPair();
+    if (!pair.ok()) return Fail(pair.status().message());
+    zinc::Status s = zinc::WriteKeyFiles(name, *pair);
+    if (!s.ok()) return Fail(s.message());
+    nlohmann::ordered_json line = {
+        {"public", pair->public_key}, {"pub", name + ".pub"}, {"secret", name + ".secret"}};
+    std::cout << line.dump() << "\n";
+    return 0;
+  }
+
   int Dump(const Args& args) {
     const std::string only = Flag(args, "doc");
     if (options_.data_dir.empty()) return Fail("dump needs --data DIR");
