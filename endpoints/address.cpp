@@ -1,5 +1,6 @@
 #include "endpoints/address.h"
 
+#include <cstdio>
 #include <cstdlib>
 
 namespace zinc {
@@ -62,6 +63,17 @@ ChannelAddresses DeriveChannelAddresses(const BaseAddress& base) {
     a.sync = prefix + "-sync";
   }
   return a;
+}
+
+bool IsLoopbackAddress(const BaseAddress& base) {
+  if (base.transport != "tcp") return true;
+  const std::string& h = base.host;
+  if (h == "localhost" || h == "::1" || h == "[::1]") return true;
+  // 127.0.0.0/8, in dotted decimal.
+  int a, b, c, d;
+  char rest;
+  return std::sscanf(h.c_str(), "%d.%d.%d.%d%c", &a, &b, &c, &d, &rest) == 4 && a == 127 &&
+         b >= 0 && b <= 255 && c >= 0 && c <= 255 && d >= 0 && d <= 255;
 }
 
 std::string FormatBaseAddress(const BaseAddress& base) {

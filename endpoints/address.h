@@ -29,6 +29,11 @@ Result<BaseAddress> ParseBaseAddress(const std::string& address);
 // The channel addresses of base. REQUIRES: for tcp, base.port > 0 and base.port + 2 <= 65535.
 ChannelAddresses DeriveChannelAddresses(const BaseAddress& base);
 
+// Whether only this machine can reach base: ipc:// and inproc://, or tcp on a loopback host
+// (127.0.0.0/8, localhost, ::1). A wildcard ("*", 0.0.0.0), an interface or another address is
+// reachable from the network.
+bool IsLoopbackAddress(const BaseAddress& base);
+
 // "tcp://HOST:PORT", "ipc://PATH" or "inproc://NAME".
 std::string FormatBaseAddress(const BaseAddress& base);
 

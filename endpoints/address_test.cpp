@@ -88,6 +88,18 @@ TEST(AddressTest, FormatRoundTripsThroughParse) {
   }
 }
 
+TEST(AddressTest, OnlyLoopbackIpcAndInprocCountAsLocal) {
+  for (const std::string address : {"tcp://127.0.0.1:5555", "tcp://127.1.2.3:0",
+                                    "tcp://localhost:5555", "ipc:///tmp/z", "inproc://x"}) {
+    EXPECT_TRUE(IsLoopbackAddress(ParseOk(address))) << address;
+  }
+  for (const std::string address :
+       {"tcp://0.0.0.0:5555", "tcp://*:5555", "tcp://10.0.0.1:5555", "tcp://eth0:5555",
+        "tcp://127.0.0.1.evil:5555", "tcp://128.0.0.1:5555", "tcp://example.com:5555"}) {
+    EXPECT_FALSE(IsLoopbackAddress(ParseOk(address))) << address;
+  }
+}
+
 TEST(AddressTest, BadAddressesAreInvalidArgument) {
   for (const std::string address : {
            "",

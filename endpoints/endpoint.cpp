@@ -94,6 +94,17 @@ Status EndpointImpl::Init() {
   if (options_.listen.empty() && options_.join.empty()) {
     return Status(StatusCode::kInvalidArgument, "an endpoint needs a listen or a join address");
   }
+  if (!options_.listen.empty() && !options_.insecure) {
+    Result<BaseAddress> base = ParseBaseAddress(options_.listen);
+    if (base.ok() && !IsLoopbackAddress(*base)) {
+      return Status(StatusCode::kInvalidArgument,
+                    "refusing to listen on " + options_.listen +
+                        " without keys: anyone who reaches it could read and write every "
+                        "document. Listen on 127.0.0.1, or pass --insecure "
+                        "(EndpointOptions::insecure) on a network only trusted peers reach "
+                        "(docs/security.md)");
+    }
+  }
   role_.store(options_.join.empty() ? Role::kRoot : Role::kJoining);
   hosts_.store(!options_.listen.empty());
   {

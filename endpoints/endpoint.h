@@ -26,6 +26,11 @@ struct EndpointOptions {
   // Base address to host on (binds PUB, PULL and ROUTER; see endpoints/address.h). Port 0 or
   // "*" picks three consecutive free ports. Empty: do not host.
   std::string listen;
+  // Protected mode (as Redis's): without keys a host refuses to listen on an address the
+  // network reaches (anything but loopback, ipc:// and inproc://: IsLoopbackAddress), since
+  // anyone who reaches its ports can read and write every document (docs/security.md). true
+  // listens anyway: a network only trusted peers reach. Default: false.
+  bool insecure = false;
   // Base address of any member of the cluster to join (the root or a relay). The member accepts
   // it as a child if it has room, or redirects it to the shallowest member with room, and so on
   // (docs/trees.md); the endpoint then connects SUB, PUSH and DEALER to its parent. Empty: this

@@ -302,7 +302,7 @@ case "$SCENARIO" in
     # and it is told so.
     retention=200000
     [ "$SCENARIO" = offline-fit ] && retention=1000
-    LISTEN="tcp://${NET}1:0" start_node host root --data "$WORK/root" --history-fragments 1000 \
+    LISTEN="tcp://${NET}1:0" start_node host root --insecure --data "$WORK/root" --history-fragments 1000 \
       --retention-fragments $retention --snapshot-fragments 1000
     mkfifo "$WORK/x.in"
     ip netns exec "$NS" "$ZINCCTL" client --join "$ADDR_root" --doc t --type text \

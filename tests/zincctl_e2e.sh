@@ -330,6 +330,18 @@ TREE_PIDS=
 [ "$(python3 -c 'import json,sys; print(",".join(json.loads(l)["name"] for l in sys.stdin))' < "$WORK/dump.out")" = "alpha,gamma" ] &&
   pass "the store no longer has the deleted document" || fail "dump after rm: $(cat "$WORK/dump.out")"
 
+# --- protected mode: no keys, no listening beyond loopback unless --insecure
+"$ZINCCTL" host --listen tcp://0.0.0.0:0 > /dev/null 2> "$WORK/protected.err"; rc=$?
+[ $rc -eq 1 ] && grep -q "refusing to listen on tcp://0.0.0.0:0 without keys" "$WORK/protected.err" &&
+  pass "a host without keys refuses tcp://0.0.0.0: exit 1, says why" ||
+  fail "protected mode: rc $rc, $(cat "$WORK/protected.err")"
+"$ZINCCTL" host --listen tcp://0.0.0.0:0 --insecure > "$WORK/insecure.out" 2>&1 &
+INSECURE_PID=$!
+for _ in $(seq 1 500); do [ -s "$WORK/insecure.out" ] && break; sleep 0.01; done
+grep -q '"listen"' "$WORK/insecure.out" && pass "--insecure listens on tcp://0.0.0.0" ||
+  fail "--insecure: $(cat "$WORK/insecure.out")"
+kill -TERM "$INSECURE_PID"; wait "$INSECURE_PID"
+
 # --- keygen: NAME.pub and NAME.secret (0600), never replaced
 "$ZINCCTL" keygen "$WORK/alice" > "$WORK/keygen.out" 2>&1; rc=$?
 pub=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["public"])' < "$WORK/keygen.out" 2> /dev/null)

@@ -69,6 +69,9 @@ options:
                      demand); default 30000
   --max-document-bytes N  the largest state a document may grow to (edits past it are refused);
                      default 33554432 (32 MiB); 0: no limit
+  --insecure         host, relay: listen on an address the network reaches although there are
+                     no keys (anyone reaching it can read and write every document); without
+                     it only loopback, ipc:// and inproc:// are allowed (docs/security.md)
   --acks FILE        client: append "ORIGIN_SEQ SEQ" to FILE for every edit acknowledged
   --subscribe-rcvbuf BYTES  kernel receive buffer of the socket that receives from the parent;
                      default 0: the OS's (autotuned)
@@ -98,7 +101,9 @@ bool ParseArgs(int argc, char** argv, Args* args, std::string* error) {
       continue;
     }
     const size_t eq = a.find('=');
-    if (eq != std::string::npos) {
+    if (a == "--insecure") {
+      args->flags["insecure"] = "1";  // a switch: takes no value
+    } else if (eq != std::string::npos) {
       args->flags[a.substr(2, eq - 2)] = a.substr(eq + 1);
     } else if (i + 1 < argc) {
       args->flags[a.substr(2)] = argv[++i];
@@ -154,7 +159,7 @@ class Tool {
   int Run(const Args& args) {
     static const std::map<std::string, std::vector<std::string>> kAllowed = {
         {"host",
-         {"listen", "data", "sync", "ack-after", "snapshot-fragments", "snapshot-bytes",
+         {"listen", "insecure", "data", "sync", "ack-after", "snapshot-fragments", "snapshot-bytes",
           "retention-fragments", "history-fragments", "unload-after-ms", "max-document-bytes",
           "max-children", "name", "timeout-ms", "heartbeat-ms", "heartbeat-misses", "threads",
           "log-level"}},
@@ -234,6 +239,7 @@ class Tool {
     options_.priority = static_cast<uint32_t>(priority);
     options_.subscribe_rcvbuf = static_cast<int>(rcvbuf);
     options_.name = Flag(args, "name");
+    options_.insecure = args.flags.count("insecure") > 0;
     options_.data_dir = Flag(args, "data");
     options_.snapshot_fragments = static_cast<size_t>(snapshot_fragments);
     options_.snapshot_bytes = static_cast<size_t>(snapshot_bytes);
