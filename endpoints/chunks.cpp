@@ -84,8 +84,7 @@ ChunkAssembler::Outcome ChunkAssembler::Add(const wire::Envelope& env) {
     }
     while (transfers_.size() >= kMaxTransfers) transfers_.erase(transfers_.begin());
     it = transfers_.emplace(c.transfer(), Transfer{}).first;
-    it->second.total = c.total();
-    it->second.data.reserve(c.total());
+    it->second.total = c.total();  // (Not reserved: the total is the sender's word.)
   }
   Transfer& t = it->second;
   if (c.total() != t.total || c.offset() != t.data.size()) {

@@ -69,7 +69,7 @@ class ChunkSender {
 class ChunkAssembler {
  public:
   // Most replies reassembled at once; a further one drops the oldest.
-  static constexpr size_t kMaxTransfers = 4;
+  static constexpr size_t kMaxTransfers = 16;
 
   // What a chunk brought.
   struct Outcome {

@@ -144,6 +144,8 @@ void EndpointImpl::HandleDurable(Message msg) {
     Refuse(msg, wire::NACK_UNSUPPORTED, "durable report on the wrong channel");
     return;
   }
+  // Of this epoch's state only: a standby still on an old root's state says nothing of ours.
+  if (msg.envelope.epoch() != epoch()) return;
   {
     // Only the standby's word counts (issue 15 binds it to the standby's key).
     MutexLock t(&tree_mu_);

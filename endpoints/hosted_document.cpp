@@ -242,10 +242,11 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
   Bridge* bridge = nullptr;
   if (type_->host_transforms()) {
     Status s = TransformLocked(origin, env.base_seq(), &payload, &bridge, reason);
-    if (*reason == wire::NACK_STALE_BASE) {
+    if (*reason == wire::NACK_STALE_BASE && origin != core_->id()) {
       // Neither the memory nor the log reaches back to its base: the author keeps the edit,
       // catches up (or resyncs) and sends it again on a newer base, so it does not consume its
-      // origin_seq (the author's next fragments are out of order until then).
+      // origin_seq (the author's next fragments are out of order until then). (This root's
+      // own pending edits, sequenced at a takeover, are not sent again: theirs is consumed.)
       last = origin_seq - 1;
     }
     if (!s.ok()) return s;
@@ -316,10 +317,13 @@ Status HostedDocument::TransformLocked(const EndpointId& origin, uint64_t base_s
     // A new chain: the author had everything up to base_seq and none of its own edits since
     // are in flight, so it must pass over exactly the others' fragments after base_seq.
     if (!BuildBridgeLocked(origin, base_seq, &bridge)) {
+      // No chain on a bridge that was not built: the next fragment tries again.
+      bridge.live = false;
+      bridge.ops.reset();
       *reason = wire::NACK_STALE_BASE;
       return Status(StatusCode::kOutOfRange, "base_seq is older than the history kept");
     }
-  } else if (bridge.overflowed) {
+  } else if (bridge.overflowed || !bridge.ops) {
     *reason = wire::NACK_STALE_BASE;
     return Status(StatusCode::kOutOfRange, "too much happened while this edit was in flight");
   }
@@ -572,6 +576,14 @@ void HostedDocument::OnTick(int64_t now_micros) {
       e.set_seq(head_);
       e.mutable_heartbeat()->set_head_seq(head_);
       EmitLocked(OutboundFrame{Route::kPublish, name_, EncodeEnvelope(e)});
+      if (AcksAfterStandby() && durable_seq_ > 0) {
+        // The watermark again with the head: a Durable lost at a subscriber's high-water mark
+        // (or a restarted root's, never sent) must not hold acknowledgements for good.
+        wire::Envelope d = core_->NewEnvelope(name_);
+        d.set_seq(durable_seq_);
+        d.mutable_durable();
+        EmitLocked(OutboundFrame{Route::kPublish, name_, EncodeEnvelope(d)});
+      }
     }
     const int64_t idle = now_micros - std::max(last_used_micros_, last_publish_micros_);
     if (!journal_) {

@@ -134,6 +134,16 @@ TEST_F(HostedDocumentTest, AStaleBaseIsRefusedWithoutConsumingTheOriginSeq) {
   EXPECT_EQ(sent[0].second.nack().refused_origin_seq(), 1u);
   EXPECT_EQ(doc_->seq(), 4200u);
 
+  // A base older than the memory (no store) but within the cap: refused too, and again for a
+  // copy on the same base (no chain was started on a bridge that could not be built).
+  for (int copy = 0; copy < 2; ++copy) {
+    doc_->OnFragment(text_fragment(author_, 1, 4000));
+    sent = core_.TakeSent();
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(sent[0].second.nack().reason(), wire::NACK_STALE_BASE) << copy;
+  }
+  EXPECT_EQ(doc_->seq(), 4200u);
+
   // Sent again on a base the history in memory reaches: sequenced.
   doc_->OnFragment(text_fragment(author_, 1, 4150));
   sent = core_.TakeSent();

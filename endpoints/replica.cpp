@@ -280,7 +280,9 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   }
   // The root's acknowledgement rule, and its watermark as of the snapshot.
   acks_after_standby_ = snap.acks_after_standby();
-  durable_seq_ = snap.durable_seq();
+  // (A Durable that came while the snapshot travelled may be newer than the snapshot's.)
+  durable_seq_ =
+      env.epoch() == epoch_ ? std::max(durable_seq_, snap.durable_seq()) : snap.durable_seq();
   // Pending edits the snapshot already holds are acknowledged; the rest are replayed on top.
   uint64_t mine = 0;
   for (const auto& a : snap.applied()) {
@@ -291,6 +293,11 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
     // (A recovered edit, acknowledged before, is not told of twice.)
     if (pending_.front() > acked_through_) {
       AckLocked(pending_.front(), env.seq());
+      if (!held_acks_.empty() && held_acks_.back().first == pending_.front()) {
+        // Held: kept, so that a new root that lacks it after all gets it again.
+        acked_.emplace_back(pending_.front(), pending_.payload(0));
+        if (acked_.size() > kAckedTail) acked_.pop_front();
+      }
     }
     acked_through_ = std::max(acked_through_, pending_.front());
     pending_.PopFront();
@@ -419,6 +426,7 @@ void Replica::StoreSnapshotLocked(uint64_t seq, std::string snapshot) {
   store_batch_.PutSnapshot(name_, seq, std::move(snapshot), seq + 1);
   store_created_ = true;
   store_seq_ = seq;
+  store_changed_micros_ = core_->clock().NowMicros();
   store_snapshot_seq_ = seq;
   store_bytes_since_snapshot_ = 0;
 }
@@ -437,6 +445,7 @@ void Replica::StoreAppliedLocked(const wire::Envelope& env) {
   store_bytes_since_snapshot_ += record.size();
   store_batch_.Append(name_, env.seq(), std::move(record));
   store_seq_ = env.seq();
+  store_changed_micros_ = core_->clock().NowMicros();
   const EndpointOptions& o = core_->options();
   if (env.seq() - store_snapshot_seq_ >= std::max<size_t>(1, o.snapshot_fragments) ||
       store_bytes_since_snapshot_ >= o.snapshot_bytes) {
@@ -450,6 +459,7 @@ void Replica::StoreAppliedLocked(const wire::Envelope& env) {
 }
 
 OutboundFrame Replica::DurableReportLocked() {
+  reported_micros_ = core_->clock().NowMicros();
   // Sent once what it covers is committed: the root's word for AckAfter::kStandby.
   wire::Envelope e = core_->NewEnvelope(name_);
   e.mutable_durable();
@@ -459,12 +469,17 @@ OutboundFrame Replica::DurableReportLocked() {
 }
 
 void Replica::ReportDurableLocked() {
-  // A relay that became the standby after its last commit (or whose report was lost with a
-  // parent) reports what its store has, behind any commit still on its way.
-  if (!PersistsLocked() || !store_created_ || !store_batch_.empty() || !core_->is_standby() ||
-      reported_seq_ == store_seq_) {
+  // A relay that became the standby after its last commit reports what its store has, behind
+  // any commit still on its way; and, for a document edited in the last 10 s, once a second
+  // again (a report lost with a parent or a failed commit must not hold acknowledgements).
+  if (!PersistsLocked() || !store_created_ || !store_batch_.empty() || !core_->is_standby()) {
     return;
   }
+  const int64_t now = core_->clock().NowMicros();
+  const bool again = acks_after_standby_ && now - store_changed_micros_ < 10'000'000 &&
+                     now - reported_micros_ >= 1'000'000;
+  if (reported_seq_ == store_seq_ && !again) return;
+  reported_micros_ = now;
   std::vector<OutboundFrame> frames;
   frames.push_back(DurableReportLocked());
   core_->journal()->Submit(name_, WriteBatch(), std::move(frames), nullptr);

@@ -255,6 +255,8 @@ class Replica final : public DocumentBackend {
   size_t store_bytes_since_snapshot_ GUARDED_BY(mu_) = 0;
   bool store_created_ GUARDED_BY(mu_) = false;
   uint64_t reported_seq_ GUARDED_BY(mu_) = 0;
+  int64_t reported_micros_ GUARDED_BY(mu_) = 0;
+  int64_t store_changed_micros_ GUARDED_BY(mu_) = 0;
   // A commit of this replica failed (the journal's thread): the next hand-off starts over from
   // a snapshot.
   // (Shared with the journal's failure callback, which may run after this replica is gone.)
