@@ -36,12 +36,10 @@ void HostedDocument::RecordLocked(uint64_t seq, const std::string& bytes) {
   records_.Append(name_, seq, bytes);
   bytes_since_snapshot_ += bytes.size();
   const EndpointOptions& o = core_->options();
-  if (seq - snapshot_seq_ >= std::max<size_t>(1, o.snapshot_fragments) ||
-      bytes_since_snapshot_ >= o.snapshot_bytes) {
-    const uint64_t keep_from = seq > o.retention_fragments ? seq - o.retention_fragments + 1 : 0;
+  if (SnapshotDue(o, seq, snapshot_seq_, bytes_since_snapshot_)) {
     wire::SnapshotReply snap = SnapshotLocked();
     state_bytes_ = snap.state().size();
-    records_.PutSnapshot(name_, seq, snap.SerializeAsString(), keep_from);
+    records_.PutSnapshot(name_, seq, snap.SerializeAsString(), RetentionKeepFrom(o, seq));
     snapshot_seq_ = seq;
     bytes_since_snapshot_ = 0;
     core_->metrics().snapshots_written->Add();

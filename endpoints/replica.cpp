@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "endpoints/journal.h"
+#include "endpoints/stored.h"
 
 namespace zinc {
 namespace internal {
@@ -292,8 +293,7 @@ void Replica::RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply
   while (!pending_.empty() && pending_.front() <= mine) {
     // (A recovered edit, acknowledged before, is not told of twice.)
     if (pending_.front() > acked_through_) {
-      AckLocked(pending_.front(), env.seq());
-      if (!held_acks_.empty() && held_acks_.back().first == pending_.front()) {
+      if (AckLocked(pending_.front(), env.seq())) {
         // Held: kept, so that a new root that lacks it after all gets it again.
         acked_.emplace_back(pending_.front(), pending_.payload(0));
         if (acked_.size() > kAckedTail) acked_.pop_front();
@@ -395,12 +395,13 @@ void Replica::OnDurable(const wire::Envelope& env) {
   Notify();
 }
 
-void Replica::AckLocked(uint64_t origin_seq, uint64_t seq) {
+bool Replica::AckLocked(uint64_t origin_seq, uint64_t seq) {
   if (acks_after_standby_ && (seq > durable_seq_ || !held_acks_.empty())) {
     held_acks_.emplace_back(origin_seq, seq);
-  } else {
-    staged_.AddAck(origin_seq, seq);
+    return true;
   }
+  staged_.AddAck(origin_seq, seq);
+  return false;
 }
 
 void Replica::ReleaseHeldAcksLocked() {
@@ -447,12 +448,9 @@ void Replica::StoreAppliedLocked(const wire::Envelope& env) {
   store_seq_ = env.seq();
   store_changed_micros_ = core_->clock().NowMicros();
   const EndpointOptions& o = core_->options();
-  if (env.seq() - store_snapshot_seq_ >= std::max<size_t>(1, o.snapshot_fragments) ||
-      store_bytes_since_snapshot_ >= o.snapshot_bytes) {
-    const uint64_t keep_from =
-        env.seq() > o.retention_fragments ? env.seq() - o.retention_fragments + 1 : 0;
+  if (SnapshotDue(o, env.seq(), store_snapshot_seq_, store_bytes_since_snapshot_)) {
     store_batch_.PutSnapshot(name_, env.seq(), server_.Snapshot(SourceLocked()).SerializeAsString(),
-                             keep_from);
+                             RetentionKeepFrom(o, env.seq()));
     store_snapshot_seq_ = env.seq();
     store_bytes_since_snapshot_ = 0;
   }
@@ -479,7 +477,6 @@ void Replica::ReportDurableLocked() {
   const bool again = acks_after_standby_ && now - store_changed_micros_ < 10'000'000 &&
                      now - reported_micros_ >= 1'000'000;
   if (reported_seq_ == store_seq_ && !again) return;
-  reported_micros_ = now;
   std::vector<OutboundFrame> frames;
   frames.push_back(DurableReportLocked());
   core_->journal()->Submit(name_, WriteBatch(), std::move(frames), nullptr);

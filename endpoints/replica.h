@@ -185,8 +185,9 @@ class Replica final : public DocumentBackend {
   // Serving children (relays): the replica as ChildServer sees it, and its parked requests
   // answered (ChildServer::ServeParked).
   ChildServer::Source SourceLocked() const REQUIRES(mu_);
-  // An own edit (origin_seq) sequenced at seq is acknowledged, or held for the Durable watermark.
-  void AckLocked(uint64_t origin_seq, uint64_t seq) REQUIRES(mu_);
+  // An own edit (origin_seq) sequenced at seq is acknowledged, or held for the Durable watermark
+  // (returns true then).
+  bool AckLocked(uint64_t origin_seq, uint64_t seq) REQUIRES(mu_);
   // Acknowledges the held edits the watermark reached (all, when acks do not wait for it).
   void ReleaseHeldAcksLocked() REQUIRES(mu_);
   // Relays with a store: the sequenced fragment just applied, or the snapshot just restored,

@@ -170,7 +170,8 @@ void Replica::OnPresenceMessage(const Message& msg) {
 }
 
 void Replica::Notify() {
-  {
+  if (serving_) {
+    // A relay's replica: what it applied goes to its store (and the standby's report).
     MutexLock l(&mu_);
     FlushStoreLocked();
   }
