@@ -1,8 +1,12 @@
 #include "core/channel.h"
 
+#include <map>
 #include <mutex>
+#include <thread>
 
 #include <zmq.hpp>
+
+#include "core/mutex.h"
 
 namespace zinc {
 
@@ -38,6 +42,23 @@ zmq::socket_type ToZmq(SocketType type) {
   return zmq::socket_type::pair;
 }
 
+// The 32 bytes of a Z85 key, or "" if it is not one.
+std::string Z85Bytes(const std::string& key) {
+  if (key.size() != 40) return "";
+  uint8_t bytes[32];
+  if (!zmq_z85_decode(bytes, key.c_str())) return "";
+  return std::string(reinterpret_cast<const char*>(bytes), sizeof(bytes));
+}
+
+std::string Z85Text(std::string_view bytes) {
+  char text[41];
+  if (bytes.size() != 32 ||
+      !zmq_z85_encode(text, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size())) {
+    return "";
+  }
+  return std::string(text, 40);
+}
+
 }  // namespace
 
 ChannelContext::ChannelContext() : ctx_(std::make_unique<zmq::context_t>(1)) {
@@ -46,7 +67,117 @@ ChannelContext::ChannelContext() : ctx_(std::make_unique<zmq::context_t>(1)) {
   ctx_->set(zmq::ctxopt::max_sockets, 65535);
 }
 
-ChannelContext::~ChannelContext() = default;
+// The context's ZAP handler (RFC 27): a REP socket on inproc://zeromq.zap.01, served by a
+// thread of its own, that asks each domain's authorizer.
+struct ChannelContext::Zap {
+  Mutex mu;
+  std::map<std::string, ZapAuthorizer> domains GUARDED_BY(mu);
+  std::atomic<bool> stop{false};
+  std::unique_ptr<zmq::socket_t> socket;
+  std::thread thread;
+
+  ~Zap() {
+    stop.store(true);
+    if (thread.joinable()) thread.join();
+  }
+
+  // One request: [version][request id][domain][address][routing id][mechanism][credentials..].
+  // The reply: [version][request id][status code][status text][user id][metadata].
+  void Serve(const std::vector<zmq::message_t>& req) {
+    auto text = [&req](size_t i) { return req[i].to_string(); };
+    std::string code = "400", why = "refused", user;
+    if (req.size() < 6 || text(0) != "1.0") {
+      code = "500";
+      why = "malformed ZAP request";
+    } else if (text(5) != "CURVE" || req.size() != 7) {
+      why = "only CURVE is served";
+    } else {
+      ZapAuthorizer authorize;
+      {
+        MutexLock l(&mu);
+        auto it = domains.find(text(2));
+        if (it != domains.end()) authorize = it->second;
+      }
+      const std::string key = Z85Text(req[6].to_string_view());
+      if (!authorize) {
+        why = "unknown ZAP domain";
+      } else if (!key.empty() && authorize(key)) {
+        code = "200";
+        why = "OK";
+        user = key;
+      } else {
+        why = "key not authorized";
+      }
+    }
+    const std::string request_id = req.size() > 1 ? text(1) : "";
+    const std::string parts[6] = {"1.0", request_id, code, why, user, ""};
+    try {
+      for (size_t i = 0; i < 6; ++i) {
+        socket->send(zmq::buffer(parts[i]),
+                     i < 5 ? zmq::send_flags::sndmore : zmq::send_flags::none);
+      }
+    } catch (const zmq::error_t&) {
+    }
+  }
+
+  void Run() {
+    std::vector<zmq::message_t> req;
+    while (!stop.load()) {
+      zmq::pollitem_t item{socket->handle(), 0, ZMQ_POLLIN, 0};
+      try {
+        zmq::poll(&item, 1, std::chrono::milliseconds(50));
+        if (!(item.revents & ZMQ_POLLIN)) continue;
+        req.clear();
+        while (true) {
+          zmq::message_t part;
+          (void)socket->recv(part, zmq::recv_flags::none);
+          const bool more = part.more();
+          if (req.size() < 16) req.push_back(std::move(part));
+          if (!more) break;
+        }
+      } catch (const zmq::error_t& e) {
+        if (e.num() == ETERM) break;
+        continue;
+      }
+      Serve(req);
+    }
+    socket->close();
+  }
+};
+
+ChannelContext::~ChannelContext() {
+  // The handler's socket is closed before the context ends (it waits for every socket).
+  zap_.reset();
+}
+
+Status ChannelContext::ServeZap(const std::string& domain, ZapAuthorizer authorize) {
+  static Mutex start_mu;
+  MutexLock start(&start_mu);
+  if (!zap_) {
+    auto zap = std::make_unique<Zap>();
+    try {
+      zap->socket = std::make_unique<zmq::socket_t>(*ctx_, zmq::socket_type::rep);
+      zap->socket->set(zmq::sockopt::linger, 0);
+      zap->socket->bind("inproc://zeromq.zap.01");
+    } catch (const zmq::error_t& e) {
+      return FromZmqError(e, "bind the ZAP handler");
+    }
+    Zap* z = zap.get();
+    // The socket was made on this thread and goes to the handler's (the thread's start is the
+    // full barrier ZeroMQ asks for).
+    zap->thread = std::thread([z] { z->Run(); });
+    zap_ = std::move(zap);
+  }
+  MutexLock l(&zap_->mu);
+  zap_->domains[domain] = std::move(authorize);
+  return Status::Ok();
+}
+
+void ChannelContext::StopZap(const std::string& domain) {
+  if (!zap_) return;
+  MutexLock l(&zap_->mu);
+  zap_->domains.erase(domain);
+}
 
 Result<std::unique_ptr<Channel>> Channel::Create(ChannelContext* context, SocketType type,
                                                  const ChannelOptions& options) {
@@ -67,6 +198,26 @@ Result<std::unique_ptr<Channel>> Channel::Create(ChannelContext* context, Socket
       // Every subscriber's subscribe and unsubscribe, not only a topic's first and last: the
       // host counts the subscribers of each document (zincctl ls).
       socket->set(zmq::sockopt::xpub_verboser, 1);
+    }
+    if (type == SocketType::kXPub && options.xpub_manual) socket->set(zmq::sockopt::xpub_manual, 1);
+    if (!options.curve_secret_key.empty()) {
+      const std::string secret = Z85Bytes(options.curve_secret_key);
+      if (secret.empty())
+        return Status(StatusCode::kInvalidArgument, "a secret key that is not Z85");
+      socket->set(zmq::sockopt::curve_secretkey, zmq::buffer(secret));
+      if (options.curve_server) {
+        socket->set(zmq::sockopt::zap_domain, options.zap_domain);
+        // Strict ZAP (where this libzmq has the option): without an answering handler, refuse.
+        int enforce = 1;
+        (void)zmq_setsockopt(socket->handle(), 93 /* ZMQ_ZAP_ENFORCE_DOMAIN */, &enforce,
+                             sizeof(enforce));
+        socket->set(zmq::sockopt::curve_server, 1);
+      } else {
+        const std::string pub = Z85Bytes(options.curve_public_key);
+        if (pub.empty())
+          return Status(StatusCode::kInvalidArgument, "a public key that is not Z85");
+        socket->set(zmq::sockopt::curve_publickey, zmq::buffer(pub));
+      }
     }
     if (type == SocketType::kDealer && !options.routing_id.empty()) {
       socket->set(zmq::sockopt::routing_id, options.routing_id);
@@ -101,8 +252,20 @@ Result<std::string> Channel::Bind(const std::string& address) {
   }
 }
 
-Status Channel::Connect(const std::string& address) {
+void Channel::Close() {
   try {
+    socket_->close();
+  } catch (const zmq::error_t&) {
+  }
+}
+
+Status Channel::Connect(const std::string& address, const std::string& server_key) {
+  try {
+    if (!server_key.empty()) {
+      const std::string key = Z85Bytes(server_key);
+      if (key.empty()) return Status(StatusCode::kInvalidArgument, "a server key that is not Z85");
+      socket_->set(zmq::sockopt::curve_serverkey, zmq::buffer(key));
+    }
     socket_->connect(address);
     return Status::Ok();
   } catch (const zmq::error_t& e) {
@@ -182,6 +345,14 @@ size_t Frame::size() const { return parts_->parts.size(); }
 std::string_view Frame::part(size_t i) const {
   const zmq::message_t& m = parts_->parts[i];
   return std::string_view(static_cast<const char*>(m.data()), m.size());
+}
+
+std::string_view Frame::peer() const {
+  if (parts_->parts.empty()) return {};
+  // The last part: a ROUTER's routing-id part is its own making and may carry no metadata.
+  const char* user =
+      zmq_msg_gets(const_cast<zmq::message_t&>(parts_->parts.back()).handle(), "User-Id");
+  return user ? std::string_view(user) : std::string_view();
 }
 
 Result<bool> Channel::Receive(Frame* frame, size_t max_parts) {

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,8 +31,21 @@ class ChannelContext {
 
   zmq::context_t* native() { return ctx_.get(); }
 
+  // Who may connect to this context's CURVE servers of one ZAP domain (RFC 27): authorize gets
+  // the client's public key (Z85) and says whether it may. An accepted connection's messages
+  // carry that key as their User-Id (Frame::peer). The first call starts the context's ZAP
+  // handler (inproc://zeromq.zap.01, a thread of its own); a request for a domain no one
+  // serves, or of another mechanism than CURVE, is refused. Replaces domain's previous one.
+  // authorize runs on the handler's thread and must not block.
+  using ZapAuthorizer = std::function<bool(const std::string& client_key)>;
+  Status ServeZap(const std::string& domain, ZapAuthorizer authorize);
+  // domain is served no more: its connections are refused from now on.
+  void StopZap(const std::string& domain);
+
  private:
+  struct Zap;
   std::unique_ptr<zmq::context_t> ctx_;
+  std::unique_ptr<Zap> zap_;
 };
 
 // kXPub is a PUB that also reads its subscribers' subscriptions: one frame "\x01topic" each time
@@ -53,6 +68,17 @@ struct ChannelOptions {
   // How long what is still queued may go on being sent after the socket is closed (ZMQ_LINGER;
   // the context waits that long at most when it ends). Default: 0, drop it.
   int linger_ms = 0;
+  // CurveZMQ (RFC 26, docs/security.md); no secret key: plain. A server sets curve_server,
+  // its secret key and a ZAP domain (ChannelContext::ServeZap decides who may connect); a client
+  // sets its public and secret keys and names the server's key on Connect. Z85 keys.
+  bool curve_server = false;
+  std::string curve_public_key;
+  std::string curve_secret_key;
+  std::string zap_domain;
+  // XPUB only: a subscription takes effect only once applied with Subscribe (or Unsubscribe)
+  // right after receiving it, before the next Receive (ZMQ_XPUB_MANUAL): the host decides who
+  // may subscribe to what.
+  bool xpub_manual = false;
 };
 
 // A received multipart message in ZeroMQ's own buffers: reading it copies nothing, and sending
@@ -67,6 +93,9 @@ class Frame {
   size_t size() const;
   // Valid until the next Receive into this Frame or its destruction.
   std::string_view part(size_t i) const;
+  // The sender's CURVE public key (Z85) as its connection's ZAP handler accepted it; empty on a
+  // plain connection. Valid as part() is.
+  std::string_view peer() const;
 
  private:
   friend class Channel;
@@ -89,8 +118,11 @@ class Channel {
 
   // Binds to address and returns the endpoint actually bound (the port filled in for "*").
   Result<std::string> Bind(const std::string& address);
-  Status Connect(const std::string& address);
-  // SUB only: adds or removes a topic prefix from the subscription filter.
+  // With server_key (Z85), over CurveZMQ to the server that holds its secret key: a server with
+  // another key is not talked to. Requires ChannelOptions' client keys.
+  Status Connect(const std::string& address, const std::string& server_key = "");
+  // SUB: adds or removes a topic prefix from the subscription filter. A manual XPUB: applies
+  // the subscription just received to its subscriber.
   Status Subscribe(std::string_view topic);
   Status Unsubscribe(std::string_view topic);
 
@@ -101,6 +133,8 @@ class Channel {
   // Receives one multipart message without blocking into *parts. Returns false (and ok) if none
   // is waiting. A message of more than max_parts parts is drained and reported as kMalformed.
   Result<bool> Receive(std::vector<std::string>* parts, size_t max_parts = 4);
+  // Closes the socket's connections and listeners at once (the channel is unusable after).
+  void Close();
   // The same into *frame, without copying.
   Result<bool> Receive(Frame* frame, size_t max_parts = 4);
   // Sends frame's parts as one message without blocking, sharing their buffers; frame keeps

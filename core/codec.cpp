@@ -11,6 +11,10 @@ Status ValidateDocId(std::string_view id, const CodecLimits& limits) {
   if (id[0] == kControlTopic[0]) {
     return Status(StatusCode::kInvalidArgument, "document id starts with a reserved byte");
   }
+  if (id.find('\0') != std::string_view::npos) {
+    // NUL ends a topic on the wire (WireTopic).
+    return Status(StatusCode::kInvalidArgument, "document id holds a NUL byte");
+  }
   return Status::Ok();
 }
 

@@ -15,12 +15,20 @@
 namespace zinc {
 
 // The protocol version this build speaks (Envelope.version).
-inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr uint32_t kProtocolVersion = 2;
 
 // The PUB topic of control traffic. Document ids may not start with '\x01', so it cannot collide.
 inline constexpr std::string_view kControlTopic =
     "\x01"
     "ctl";
+// The topic frame of what is published about doc (or on the control topic): the name and a NUL
+// after it, so that a subscription to one name matches that name only (a SUB's filter matches
+// prefixes; names hold no NUL).
+inline std::string WireTopic(std::string_view topic) {
+  std::string t(topic);
+  t.push_back('\0');
+  return t;
+}
 
 // Bounds applied to every decoded envelope.
 struct CodecLimits {

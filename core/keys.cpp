@@ -12,6 +12,8 @@
 
 #include <zmq.h>
 
+#include "core/sha256.h"
+
 namespace zinc {
 
 namespace {
@@ -53,6 +55,46 @@ bool IsZ85Key(std::string_view key) {
   // Every 5 characters decode to 4 bytes below 2^32.
   uint8_t bytes[32];
   return zmq_z85_decode(bytes, std::string(key).c_str()) != nullptr;
+}
+
+std::string KeyBytes(std::string_view z85) {
+  if (z85.size() != kZ85KeyChars) return "";
+  uint8_t bytes[32];
+  if (!zmq_z85_decode(bytes, std::string(z85).c_str())) return "";
+  return std::string(reinterpret_cast<const char*>(bytes), sizeof(bytes));
+}
+
+std::string KeyText(std::string_view bytes) {
+  if (bytes.size() != 32) return "";
+  char text[41];
+  if (!zmq_z85_encode(text, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size())) {
+    return "";
+  }
+  return std::string(text, kZ85KeyChars);
+}
+
+std::string IdPrefixForKey(std::string_view z85) {
+  const std::string bytes = KeyBytes(z85);
+  if (bytes.empty()) return "";
+  Sha256 h;
+  h.Update(bytes);
+  const std::array<uint8_t, 32> digest = h.Finish();
+  return std::string(reinterpret_cast<const char*>(digest.data()), 8);
+}
+
+bool OriginOwnedBy(std::string_view origin, std::string_view z85) {
+  const std::string prefix = IdPrefixForKey(z85);
+  return origin.size() == 16 && !prefix.empty() && origin.substr(0, 8) == prefix;
+}
+
+EndpointId NewIdForKey(std::string_view z85) {
+  EndpointId id = EndpointId::Random();
+  const std::string prefix = IdPrefixForKey(z85);
+  if (prefix.empty()) return id;
+  std::string bytes(id.bytes());
+  bytes.replace(0, prefix.size(), prefix);
+  EndpointId::FromBytes(bytes, &id);
+  return id;
 }
 
 Result<CurveKeyPair> GenerateCurveKeyPair() {
@@ -125,6 +167,7 @@ bool GlobMatch(std::string_view glob, std::string_view name) {
 }
 
 bool KeyRights::CanRead(std::string_view doc) const {
+  if (member) return true;  // It replicates every document for its children, and as standby.
   for (const std::string& g : read) {
     if (GlobMatch(g, doc)) return true;
   }
@@ -202,6 +245,22 @@ Result<AuthorizedKeys> AuthorizedKeys::Load(const std::string& path) {
 const KeyRights* AuthorizedKeys::Find(std::string_view key) const {
   auto it = keys_.find(std::string(key));
   return it == keys_.end() ? nullptr : &it->second;
+}
+
+}  // namespace zinc
+
+namespace zinc {
+
+bool AuthorizedKeys::SameAs(const AuthorizedKeys& other) const {
+  if (keys_.size() != other.keys_.size()) return false;
+  for (const auto& [key, r] : keys_) {
+    const KeyRights* o = other.Find(key);
+    if (!o || o->name != r.name || o->read != r.read || o->write != r.write ||
+        o->member != r.member) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace zinc

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/ids.h"
 #include "core/status.h"
 
 namespace zinc {
@@ -38,6 +39,28 @@ Result<std::string> ReadKeyFile(const std::string& path);
 // A --server-key value: a Z85 key as it is, or the path of a key file.
 Result<std::string> KeyFromArgument(const std::string& value);
 
+// The 32 bytes of a Z85 key ("" if it is not one), and back ("" unless 32 bytes).
+std::string KeyBytes(std::string_view z85);
+std::string KeyText(std::string_view bytes);
+
+// Endpoint ids and keys (docs/security.md): with keys, an endpoint's 16-byte id begins with the
+// first 8 bytes of the SHA-256 of its public key (the rest random), so that anyone can check
+// which key owns an origin without asking: a peer whose connection's key does not own an
+// envelope's origin is not who it says.
+std::string IdPrefixForKey(std::string_view z85);
+bool OriginOwnedBy(std::string_view origin, std::string_view z85);
+// A fresh id owned by key z85 (random when z85 is empty).
+EndpointId NewIdForKey(std::string_view z85);
+
+// What a process needs to talk to a member that has keys: its own key pair and the member's
+// public key (Z85). No secret key: plain.
+struct ClientKeys {
+  std::string public_key;
+  std::string secret_key;
+  std::string server_key;
+  bool empty() const { return secret_key.empty(); }
+};
+
 // Whether name matches glob: '*' any run of characters (slashes too), '?' any one character,
 // '[...]' a class, '\' escapes (fnmatch(3) without flags).
 bool GlobMatch(std::string_view glob, std::string_view name);
@@ -47,7 +70,9 @@ struct KeyRights {
   std::string name;
   std::vector<std::string> read;   // globs of documents it may read
   std::vector<std::string> write;  // globs of documents it may write (writing implies reading)
-  bool member = false;             // may host children, carry their traffic, take part in failover
+  // May host children, carry their traffic, take part in failover; reads every document (a
+  // relay replicates what its children open, a standby everything), writes only by write:GLOB.
+  bool member = false;
 
   bool CanRead(std::string_view doc) const;
   bool CanWrite(std::string_view doc) const;
@@ -68,6 +93,8 @@ class AuthorizedKeys {
   // The rights of key (Z85), or nullptr if it is not authorized.
   const KeyRights* Find(std::string_view key) const;
   size_t size() const { return keys_.size(); }
+  // Whether other holds the same keys with the same names and rights.
+  bool SameAs(const AuthorizedKeys& other) const;
 
  private:
   std::unordered_map<std::string, KeyRights> keys_;

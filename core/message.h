@@ -51,6 +51,8 @@ struct Message {
   ChannelKind channel = ChannelKind::kInbound;
   // ROUTER routing id of the peer, for replies (kSyncServer only).
   std::string routing_id;
+  // The key the peer connected with (Frame::peer), on a host with keys; kSyncServer only.
+  std::string peer;
   wire::Envelope envelope;
   // envelope.origin(), parsed.
   EndpointId origin;

@@ -32,6 +32,8 @@ const char* StatusCodeName(StatusCode code) {
       return "data_loss";
     case StatusCode::kIoError:
       return "io_error";
+    case StatusCode::kPermissionDenied:
+      return "permission_denied";
     case StatusCode::kInternal:
       return "internal";
   }

@@ -25,6 +25,8 @@ enum class StatusCode {
   kDataLoss,
   // The disk refused a write (full, an I/O error): nothing of it was kept.
   kIoError,
+  // The key this endpoint connected with may not do that (docs/security.md).
+  kPermissionDenied,
 };
 
 // Returns a stable lower-case name for code, e.g. "malformed".

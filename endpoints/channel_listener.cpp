@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "endpoints/address.h"
+
 namespace zinc {
 
 namespace {
@@ -15,6 +17,10 @@ constexpr size_t kMaxRun = 1024;
 
 // The strand a message belongs to: its document, or "" for control traffic.
 const std::string& StrandOf(const Message& m) { return m.envelope.doc(); }
+
+// A topic as the subscriber's filter sees it: "" (everything) as it is, a name with a NUL after
+// it (so that a subscription to one name matches that name only: docs/protocol.md).
+std::string FilterOf(const std::string& topic) { return topic.empty() ? topic : WireTopic(topic); }
 
 int64_t SteadyMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -130,6 +136,65 @@ void ChannelListener::Attach(std::string outbound, std::string inbound) {
 
 void ChannelListener::Promote() { Queue(Command{Command::kPromote, "", ""}); }
 
+void ChannelListener::RebindOutbound() { Queue(Command{Command::kRebind, "", ""}); }
+
+void ChannelListener::SetServerKey(const std::string& base, const std::string& key) {
+  Result<BaseAddress> parsed = ParseBaseAddress(base);
+  if (!parsed.ok() || key.empty()) return;
+  const ChannelAddresses a = DeriveChannelAddresses(*parsed);
+  MutexLock l(&keys_mu_);
+  if (server_keys_.size() + 4 > kMaxServerKeys) {
+    // Rosters are bounded well below this: only churn gets here. Forget half.
+    for (auto it = server_keys_.begin(); it != server_keys_.end();) {
+      it = server_keys_.size() > kMaxServerKeys / 2 ? server_keys_.erase(it) : std::next(it);
+    }
+  }
+  for (const std::string* address : {&base, &a.outbound, &a.inbound, &a.sync}) {
+    server_keys_[*address] = key;
+  }
+}
+
+std::string ChannelListener::ServerKeyFor(const std::string& address) const {
+  MutexLock l(&keys_mu_);
+  auto it = server_keys_.find(address);
+  return it == server_keys_.end() ? "" : it->second;
+}
+
+Status ChannelListener::ConnectTo(Channel* channel, const std::string& address) {
+  if (!channels_.curve_client) return channel->Connect(address);
+  const std::string key = ServerKeyFor(address);
+  if (key.empty()) {
+    // Never in the clear to a cluster with keys, and never to a member whose key is unknown.
+    frames_dropped_.fetch_add(1, std::memory_order_relaxed);
+    return Status(StatusCode::kNotFound, "no server key known for " + address);
+  }
+  return channel->Connect(address, key);
+}
+
+void ChannelListener::Rebind() {
+  if (!channels_.gated || !channels_.outbound || !remake_) return;
+  channels_.outbound->Close();
+  channels_.outbound.reset();
+  // Every subscription is gone with the socket: the sink hears of each topic's last.
+  std::vector<std::string> topics;
+  {
+    MutexLock l(&subscribers_mu_);
+    for (const auto& [topic, n] : subscribers_) topics.push_back(topic);
+    subscribers_.clear();
+  }
+  for (const std::string& topic : topics) sink_->OnSubscription(topic, false);
+  // The port is free again once libzmq's own thread has closed the listener: a few tries.
+  for (int attempt = 0; attempt < 200 && !stop_.load(); ++attempt) {
+    Result<std::unique_ptr<Channel>> xpub = remake_(SocketType::kXPub);
+    if (!xpub.ok()) return;
+    if ((*xpub)->Bind(channels_.outbound_bound).ok()) {
+      channels_.outbound = std::move(xpub).value();
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 void ChannelListener::Demote() { Queue(Command{Command::kDemote, "", ""}); }
 
 void ChannelListener::SendDirect(OutboundFrame f) {
@@ -138,7 +203,7 @@ void ChannelListener::SendDirect(OutboundFrame f) {
     if (!remake_) return;
     if (direct_.size() >= 8) direct_.clear();  // Failover talks to one or two peers at a time.
     Result<std::unique_ptr<Channel>> push = remake_(SocketType::kPush);
-    if (!push.ok() || !(*push)->Connect(f.address).ok()) {
+    if (!push.ok() || !ConnectTo(push->get(), f.address).ok()) {
       frames_dropped_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
@@ -169,10 +234,10 @@ void ChannelListener::RunCommand(const Command& c) {
       if (!channels_.subscription) return;
       if (c.kind == Command::kSubscribe) {
         topics_.insert(c.topic);
-        s = channels_.subscription->Subscribe(c.topic);
+        s = channels_.subscription->Subscribe(FilterOf(c.topic));
       } else {
         topics_.erase(c.topic);
-        s = channels_.subscription->Unsubscribe(c.topic);
+        s = channels_.subscription->Unsubscribe(FilterOf(c.topic));
       }
       break;
     case Command::kJoinVia: {
@@ -190,10 +255,12 @@ void ChannelListener::RunCommand(const Command& c) {
         if (!sub.ok() || !push.ok()) return;
         channels_.subscription = std::move(sub).value();
         channels_.upstream = std::move(push).value();
-        for (const std::string& topic : topics_) s = channels_.subscription->Subscribe(topic);
+        for (const std::string& topic : topics_) {
+          s = channels_.subscription->Subscribe(FilterOf(topic));
+        }
       }
       connected_ = false;
-      s = channels_.sync_client->Connect(c.topic);
+      s = ConnectTo(channels_.sync_client.get(), c.topic);
       // Requests made for the old parent are moot; their senders ask again on attaching.
       blocked_sync_client_.clear();
       chunk_assembler_.Clear();
@@ -202,8 +269,8 @@ void ChannelListener::RunCommand(const Command& c) {
     case Command::kAttach:
       if (!channels_.subscription || !channels_.upstream || connected_) return;
       connected_ = true;
-      s = channels_.subscription->Connect(c.topic);
-      if (s.ok()) s = channels_.upstream->Connect(c.inbound);
+      s = ConnectTo(channels_.subscription.get(), c.topic);
+      if (s.ok()) s = ConnectTo(channels_.upstream.get(), c.inbound);
       attached_ = true;
       break;
     case Command::kPromote:
@@ -231,6 +298,9 @@ void ChannelListener::RunCommand(const Command& c) {
       attached_ = false;
       break;
     }
+    case Command::kRebind:
+      Rebind();
+      break;
   }
   (void)s;  // Cannot fail on a live socket with an address that parsed; ETERM: stopping.
 }
@@ -268,6 +338,7 @@ void ChannelListener::DrainOutbox() {
     switch (f.route) {
       case Route::kPublish: {
         if (!channels_.outbound) break;
+        f.address.push_back('\0');  // The wire topic (WireTopic), in place.
         std::string_view parts[2] = {f.address, f.payload};
         Status s = channels_.outbound->Send(parts, 2);
         (s.ok() ? frames_sent_ : frames_dropped_).fetch_add(1, std::memory_order_relaxed);
@@ -285,6 +356,7 @@ void ChannelListener::DrainOutbox() {
         Status s = channels_.sync_server->Send(parts, 2);
         if (s.code() == StatusCode::kUnavailable && !f.fallback_topic.empty() &&
             channels_.outbound) {
+          f.fallback_topic.push_back('\0');
           parts[0] = f.fallback_topic;
           s = channels_.outbound->Send(parts, 2);
         }
@@ -427,9 +499,12 @@ void ChannelListener::Decode(ChannelKind kind, const Frame& frame, std::vector<M
   const std::string_view body = frame.part(want - 1);
   Status s = DecodeFrame(body, max_bytes, limits_, &msg.envelope, &batch, &elements);
   if (s.ok() && kind == ChannelKind::kSubscription) {
+    // The topic is the envelope's document (or the control topic) and a NUL (WireTopic).
     const std::string_view topic = frame.part(0);
-    const bool control = topic == kControlTopic;
-    if (control ? !msg.envelope.doc().empty() : topic != msg.envelope.doc()) {
+    const bool ended = !topic.empty() && topic.back() == '\0';
+    const std::string_view name = topic.substr(0, ended ? topic.size() - 1 : 0);
+    const bool control = ended && name == kControlTopic;
+    if (!ended || (control ? !msg.envelope.doc().empty() : name != msg.envelope.doc())) {
       s = Status(StatusCode::kMalformed, "topic does not match the envelope's document");
     }
   }
@@ -441,6 +516,11 @@ void ChannelListener::Decode(ChannelKind kind, const Frame& frame, std::vector<M
     sink_->OnBadFrame(kind, s, named ? &msg.envelope : nullptr, routing_id);
     return;
   }
+  // With keys, the sink admits each message from a child before anything is done with it.
+  const bool gated =
+      channels_.gated && (kind == ChannelKind::kInbound || kind == ChannelKind::kSyncServer);
+  const std::string_view peer = gated ? frame.peer() : std::string_view();
+  if (gated && !batch && !sink_->Admit(kind, peer, msg.envelope, routing_id)) return;
   if (msg.envelope.has_chunk() || msg.envelope.has_chunk_request()) {
     // Chunked replies are this listener's business: a chunk only from the parent's sync
     // server, a request only from a child that this host sends a transfer (its routing id).
@@ -465,6 +545,31 @@ void ChannelListener::Decode(ChannelKind kind, const Frame& frame, std::vector<M
     Status sent = channels_.outbound->Send(frame);  // Shares the buffers: no copy.
     (sent.ok() ? frames_sent_ : frames_dropped_).fetch_add(1, std::memory_order_relaxed);
   }
+  // A batch from a child of a host with keys: each element admitted (or not) before a relay
+  // sends any of it upward.
+  std::vector<Message> admitted;
+  bool refused = false;
+  if (gated && batch) {
+    admitted.reserve(elements.size());
+    for (std::string_view bytes : elements) {
+      Message element;
+      element.channel = kind;
+      Status es =
+          DecodeBatchElement(bytes, msg.envelope.doc(), max_bytes, limits_, &element.envelope);
+      if (!es.ok()) {
+        const bool named = element.envelope.origin().size() == 16;
+        sink_->OnBadFrame(kind, es, named ? &element.envelope : nullptr, routing_id);
+        refused = true;
+        continue;
+      }
+      if (!sink_->Admit(kind, peer, element.envelope, routing_id)) {
+        refused = true;
+        continue;
+      }
+      EndpointId::FromBytes(element.envelope.origin(), &element.origin);
+      admitted.push_back(std::move(element));
+    }
+  }
   if (relay_ && kind == ChannelKind::kInbound) {
     // Up the tree as it came: the root sequences it. Only control traffic (a child's member
     // report) concerns this relay too, and a child's heartbeat concerns it alone.
@@ -476,7 +581,15 @@ void ChannelListener::Decode(ChannelKind kind, const Frame& frame, std::vector<M
       // no acknowledgement, so the oldest queue is not allowed to grow without bound.
       frames_dropped_.fetch_add(1, std::memory_order_relaxed);
     } else if (channels_.upstream && !own_business) {
-      blocked_upstream_.push_back(OutboundFrame{Route::kUpstream, "", std::string(body)});
+      if (refused) {
+        // Only what was admitted goes on, each element alone.
+        for (const Message& e : admitted) {
+          blocked_upstream_.push_back(
+              OutboundFrame{Route::kUpstream, "", EncodeEnvelope(e.envelope)});
+        }
+      } else {
+        blocked_upstream_.push_back(OutboundFrame{Route::kUpstream, "", std::string(body)});
+      }
     }
     if (batch || !msg.envelope.doc().empty()) return;
   }
@@ -484,8 +597,16 @@ void ChannelListener::Decode(ChannelKind kind, const Frame& frame, std::vector<M
   if (!batch) {
     EndpointId::FromBytes(msg.envelope.origin(), &msg.origin);
     msg.routing_id = std::move(routing_id);
+    if (gated && kind == ChannelKind::kSyncServer) msg.peer = std::string(peer);
     run->push_back(std::move(msg));
     if (run->size() >= kMaxRun) Deliver(run);
+    return;
+  }
+  if (gated) {
+    for (Message& e : admitted) {
+      run->push_back(std::move(e));
+      if (run->size() >= kMaxRun) Deliver(run);
+    }
     return;
   }
   // A batch: each element stands alone, as if it had come in a frame of its own.
@@ -522,17 +643,38 @@ void ChannelListener::ReadChannel(Channel* channel, ChannelKind kind) {
 }
 
 void ChannelListener::ReadSubscriptions() {
-  std::vector<std::string> parts;
+  Frame frame;
   for (int i = 0; i < kReadBurst && !stop_.load(std::memory_order_relaxed); ++i) {
-    Result<bool> got = channels_.outbound->Receive(&parts);
+    Result<bool> got = channels_.outbound->Receive(&frame, 1);
     if (!got.ok() || !*got) break;
-    // "\x01topic" or "\x00topic", one part; anything else is not from a SUB.
-    if (parts.size() != 1 || parts[0].empty() || static_cast<unsigned char>(parts[0][0]) > 1) {
+    // "\x01filter" or "\x00filter", one part; anything else is not from a SUB.
+    if (frame.size() != 1 || frame.part(0).empty() ||
+        static_cast<unsigned char>(frame.part(0)[0]) > 1) {
       continue;
     }
-    const std::string& p = parts[0];
-    std::string topic = p.substr(1);
+    const std::string_view p = frame.part(0);
     const bool subscribe = p[0] == 1;
+    const std::string_view filter = p.substr(1);
+    // A filter is "" (every topic) or a name and its NUL (WireTopic); counted by the name.
+    const bool ended = !filter.empty() && filter.back() == '\0';
+    const std::string topic(filter.substr(0, ended ? filter.size() - 1 : filter.size()));
+    if (channels_.gated) {
+      // A manual XPUB: nothing takes effect unless applied here, right after it was read.
+      // A prefix that is not a whole name is never applied (it would match other names).
+      // Unsubscriptions get the same answer as their subscriptions (the rights are the same
+      // until a reload, and a reload rebinds: Rebind), so that the counts stay true.
+      // A subscriber gone: libzmq unsubscribes what was applied for it, with no key (its
+      // connection is closed), and there is nothing left to apply.
+      const bool gone = !subscribe && frame.peer().empty();
+      if (!gone) {
+        if ((!ended && !filter.empty()) || !sink_->AdmitSubscription(frame.peer(), topic)) {
+          continue;
+        }
+        Status applied = subscribe ? channels_.outbound->Subscribe(filter)
+                                   : channels_.outbound->Unsubscribe(filter);
+        (void)applied;  // Only on a closing socket.
+      }
+    }
     // Counted per subscriber (the XPUB is verboser); the sink hears of the first and the last.
     bool edge = true;
     {
@@ -565,8 +707,6 @@ void ChannelListener::Run() {
     ChannelKind kind;
   };
   std::vector<Readable> readables;
-  // The XPUB of a relay, read for subscriptions; last, after the readables.
-  const bool read_subscriptions = channels_.xpub && channels_.outbound;
   using SteadyClock = std::chrono::steady_clock;
   auto next_tick = SteadyClock::now() + tick_;
   std::vector<PollItem> items;
@@ -590,6 +730,9 @@ void ChannelListener::Run() {
       }
     }
     items.clear();
+    // The XPUB of a host, read for subscriptions; last, after the readables (Rebind may
+    // replace it).
+    const bool read_subscriptions = channels_.xpub && channels_.outbound;
     for (const Readable& r : readables) {
       PollItem it;
       it.channel = r.channel;

@@ -57,6 +57,26 @@ class ChannelListener {
     // Client side: a chunk of a large reply about doc arrived (the rest follows): whoever waits
     // for it should not ask again yet. From the I/O thread; must not block.
     virtual void OnTransferProgress(const std::string& doc) { (void)doc; }
+    // Channels::gated (a host with keys): a message from a child (inbound, sync server) as it
+    // arrives, before anything else is done with it (a relay's forwarding upward included);
+    // peer is the key its connection was accepted with (Frame::peer). Each element of a batch
+    // comes on its own. Returns false to refuse it (the sink has counted it, and nacked it
+    // where that is safe). From the I/O thread; must not block.
+    virtual bool Admit(ChannelKind channel, std::string_view peer, const wire::Envelope& env,
+                       const std::string& routing_id) {
+      (void)channel;
+      (void)peer;
+      (void)env;
+      (void)routing_id;
+      return true;
+    }
+    // Channels::gated: whether the subscriber with key peer may subscribe to doc ("" for every
+    // topic, kControlTopic for the control topic). A refused subscription never takes effect.
+    virtual bool AdmitSubscription(std::string_view peer, const std::string& doc) {
+      (void)peer;
+      (void)doc;
+      return true;
+    }
   };
 
   // The channels to own; any may be null. Host side: outbound (PUB), inbound (PULL), sync_server
@@ -74,6 +94,13 @@ class ChannelListener {
     // as well as decoded, and every valid frame from a child (PULL) is sent upward unchanged,
     // only control frames (member reports) being decoded for the sink too. Promote ends it.
     bool relay = false;
+    // Keys (docs/security.md). gated: outbound is a manual XPUB and every message from a child
+    // goes through Sink::Admit, every subscription through Sink::AdmitSubscription; bound is the
+    // address outbound is bound to (for Rebind). curve_client: client channels use CurveZMQ and
+    // connect only to addresses whose server key is known (SetServerKey).
+    bool gated = false;
+    std::string outbound_bound;
+    bool curve_client = false;
   };
 
   // Makes a new client channel (kSub, subscribed to the control topic; kPush; kDealer) for
@@ -119,6 +146,14 @@ class ChannelListener {
   // JoinVia follows).
   void Promote() EXCLUDES(mu_);
   void Demote() EXCLUDES(mu_);
+  // Keys: the server key (Z85) of the member at base address `base` (its channels' addresses
+  // derived as DeriveChannelAddresses does). At most kMaxServerKeys are known (a full table
+  // forgets the oldest half).
+  void SetServerKey(const std::string& base, const std::string& key) EXCLUDES(keys_mu_);
+  static constexpr size_t kMaxServerKeys = 8192;
+  // Gated hosts: closes the outbound XPUB and binds a new one at the same address, so that
+  // every subscriber connects again and is authorized again (a key removed, a right taken).
+  void RebindOutbound() EXCLUDES(mu_);
 
   // Hosts: the subscribers of topic (exact topic; XPUB_VERBOSER counts every SUB's subscribe
   // and unsubscribe, a SUB that goes away unsubscribing from all).
@@ -138,7 +173,15 @@ class ChannelListener {
 
  private:
   struct Command {
-    enum Kind { kSubscribe, kUnsubscribe, kJoinVia, kAttach, kPromote, kDemote } kind = kSubscribe;
+    enum Kind {
+      kSubscribe,
+      kUnsubscribe,
+      kJoinVia,
+      kAttach,
+      kPromote,
+      kDemote,
+      kRebind
+    } kind = kSubscribe;
     std::string topic;    // or the sync address (kJoinVia), or the outbound address (kAttach)
     std::string inbound;  // kAttach
   };
@@ -146,6 +189,11 @@ class ChannelListener {
   void RunCommand(const Command& c);
   // Relays: reads the children's subscriptions from the XPUB.
   void ReadSubscriptions();
+  // The server key of a channel address ("" if unknown), and Connect with it. Without
+  // curve_client, plain; with it, an address whose key is unknown is not connected to.
+  std::string ServerKeyFor(const std::string& address) const EXCLUDES(keys_mu_);
+  Status ConnectTo(Channel* channel, const std::string& address);
+  void Rebind();
   // A Route::kDirect frame: to a PUSH connected to its address (made on first use).
   void SendDirect(OutboundFrame f);
   // Sends the direct frames that wait, as far as their sockets take them.
@@ -186,6 +234,9 @@ class ChannelListener {
   std::vector<Command> commands_ GUARDED_BY(mu_);
   bool woken_ GUARDED_BY(mu_) = false;
   bool stopped_ GUARDED_BY(mu_) = false;
+
+  mutable Mutex keys_mu_;
+  std::unordered_map<std::string, std::string> server_keys_ GUARDED_BY(keys_mu_);
 
   mutable Mutex subscribers_mu_;
   std::unordered_map<std::string, uint32_t> subscribers_ GUARDED_BY(subscribers_mu_);

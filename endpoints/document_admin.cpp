@@ -26,6 +26,8 @@ Status DeletionStatus(const wire::Envelope& reply, const std::string& name) {
       return Status(StatusCode::kIoError, reply.nack().text());
     case wire::NACK_UNSUPPORTED:
       return Status(StatusCode::kUnsupported, reply.nack().text());
+    case wire::NACK_FORBIDDEN:
+      return Status(StatusCode::kPermissionDenied, reply.nack().text());
     default:
       return Status(StatusCode::kUnavailable,
                     "deleting '" + name + "' was refused: " + reply.nack().text());
@@ -33,15 +35,16 @@ Status DeletionStatus(const wire::Envelope& reply, const std::string& name) {
 }
 
 Result<uint64_t> RequestDeletion(ChannelContext* context, const std::string& address,
-                                 const std::string& name, std::chrono::milliseconds timeout) {
+                                 const std::string& name, std::chrono::milliseconds timeout,
+                                 const ClientKeys& keys) {
   CodecLimits limits;
   ZINC_RETURN_IF_ERROR(ValidateDocId(name, limits));
   wire::Envelope request;
   request.set_doc(name);
   request.mutable_delete_request();
-  Result<wire::Envelope> reply =
-      SyncRequest(context, address, std::move(request), timeout, limits,
-                  [&](const wire::Envelope& e) { return e.has_deleted() && e.doc() == name; });
+  Result<wire::Envelope> reply = SyncRequest(
+      context, address, std::move(request), timeout, limits,
+      [&](const wire::Envelope& e) { return e.has_deleted() && e.doc() == name; }, keys);
   if (!reply.ok()) return reply.status();
   ZINC_RETURN_IF_ERROR(DeletionStatus(*reply, name));
   return reply->deleted().seq();
@@ -59,8 +62,13 @@ void EndpointImpl::HandleListRequest(Message msg) {
   const size_t limit = req.limit() == 0 || req.limit() > kMaxListed ? kMaxListed : req.limit();
   // The limit + 1 smallest names after `after` (one more tells whether more follow).
   std::set<std::string> names;
+  // With keys, a key lists only what it may read (the names are the documents' too).
+  std::shared_ptr<const AuthorizedKeys> keys = keys_on() ? key_table_->Get() : nullptr;
+  const KeyRights* rights = keys ? keys->Find(msg.peer) : nullptr;
+  if (keys_on() && !rights) return;  // Admit let it through, and the key was removed since.
   auto consider = [&](const std::string& name) {
     if (name <= after) return;
+    if (rights && !rights->CanRead(name)) return;
     if (names.size() > limit && name >= *names.rbegin()) return;
     names.insert(name);
     if (names.size() > limit + 1) names.erase(std::prev(names.end()));
@@ -261,14 +269,18 @@ Status EndpointImpl::Delete(const std::string& name, std::chrono::milliseconds t
     return result.get();
   }
   std::string root;
+  ClientKeys keys = OwnKeys();
   {
     MutexLock l(&tree_mu_);
-    if (const MemberInfo* m = roster_.Find(roster_root_)) root = m->listen;
+    if (const MemberInfo* m = roster_.Find(roster_root_)) {
+      root = m->listen;
+      keys.server_key = m->public_key;
+    }
   }
   if (root.empty()) {
     return Status(StatusCode::kUnavailable, "the root is not known yet (no roster received)");
   }
-  Result<uint64_t> seq = RequestDeletion(context_, root, name, timeout);
+  Result<uint64_t> seq = RequestDeletion(context_, root, name, timeout, keys);
   return seq.ok() ? Status::Ok() : seq.status();
 }
 
@@ -302,7 +314,8 @@ void EndpointImpl::OnDocumentList(const wire::DocumentList& list) {
 }  // namespace internal
 
 Result<std::vector<DocumentInfo>> ListDocuments(const std::string& address,
-                                                std::chrono::milliseconds timeout) {
+                                                std::chrono::milliseconds timeout,
+                                                const ClientKeys& keys) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   CodecLimits limits;
   std::vector<DocumentInfo> out;
@@ -316,9 +329,9 @@ Result<std::vector<DocumentInfo>> ListDocuments(const std::string& address,
     }
     wire::Envelope request;
     request.mutable_list_request()->set_after(after);
-    Result<wire::Envelope> reply =
-        internal::SyncRequest(nullptr, address, std::move(request), left, limits,
-                              [](const wire::Envelope& e) { return e.has_document_list(); });
+    Result<wire::Envelope> reply = internal::SyncRequest(
+        nullptr, address, std::move(request), left, limits,
+        [](const wire::Envelope& e) { return e.has_document_list(); }, keys);
     if (!reply.ok()) return reply.status();
     if (reply->has_nack()) {
       return Status(StatusCode::kUnavailable, "refused: " + reply->nack().text());
@@ -342,8 +355,8 @@ Result<std::vector<DocumentInfo>> ListDocuments(const std::string& address,
 }
 
 Result<uint64_t> DeleteDocument(const std::string& address, const std::string& name,
-                                std::chrono::milliseconds timeout) {
-  return internal::RequestDeletion(nullptr, address, name, timeout);
+                                std::chrono::milliseconds timeout, const ClientKeys& keys) {
+  return internal::RequestDeletion(nullptr, address, name, timeout, keys);
 }
 
 }  // namespace zinc

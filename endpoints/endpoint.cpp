@@ -61,6 +61,13 @@ Status BindHostChannels(ChannelContext* ctx, BaseAddress* base, SocketType pub_t
   return Status(StatusCode::kUnavailable, "no three consecutive free ports: " + last.message());
 }
 
+// The public key of secret (Z85), or "" without a valid one (InitKeys says why).
+std::string PublicKeyOf(const std::string& secret) {
+  if (secret.empty()) return "";
+  Result<std::string> pub = CurvePublicKey(secret);
+  return pub.ok() ? *pub : "";
+}
+
 // kTypeMismatch for a document open as have (nullptr: not known yet) asked for as want (nullptr:
 // any type).
 Status CheckOpenType(const std::string& name, const DocumentType* have, const DocumentType* want) {
@@ -71,10 +78,31 @@ Status CheckOpenType(const std::string& name, const DocumentType* have, const Do
 
 }  // namespace
 
+ChannelOptions EndpointImpl::HostOptions(SocketType type) const {
+  ChannelOptions o;
+  if (type == SocketType::kXPub) {
+    o.sndhwm = options_.publish_hwm;
+    o.xpub_manual = keys_on();  // Who may subscribe to what: AdmitSubscription.
+  } else {
+    o.max_message_bytes = static_cast<int64_t>(options_.limits.max_envelope_bytes) + 1024;
+  }
+  if (keys_on()) {
+    o.curve_server = true;
+    o.curve_secret_key = options_.secret_key;
+    o.zap_domain = zap_domain_;
+  }
+  return o;
+}
+
+Result<std::unique_ptr<Channel>> EndpointImpl::HostChannel(SocketType type) const {
+  return Channel::Create(context_, type, HostOptions(type));
+}
+
 EndpointImpl::EndpointImpl(EndpointOptions options)
     : options_(std::move(options)),
       timeouts_(Timeouts::From(options_)),
-      id_(EndpointId::Random()),
+      public_key_(PublicKeyOf(options_.secret_key)),
+      id_(NewIdForKey(public_key_)),
       own_types_(options_.types ? nullptr : TypeRegistry::WithBuiltins()),
       types_(options_.types ? options_.types : own_types_.get()),
       clock_(options_.clock ? options_.clock : &system_clock_),
@@ -94,7 +122,7 @@ Status EndpointImpl::Init() {
   if (options_.listen.empty() && options_.join.empty()) {
     return Status(StatusCode::kInvalidArgument, "an endpoint needs a listen or a join address");
   }
-  if (!options_.listen.empty() && !options_.insecure) {
+  if (!options_.listen.empty() && !options_.insecure && !keys_on()) {
     Result<BaseAddress> base = ParseBaseAddress(options_.listen);
     if (base.ok() && !IsLoopbackAddress(*base)) {
       return Status(StatusCode::kInvalidArgument,
@@ -117,12 +145,16 @@ Status EndpointImpl::Init() {
     owned_context_ = std::make_unique<ChannelContext>();
     context_ = owned_context_.get();
   }
+  ZINC_RETURN_IF_ERROR(InitKeys());
   ChannelListener::Channels channels;
   // Client channels: made on joining, again on every rejoin, and by a root that steps down; and
   // the PUSH sockets of failover's votes and notices.
   ChannelListener::ChannelFactory remake =
       [this](SocketType type) -> Result<std::unique_ptr<Channel>> {
     ChannelOptions o;
+    if (type == SocketType::kXPub) return HostChannel(type);  // Rebind.
+    o.curve_public_key = public_key_;
+    o.curve_secret_key = options_.secret_key;
     if (type == SocketType::kSub) {
       o.rcvhwm = options_.subscribe_hwm;
       o.rcvbuf = options_.subscribe_rcvbuf;
@@ -135,21 +167,23 @@ Status EndpointImpl::Init() {
       o.max_message_bytes = static_cast<int64_t>(options_.limits.max_sync_envelope_bytes) + 1024;
     }
     Result<std::unique_ptr<Channel>> c = Channel::Create(context_, type, o);
-    if (c.ok() && type == SocketType::kSub) ZINC_RETURN_IF_ERROR((*c)->Subscribe(kControlTopic));
+    if (c.ok() && type == SocketType::kSub) {
+      ZINC_RETURN_IF_ERROR((*c)->Subscribe(WireTopic(kControlTopic)));
+    }
     return c;
   };
   if (!options_.listen.empty()) {
     Result<BaseAddress> base = ParseBaseAddress(options_.listen);
     if (!base.ok()) return base.status();
-    ChannelOptions pub_opts;
-    pub_opts.sndhwm = options_.publish_hwm;
-    ChannelOptions in_opts;
-    in_opts.max_message_bytes = static_cast<int64_t>(options_.limits.max_envelope_bytes) + 1024;
+    const ChannelOptions pub_opts = HostOptions(SocketType::kXPub);
+    const ChannelOptions in_opts = HostOptions(SocketType::kPull);
     // An XPUB tells a relay what its children subscribe to (a root may become one: failover).
     ZINC_RETURN_IF_ERROR(
         BindHostChannels(context_, &*base, SocketType::kXPub, pub_opts, in_opts, &channels));
     channels.xpub = true;
     channels.relay = is_relay();
+    channels.gated = keys_on();
+    channels.outbound_bound = DeriveChannelAddresses(*base).outbound;
     listen_address_ = FormatBaseAddress(*base);
   }
   if (!options_.join.empty()) {
@@ -174,9 +208,12 @@ Status EndpointImpl::Init() {
   size_t threads = options_.handler_threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency() / 2);
   pool_ = std::make_unique<HandlerPool>(threads, options_.max_queued_messages);
+  channels.curve_client = keys_on();
   listener_ = std::make_unique<ChannelListener>(std::move(channels), this, options_.limits,
                                                 options_.heartbeat, std::string(id_.bytes()),
                                                 std::move(remake));
+  if (keys_on() && !options_.join.empty())
+    listener_->SetServerKey(options_.join, options_.server_key);
   ZINC_RETURN_IF_ERROR(listener_->Start());
   MutexLock l(&tree_mu_);
   if (is_root()) {
@@ -221,6 +258,7 @@ void EndpointImpl::Stop() {
   // The listener first, so that no new message reaches the pool; then the pool, whose tasks
   // may still queue frames on the (stopped) listener harmlessly.
   if (listener_) listener_->Stop();
+  if (!zap_domain_.empty()) context_->StopZap(zap_domain_);
   if (pool_) pool_->Stop();
   // What the pool's last tasks handed in is committed.
   if (journal_) journal_->Stop();
@@ -640,6 +678,14 @@ void EndpointImpl::OnBadFrame(ChannelKind channel, const Status& why,
 void EndpointImpl::OnTick() {
   const int64_t now = clock_->NowMicros();
   last_tick_seen_micros_.store(now, std::memory_order_relaxed);
+  if (keys_on()) {
+    // Connections the ZAP handler refused (a key not authorized), counted on its thread.
+    const uint64_t refused = key_table_->refused.load(std::memory_order_relaxed);
+    if (refused != zap_refused_seen_) {
+      counters_.Get("zinc_connections_refused_total")->Add(refused - zap_refused_seen_);
+      zap_refused_seen_ = refused;
+    }
+  }
   std::vector<std::shared_ptr<HostedDocument>> hosted;
   std::vector<Replica*> replicas;
   {

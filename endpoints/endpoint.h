@@ -11,6 +11,7 @@
 #include "core/codec.h"
 #include "core/counters.h"
 #include "core/ids.h"
+#include "core/keys.h"
 #include "core/log.h"
 #include "core/status.h"
 #include "documents/document.h"
@@ -31,6 +32,17 @@ struct EndpointOptions {
   // anyone who reaches its ports can read and write every document (docs/security.md). true
   // listens anyway: a network only trusted peers reach. Default: false.
   bool insecure = false;
+  // Keys (docs/security.md). This endpoint's CurveZMQ secret key (Z85; zincctl keygen makes
+  // one): every channel it opens is then encrypted and authenticated, its id is bound to the
+  // key, and it connects only to members whose keys it knows. Empty: plain.
+  std::string secret_key;
+  // With secret_key and join: the public key (Z85) of the member at join; the others' keys come
+  // with the roster and the join replies.
+  std::string server_key;
+  // With secret_key and listen: the authorized-keys file (docs/security.md): who may connect,
+  // and what each key may read, write, and whether it is a member. Required for a host with
+  // keys; read again by Endpoint::ReloadAuthorizedKeys (zincctl: SIGHUP).
+  std::string authorized_keys;
   // Base address of any member of the cluster to join (the root or a relay). The member accepts
   // it as a child if it has room, or redirects it to the shallowest member with room, and so on
   // (docs/trees.md); the endpoint then connects SUB, PUSH and DEALER to its parent. Empty: this
@@ -291,6 +303,11 @@ class Endpoint {
   // name afterwards create a new, empty document. Blocks (on the root's store, or the
   // network): never call from a listener.
   virtual Status Delete(const std::string& name, std::chrono::milliseconds timeout) = 0;
+  // A host with keys reads its authorized-keys file again (zincctl does on SIGHUP). A key
+  // removed, or a right taken away, holds from now on: its connections are refused, and its
+  // subscribers are made to subscribe again (docs/security.md). A bad file changes nothing and
+  // is returned (kInvalidArgument naming FILE:LINE). kUnsupported without keys.
+  virtual Status ReloadAuthorizedKeys() = 0;
 
   virtual Counters& counters() = 0;
   virtual const TypeRegistry& types() const = 0;
@@ -315,12 +332,15 @@ struct DocumentInfo {
 
 // The documents of the host at address (any member: a relay lists its replicas), in name
 // order, as zincctl ls prints them; pages through them ListRequest by ListRequest. kTimeout.
+// With keys (secret_key, and the member's public key as server_key), over CurveZMQ.
 Result<std::vector<DocumentInfo>> ListDocuments(const std::string& address,
-                                                std::chrono::milliseconds timeout);
+                                                std::chrono::milliseconds timeout,
+                                                const ClientKeys& keys = ClientKeys());
 // Asks the root at address (a root's; zincctl rm finds it from any member's roster) to delete
 // name. As Endpoint::Delete; returns the seq of the document's last fragment.
 Result<uint64_t> DeleteDocument(const std::string& address, const std::string& name,
-                                std::chrono::milliseconds timeout);
+                                std::chrono::milliseconds timeout,
+                                const ClientKeys& keys = ClientKeys());
 
 // Reads the store in data_dir (EndpointOptions::data_dir) while no endpoint has it open, as
 // zincctl dump does: calls fn with each document's name and its state as DocumentHandle::ToJson

@@ -80,6 +80,7 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   Status Close(const std::string& name) override EXCLUDES(mu_);
   Status Delete(const std::string& name, std::chrono::milliseconds timeout) override
       EXCLUDES(mu_, tree_mu_);
+  Status ReloadAuthorizedKeys() override;
   Counters& counters() override { return counters_; }
   const EndpointMetrics& metrics() const override { return metrics_; }
   const TypeRegistry& types() const override { return *types_; }
@@ -110,6 +111,10 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   // The handlers have max_queued_messages waiting. Leaving that state, the members' silence
   // while nothing was read is forgiven (their frames waited unread here).
   bool Saturated() override EXCLUDES(tree_mu_);
+  // Keys (access.cpp, docs/security.md): the rights of a child's key, checked per message.
+  bool Admit(ChannelKind channel, std::string_view peer, const wire::Envelope& env,
+             const std::string& routing_id) override;
+  bool AdmitSubscription(std::string_view peer, const std::string& doc) override;
 
  private:
   void RegisterHandlers();
@@ -235,11 +240,44 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   // Moves the replica of name out of replicas_ and closes it.
   void RetireReplicaLocked(const std::string& name, bool release_state) REQUIRES(mu_);
 
+  // Keys (access.cpp). The authorized-keys file as last read, shared with the context's ZAP
+  // handler (which may outlive this endpoint by a request). Thread-safe.
+  struct KeyTable {
+    Mutex mu;
+    std::shared_ptr<const AuthorizedKeys> keys GUARDED_BY(mu);
+    std::atomic<uint64_t> refused{0};  // connections the ZAP handler refused
+    std::shared_ptr<const AuthorizedKeys> Get() EXCLUDES(mu) {
+      MutexLock l(&mu);
+      return keys;
+    }
+  };
+  // Init's part for keys: checks the options, reads the authorized keys, serves ZAP.
+  Status InitKeys();
+  // The options of a host channel (kXPub, kPull, kRouter): CurveZMQ servers with keys.
+  ChannelOptions HostOptions(SocketType type) const;
+  Result<std::unique_ptr<Channel>> HostChannel(SocketType type) const;
+  // This endpoint's own key pair, and the server key of the member at `address` (empty: none
+  // known): what a request of its own over the sync channel needs.
+  ClientKeys OwnKeys() const;
+  // A child's message refused for its key: counted, logged, nacked where the origin is the
+  // sender's own (a nack to an origin it does not own would reach the victim).
+  void Forbid(ChannelKind channel, const wire::Envelope& env, const std::string& routing_id,
+              bool nack, const std::string& why);
+  // Keys learned from the roster's members (their listen addresses), for the listener.
+  void LearnKeysLocked() REQUIRES(tree_mu_);
+  // Whether this endpoint has keys (EndpointOptions::secret_key).
+  bool keys_on() const { return !options_.secret_key.empty(); }
+
   // Constant after construction.
   EndpointOptions options_;
   // From options_: the tree's timeouts.
   const Timeouts timeouts_;
+  // Z85; empty without keys.
+  const std::string public_key_;
   const EndpointId id_;
+  const std::shared_ptr<KeyTable> key_table_ = std::make_shared<KeyTable>();
+  std::string zap_domain_;
+  uint64_t zap_refused_seen_ = 0;
   std::unique_ptr<TypeRegistry> own_types_;
   const TypeRegistry* types_;
   SystemClock system_clock_;

@@ -606,6 +606,7 @@ void Replica::OnNack(const wire::Envelope& env) {
     // A refused request (snapshot of an unknown type, ...), not an edit.
     if (state_ == State::kOpening) {
       FailLocked(Status(nack.reason() == wire::NACK_TYPE_MISMATCH ? StatusCode::kTypeMismatch
+                        : nack.reason() == wire::NACK_FORBIDDEN   ? StatusCode::kPermissionDenied
                                                                   : StatusCode::kUnavailable,
                         nack.text()));
     }

@@ -33,7 +33,13 @@ void Replica::OnEpoch(uint64_t epoch) {
   std::vector<OutboundFrame> offers;
   wire::Envelope offer = core_->NewEnvelope(name_);
   size_t bytes = 0;
-  for (size_t i = history_.NewestFrom(kTailFragments, kTailBytes); i < history_.size(); ++i) {
+  // With keys, only members offer fragments: a client's key could not vouch for others'
+  // (docs/security.md), and its own acknowledged edits go again anyway (acked_).
+  const EndpointOptions& options = core_->options();
+  const size_t from = options.secret_key.empty() || !options.listen.empty()
+                          ? history_.NewestFrom(kTailFragments, kTailBytes)
+                          : history_.size();
+  for (size_t i = from; i < history_.size(); ++i) {
     const wire::Envelope& f = history_.at(i);
     const size_t size = history_.bytes_at(i);
     if (bytes + size > kTailOfferBytes && offer.tail_offer().fragments_size() > 0) {

@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "core/channel.h"
+#include "core/keys.h"
 #include "endpoints/address.h"
 
 namespace zinc {
@@ -50,12 +51,13 @@ void FillMember(const Wire& w, MemberInfo* m) {
   m->children = w.children();
   m->name = w.name();
   m->priority = w.priority();
+  m->public_key = KeyText(w.public_key());
 }
 
 bool SameMember(const MemberInfo& a, const MemberInfo& b) {
-  return std::tie(a.id, a.parent, a.listen, a.depth, a.max_children, a.children, a.name,
-                  a.priority) == std::tie(b.id, b.parent, b.listen, b.depth, b.max_children,
-                                          b.children, b.name, b.priority);
+  return std::tie(a.id, a.parent, a.listen, a.depth, a.max_children, a.children, a.name, a.priority,
+                  a.public_key) == std::tie(b.id, b.parent, b.listen, b.depth, b.max_children,
+                                            b.children, b.name, b.priority, b.public_key);
 }
 
 void SortMembers(std::vector<MemberInfo>* members) {
@@ -106,7 +108,12 @@ std::string RosterToJson(const RosterInfo& roster) {
     AppendJsonString(&out, m.listen);
     out += ",\"children\":" + std::to_string(m.children) +
            ",\"max_children\":" + std::to_string(m.max_children) +
-           ",\"priority\":" + std::to_string(m.priority) + "}";
+           ",\"priority\":" + std::to_string(m.priority);
+    if (!m.public_key.empty()) {
+      out += ",\"public_key\":";
+      AppendJsonString(&out, m.public_key);
+    }
+    out += "}";
   }
   out += "],\"count\":" + std::to_string(roster.members.size()) +
          ",\"depth\":" + std::to_string(depth) + "}";
@@ -118,7 +125,8 @@ namespace internal {
 Result<wire::Envelope> SyncRequest(ChannelContext* context, const std::string& address,
                                    wire::Envelope request, std::chrono::milliseconds timeout,
                                    const CodecLimits& limits,
-                                   const std::function<bool(const wire::Envelope&)>& answers) {
+                                   const std::function<bool(const wire::Envelope&)>& answers,
+                                   const ClientKeys& keys) {
   Result<BaseAddress> base = ParseBaseAddress(address);
   if (!base.ok()) return base.status();
   if (base->transport == "tcp" && base->port == 0) {
@@ -132,11 +140,15 @@ Result<wire::Envelope> SyncRequest(ChannelContext* context, const std::string& a
     context = own.get();
   }
   ChannelOptions options;
+  options.curve_public_key = keys.public_key;
+  options.curve_secret_key = keys.secret_key;
   Result<std::unique_ptr<Channel>> dealer = Channel::Create(context, SocketType::kDealer, options);
   if (!dealer.ok()) return dealer.status();
-  ZINC_RETURN_IF_ERROR((*dealer)->Connect(DeriveChannelAddresses(*base).sync));
+  ZINC_RETURN_IF_ERROR((*dealer)->Connect(DeriveChannelAddresses(*base).sync, keys.server_key));
   request.set_version(kProtocolVersion);
-  if (request.origin().empty()) request.set_origin(std::string(EndpointId::Random().bytes()));
+  if (request.origin().empty()) {
+    request.set_origin(std::string(NewIdForKey(keys.public_key).bytes()));
+  }
   const std::string bytes = EncodeEnvelope(request);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   bool sent = false;
@@ -172,12 +184,12 @@ Result<wire::Envelope> SyncRequest(ChannelContext* context, const std::string& a
 }  // namespace internal
 
 Result<RosterInfo> FetchRoster(const std::string& address, std::chrono::milliseconds timeout,
-                               const CodecLimits& limits) {
+                               const CodecLimits& limits, const ClientKeys& keys) {
   wire::Envelope request;
   request.mutable_roster_request();
-  Result<wire::Envelope> reply =
-      internal::SyncRequest(nullptr, address, std::move(request), timeout, limits,
-                            [](const wire::Envelope& e) { return e.has_roster(); });
+  Result<wire::Envelope> reply = internal::SyncRequest(
+      nullptr, address, std::move(request), timeout, limits,
+      [](const wire::Envelope& e) { return e.has_roster(); }, keys);
   if (!reply.ok()) {
     if (reply.status().code() == StatusCode::kTimeout) {
       return Status(StatusCode::kTimeout, "no roster from " + address + " within " +
@@ -355,6 +367,7 @@ wire::Roster RosterBook::ToProto(const EndpointId& root) const {
     m->set_children(c == counts.end() ? 0 : c->second);
     m->set_name(e.info.name);
     m->set_priority(e.info.priority);
+    if (!e.info.public_key.empty()) m->set_public_key(KeyBytes(e.info.public_key));
   }
   return r;
 }

@@ -9,6 +9,7 @@
 
 #include "core/codec.h"
 #include "core/ids.h"
+#include "core/keys.h"
 #include "core/status.h"
 
 namespace zinc {
@@ -31,6 +32,8 @@ struct MemberInfo {
   // Standby preference: the root picks its direct child (with a listen address) of the highest
   // priority, then the lowest id, as its standby. 0: never.
   uint32_t priority = 0;
+  // Its CurveZMQ public key (Z85) with keys; empty without.
+  std::string public_key;
 };
 
 // The members of a cluster, as the root last published them.
@@ -51,14 +54,17 @@ struct RosterInfo {
 const char* RoleOf(const RosterInfo& roster, const MemberInfo& m);
 
 // {"root":ID,"epoch":N,"standby":ID|null,"asked":ID,"role":S,"members":[{"id":ID,"name":S,
-// "role":S,"parent":ID|null,"depth":N,"listen":S,"children":N,"max_children":N,"priority":N},
+// "role":S,"parent":ID|null,"depth":N,"listen":S,"children":N,"max_children":N,"priority":N
+// [,"public_key":S]},
 // ...],"count":N,"depth":N} (zincctl stat's output; docs/zincctl.md).
 std::string RosterToJson(const RosterInfo& roster);
 
 // Asks the member hosting at base address `address` for its roster over the sync channel, and
 // waits up to timeout. Returns kTimeout if no answer came, kInvalidArgument for a bad address.
+// With keys, over CurveZMQ (keys.server_key: the member's).
 Result<RosterInfo> FetchRoster(const std::string& address, std::chrono::milliseconds timeout,
-                               const CodecLimits& limits = CodecLimits());
+                               const CodecLimits& limits = CodecLimits(),
+                               const ClientKeys& keys = ClientKeys());
 
 namespace internal {
 
@@ -66,11 +72,12 @@ RosterInfo RosterFromProto(const wire::Roster& roster);
 
 // One request on the sync channel of the member hosting at `address` and its answer: the first
 // reply for which answers is true, or a nack. context: nullptr makes one for the request.
-// kTimeout if none came in time.
+// kTimeout if none came in time. With keys, over CurveZMQ, from an origin the key owns.
 Result<wire::Envelope> SyncRequest(ChannelContext* context, const std::string& address,
                                    wire::Envelope request, std::chrono::milliseconds timeout,
                                    const CodecLimits& limits,
-                                   const std::function<bool(const wire::Envelope&)>& answers);
+                                   const std::function<bool(const wire::Envelope&)>& answers,
+                                   const ClientKeys& keys = ClientKeys());
 
 // The roster as one member keeps it: at the root, built from the members' reports; elsewhere, the
 // root's last published copy. Also picks where a newcomer should go. Thread-compatible.

@@ -1,6 +1,7 @@
 // The cluster's tree: joining (with redirects), the roster, and what relays add to an endpoint
 // (subscriptions that follow their children's, replicas that serve them). docs/trees.md.
 
+#include "core/keys.h"
 #include "endpoints/address.h"
 #include "endpoints/endpoint_impl.h"
 
@@ -63,6 +64,7 @@ void EndpointImpl::HandleJoinRequest(Message msg) {
       const MemberInfo* host = roster_.ChooseHost({msg.origin, id_}, now);
       if (host && req.hops() < kMaxHops) {
         reply->set_redirect(host->listen);
+        reply->set_redirect_key(KeyBytes(host->public_key));
         verdict = "redirected to " + host->listen;
       } else {
         reply->set_text("this member does not host");
@@ -77,6 +79,7 @@ void EndpointImpl::HandleJoinRequest(Message msg) {
       c.last_seen_micros = now;
       reply->set_accepted(true);
       reply->set_listen(listen_address_);
+      if (keys_on()) reply->set_listen_key(KeyBytes(public_key_));
       reply->set_depth(depth_ + 1);
       for (const EndpointId& p : path_) reply->add_path(std::string(p.bytes()));
       reply->add_path(std::string(id_.bytes()));
@@ -90,6 +93,8 @@ void EndpointImpl::HandleJoinRequest(Message msg) {
         r.set_max_children(req.max_children());
         r.set_name(req.name());
         r.set_priority(req.priority());
+        // The key it connected with (its id is that key's: Admit checked).
+        if (keys_on()) r.set_public_key(KeyBytes(msg.peer));
         roster_dirty_ = roster_.Report(msg.origin, r, now) || roster_dirty_;
       }
       verdict = "accepted";
@@ -99,6 +104,7 @@ void EndpointImpl::HandleJoinRequest(Message msg) {
       const MemberInfo* host = roster_.ChooseHost({msg.origin, id_}, now);
       if (host) {
         reply->set_redirect(host->listen);
+        reply->set_redirect_key(KeyBytes(host->public_key));
         roster_.Reserve(msg.origin, host->id, now + kReservationMicros);
         verdict = "redirected to " + host->listen;
       } else {
@@ -129,6 +135,9 @@ void EndpointImpl::HandleJoinReply(Message msg) {
       // The member that accepted: a late answer may come from one asked before the current
       // target (the tick moved on meanwhile); attach to it, not to whoever is asked now.
       if (!r.listen().empty()) target_ = r.listen();
+      if (keys_on() && !r.listen_key().empty()) {
+        listener_->SetServerKey(target_, KeyText(r.listen_key()));
+      }
       Result<BaseAddress> base = ParseBaseAddress(target_);
       if (!base.ok()) return;
       const ChannelAddresses a = DeriveChannelAddresses(*base);
@@ -149,6 +158,8 @@ void EndpointImpl::HandleJoinReply(Message msg) {
       logger_.Info("ZINC-JOIN", "joined " + target_ + " at depth " + std::to_string(depth_));
     } else if (!r.redirect().empty() && hops_ < kMaxHops) {
       target_ = r.redirect();
+      // The member that redirects was connected to with its key: its word on the next is good.
+      if (keys_on()) listener_->SetServerKey(target_, KeyText(r.redirect_key()));
       ++hops_;
       attempts_ = 0;
       SendJoinRequestLocked();
@@ -183,6 +194,7 @@ wire::MemberReport EndpointImpl::SelfReportLocked() const {
   r.set_children(static_cast<uint32_t>(children_.size()));
   r.set_name(options_.name);
   r.set_priority(options_.priority);
+  if (keys_on()) r.set_public_key(KeyBytes(public_key_));
   return r;
 }
 
@@ -208,6 +220,9 @@ void EndpointImpl::HandleMemberReport(Message msg) {
     const bool changed = roster_.Report(msg.origin, r, now);
     if (r.leaving() && changed) metrics_.members_left->Add();
     roster_dirty_ = changed || roster_dirty_;
+    if (keys_on() && !r.listen().empty() && !r.public_key().empty()) {
+      listener_->SetServerKey(r.listen(), KeyText(r.public_key()));
+    }
   }
 }
 
@@ -242,6 +257,7 @@ void EndpointImpl::HandleRoster(Message msg) {
     roster_.Replace(msg.envelope.roster());
     if (root != roster_root_) root_seen_micros_ = clock_->NowMicros();
     roster_root_ = root;
+    LearnKeysLocked();
     // Depth and path as the root sees them: they change when an ancestor is replaced (the
     // standby that took over is one level up from where this member joined it).
     if (const MemberInfo* p = IsJoined(role()) ? roster_.Find(parent_id_) : nullptr) {
@@ -459,6 +475,7 @@ MemberInfo EndpointImpl::SelfInfoLocked() const {
   self.max_children = static_cast<uint32_t>(options_.max_children);
   self.name = options_.name;
   self.priority = options_.priority;
+  self.public_key = public_key_;
   return self;
 }
 

@@ -69,6 +69,13 @@ options:
                      demand); default 30000
   --max-document-bytes N  the largest state a document may grow to (edits past it are refused);
                      default 33554432 (32 MiB); 0: no limit
+  --key FILE         this command's own CurveZMQ secret key (NAME.secret from keygen): every
+                     channel is encrypted and authenticated (docs/security.md)
+  --server-key K     with --key, joining: the public key of the member at --join (Z85, or a
+                     NAME.pub file); the other members' keys come with the roster
+  --authorized-keys FILE  host, relay with --key: who may connect and what each key may do
+                     (`Z85KEY NAME RIGHT...`, RIGHT read:GLOB, write:GLOB or member); read again
+                     on SIGHUP
   --insecure         host, relay: listen on an address the network reaches although there are
                      no keys (anyone reaching it can read and write every document); without
                      it only loopback, ipc:// and inproc:// are allowed (docs/security.md)
@@ -79,7 +86,8 @@ options:
   --log-level L      debug, info, warn (default), error or off
 
 exit status: 0 ok; 1 error (bad arguments, host unreachable, unknown document);
-2 some input lines were bad (the others went through); 3 the host refused some edits.
+2 some input lines were bad (the others went through); 3 the host refused some edits (a key
+without the right to write the document, among others).
 )";
 
 struct Args {
@@ -150,8 +158,21 @@ sigset_t BlockStopSignals() {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
+}
+
+// Serves until SIGINT or SIGTERM; on SIGHUP, a host with keys reads its authorized-keys file
+// again (a bad file keeps the keys in force, and says why).
+void ServeUntilStopped(zinc::Endpoint* endpoint, const sigset_t& signals) {
+  while (true) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP) return;
+    zinc::Status s = endpoint->ReloadAuthorizedKeys();
+    if (!s.ok()) std::cerr << "zincctl: SIGHUP: " << s.message() << std::endl;
+  }
 }
 
 class Tool {
@@ -159,13 +180,32 @@ class Tool {
   int Run(const Args& args) {
     static const std::map<std::string, std::vector<std::string>> kAllowed = {
         {"host",
-         {"listen", "insecure", "data", "sync", "ack-after", "snapshot-fragments", "snapshot-bytes",
-          "retention-fragments", "history-fragments", "unload-after-ms", "max-document-bytes",
-          "max-children", "name", "timeout-ms", "heartbeat-ms", "heartbeat-misses", "threads",
+         {"listen",
+          "insecure",
+          "key",
+          "authorized-keys",
+          "data",
+          "sync",
+          "ack-after",
+          "snapshot-fragments",
+          "snapshot-bytes",
+          "retention-fragments",
+          "history-fragments",
+          "unload-after-ms",
+          "max-document-bytes",
+          "max-children",
+          "name",
+          "timeout-ms",
+          "heartbeat-ms",
+          "heartbeat-misses",
+          "threads",
           "log-level"}},
         {"relay",
          {"listen",
           "join",
+          "key",
+          "server-key",
+          "authorized-keys",
           "data",
           "sync",
           "ack-after",
@@ -185,18 +225,18 @@ class Tool {
           "threads",
           "log-level"}},
         {"client",
-         {"join", "doc", "type", "acks", "subscribe-rcvbuf", "name", "timeout-ms", "heartbeat-ms",
-          "heartbeat-misses", "threads", "log-level"}},
+         {"join", "key", "server-key", "doc", "type", "acks", "subscribe-rcvbuf", "name",
+          "timeout-ms", "heartbeat-ms", "heartbeat-misses", "threads", "log-level"}},
         {"cat",
-         {"join", "doc", "name", "timeout-ms", "heartbeat-ms", "heartbeat-misses", "threads",
-          "log-level"}},
+         {"join", "key", "server-key", "doc", "name", "timeout-ms", "heartbeat-ms",
+          "heartbeat-misses", "threads", "log-level"}},
         {"replay",
-         {"join", "doc", "window", "name", "timeout-ms", "heartbeat-ms", "heartbeat-misses",
-          "threads", "log-level"}},
-        {"stat", {"join", "timeout-ms", "log-level"}},
+         {"join", "key", "server-key", "doc", "window", "name", "timeout-ms", "heartbeat-ms",
+          "heartbeat-misses", "threads", "log-level"}},
+        {"stat", {"join", "key", "server-key", "timeout-ms", "log-level"}},
         {"dump", {"data", "doc", "log-level"}},
-        {"ls", {"join", "timeout-ms", "log-level"}},
-        {"rm", {"join", "doc", "timeout-ms", "log-level"}},
+        {"ls", {"join", "key", "server-key", "timeout-ms", "log-level"}},
+        {"rm", {"join", "key", "server-key", "doc", "timeout-ms", "log-level"}},
         {"keygen", {"log-level"}},
     };
     auto allowed = kAllowed.find(args.command);
@@ -261,6 +301,23 @@ class Tool {
         return Fail("--ack-after must be root or standby, not '" + a + "'");
       }
     }
+    if (args.flags.count("key")) {
+      zinc::Result<std::string> secret = zinc::ReadKeyFile(Flag(args, "key"));
+      if (!secret.ok()) return Fail("--key: " + secret.status().message());
+      options_.secret_key = *secret;
+      zinc::Result<std::string> pub = zinc::CurvePublicKey(*secret);
+      if (!pub.ok()) return Fail("--key: " + pub.status().message());
+      keys_.public_key = *pub;
+      keys_.secret_key = *secret;
+    }
+    if (args.flags.count("server-key")) {
+      if (!args.flags.count("key")) return Fail("--server-key needs --key NAME.secret");
+      zinc::Result<std::string> server = zinc::KeyFromArgument(Flag(args, "server-key"));
+      if (!server.ok()) return Fail("--server-key: " + server.status().message());
+      options_.server_key = *server;
+      keys_.server_key = *server;
+    }
+    options_.authorized_keys = Flag(args, "authorized-keys");
     const bool named = args.command == "replay" || args.command == "keygen";
     const size_t want_positional = named ? 1 : 0;
     if (args.positional.size() != want_positional) {
@@ -292,8 +349,7 @@ class Tool {
       return Fail("cannot host on " + options_.listen + ": " + endpoint.status().ToString());
     std::cout << "{\"listen\":\"" << (*endpoint)->listen_address() << "\",\"id\":\""
               << (*endpoint)->id().ToString() << "\"}" << std::endl;
-    int sig = 0;
-    sigwait(&stop, &sig);
+    ServeUntilStopped(endpoint->get(), stop);
     (*endpoint)->Stop();
     return 0;
   }
@@ -318,8 +374,7 @@ class Tool {
     std::cout << "{\"listen\":\"" << (*endpoint)->listen_address() << "\",\"id\":\""
               << (*endpoint)->id().ToString() << "\",\"parent\":\"" << at.parent
               << "\",\"depth\":" << at.depth << "}" << std::endl;
-    int sig = 0;
-    sigwait(&stop, &sig);
+    ServeUntilStopped(endpoint->get(), stop);
     (*endpoint)->Stop();
     return 0;
   }
@@ -328,7 +383,7 @@ class Tool {
     const std::string join = Flag(args, "join");
     if (join.empty()) return Fail("stat needs --join ADDR");
     zinc::Result<zinc::RosterInfo> roster =
-        zinc::FetchRoster(join, std::chrono::milliseconds(timeout_ms_));
+        zinc::FetchRoster(join, std::chrono::milliseconds(timeout_ms_), zinc::CodecLimits(), keys_);
     if (!roster.ok()) return Unreachable(join, roster.status());
     std::cout << zinc::RosterToJson(*roster) << std::endl;
     return 0;
@@ -339,7 +394,7 @@ class Tool {
     const std::string join = Flag(args, "join");
     if (join.empty()) return Fail("ls needs --join ADDR");
     zinc::Result<std::vector<zinc::DocumentInfo>> docs =
-        zinc::ListDocuments(join, std::chrono::milliseconds(timeout_ms_));
+        zinc::ListDocuments(join, std::chrono::milliseconds(timeout_ms_), keys_);
     if (!docs.ok()) return Unreachable(join, docs.status());
     for (const zinc::DocumentInfo& d : *docs) {
       nlohmann::ordered_json line = {{"name", d.name}, {"type", d.type},
@@ -357,14 +412,19 @@ class Tool {
     const std::string name = Flag(args, "doc");
     if (join.empty() || name.empty()) return Fail("rm needs --join ADDR and --doc NAME");
     const auto timeout = std::chrono::milliseconds(timeout_ms_);
-    zinc::Result<zinc::RosterInfo> roster = zinc::FetchRoster(join, timeout);
+    zinc::Result<zinc::RosterInfo> roster =
+        zinc::FetchRoster(join, timeout, zinc::CodecLimits(), keys_);
     if (!roster.ok()) return Unreachable(join, roster.status());
     std::string root;
+    zinc::ClientKeys root_keys = keys_;
     for (const zinc::MemberInfo& m : roster->members) {
-      if (m.id == roster->root) root = m.listen;
+      if (m.id == roster->root) {
+        root = m.listen;
+        root_keys.server_key = m.public_key;
+      }
     }
     if (root.empty()) return Fail("member " + join + " knows no root yet");
-    zinc::Result<uint64_t> seq = zinc::DeleteDocument(root, name, timeout);
+    zinc::Result<uint64_t> seq = zinc::DeleteDocument(root, name, timeout, root_keys);
     if (!seq.ok()) return Unreachable(root, seq.status());
     nlohmann::ordered_json line = {{"name", name}, {"deleted", true}, {"seq", *seq}};
     std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
@@ -578,6 +638,8 @@ class Tool {
 
   zinc::TypeRegistry types_;
   zinc::EndpointOptions options_;
+  // --key and --server-key, for the commands that ask a member without an endpoint (stat, ls).
+  zinc::ClientKeys keys_;
   long timeout_ms_ = 10000;
 };
 

@@ -48,15 +48,21 @@ DocumentHandle* OpenText(Endpoint* endpoint, const std::string& name) {
   return OpenTyped(endpoint, name, "text");
 }
 
-RawPeer::RawPeer(const Endpoint& host, EndpointId id) : id_(id) {
+RawPeer::RawPeer(const Endpoint& host, EndpointId id) : RawPeer(host, id, ClientKeys(), true) {}
+
+RawPeer::RawPeer(const Endpoint& host, EndpointId id, const ClientKeys& keys, bool probe)
+    : id_(id) {
   ChannelOptions push_options;
-  ChannelOptions dealer_options;
+  push_options.curve_public_key = keys.public_key;
+  push_options.curve_secret_key = keys.secret_key;
+  ChannelOptions dealer_options = push_options;
   dealer_options.routing_id = "Z" + std::string(id_.bytes());
   push_ = std::move(Channel::Create(&context_, SocketType::kPush, push_options)).value();
   dealer_ = std::move(Channel::Create(&context_, SocketType::kDealer, dealer_options)).value();
   ChannelAddresses a = DeriveChannelAddresses(ParseBaseAddress(host.listen_address()).value());
-  EXPECT_TRUE(push_->Connect(a.inbound).ok());
-  EXPECT_TRUE(dealer_->Connect(a.sync).ok());
+  EXPECT_TRUE(push_->Connect(a.inbound, keys.server_key).ok());
+  EXPECT_TRUE(dealer_->Connect(a.sync, keys.server_key).ok());
+  if (!probe) return;
   // Make sure the host's ROUTER knows this DEALER before anything is sent that draws a nack
   // (a ROUTER drops what it sends to a peer it does not know yet): one request, one reply.
   Request(EncodeEnvelope(SnapshotRequest("raw-peer-probe")));
@@ -87,10 +93,30 @@ wire::Envelope RawPeer::SnapshotRequest(const std::string& doc, const std::strin
   return e;
 }
 
+wire::Envelope RawPeer::Control(const std::string& doc) const {
+  wire::Envelope e;
+  e.set_version(kProtocolVersion);
+  e.set_origin(std::string(id_.bytes()));
+  e.set_doc(doc);
+  return e;
+}
+
 void RawPeer::Push(const std::string& bytes) {
   std::string_view part(bytes);
   // The socket only refuses while its connection is still being made.
   ASSERT_TRUE(WaitFor([&] { return push_->Send(&part, 1).ok(); }));
+}
+
+bool RawPeer::TryPush(const wire::Envelope& e, std::chrono::milliseconds timeout) {
+  const std::string bytes = EncodeEnvelope(e);
+  std::string_view part(bytes);
+  return WaitFor([&] { return push_->Send(&part, 1).ok(); }, timeout);
+}
+
+bool RawPeer::TryRequest(const wire::Envelope& e, std::chrono::milliseconds timeout) {
+  const std::string bytes = EncodeEnvelope(e);
+  std::string_view part(bytes);
+  return WaitFor([&] { return dealer_->Send(&part, 1).ok(); }, timeout);
 }
 
 void RawPeer::Request(const std::string& bytes) {

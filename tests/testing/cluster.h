@@ -25,6 +25,7 @@ DocumentHandle* OpenText(Endpoint* endpoint, const std::string& name);
 #include "core/channel.h"
 #include "core/codec.h"
 #include "core/ids.h"
+#include "core/keys.h"
 
 namespace zinc {
 namespace testing {
@@ -35,6 +36,9 @@ namespace testing {
 class RawPeer {
  public:
   explicit RawPeer(const Endpoint& host, EndpointId id = EndpointId::Random());
+  // Over CurveZMQ with keys (keys.server_key: the host's public key). probe: wait for the
+  // host's reply to one request first (a peer it refuses would wait in vain).
+  RawPeer(const Endpoint& host, EndpointId id, const ClientKeys& keys, bool probe);
 
   const EndpointId& id() const { return id_; }
   // A fragment envelope from this peer.
@@ -43,8 +47,14 @@ class RawPeer {
   // A snapshot request from this peer (create only with a type).
   wire::Envelope SnapshotRequest(const std::string& doc, const std::string& type = "",
                                  bool create = false) const;
+  // Sends once the connection is up; fails the test if it never comes up. TryPush and
+  // TryRequest: false instead, when it did not within timeout (a peer the host refuses).
   void Push(const std::string& bytes);
+  bool TryPush(const wire::Envelope& e, std::chrono::milliseconds timeout);
+  bool TryRequest(const wire::Envelope& e, std::chrono::milliseconds timeout);
   void Push(const wire::Envelope& e) { Push(EncodeEnvelope(e)); }
+  // A body of any kind from this peer's origin, stamped with the protocol version.
+  wire::Envelope Control(const std::string& doc = "") const;
   void Request(const std::string& bytes);
   void Request(const wire::Envelope& e) { Request(EncodeEnvelope(e)); }
   // Waits up to timeout for the next envelope on the DEALER; false if none came.
