@@ -353,6 +353,69 @@ pub=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["public"])' < "$WO
 [ $rc -eq 1 ] && [ "$(cat "$WORK/alice.pub")" = "$pub" ] && grep -q "exists" "$WORK/keygen.err" &&
   pass "keygen refuses to replace a key: exit 1" || fail "keygen again: rc $rc"
 
+# --- keys (docs/security.md): a host with keys, a writer, a read-only key, an outsider
+for k in root writer reader outsider; do "$ZINCCTL" keygen "$WORK/$k" > /dev/null || fail "keygen $k"; done
+{
+  echo "# zinc_e2e"
+  echo "$(cat "$WORK/root.pub") root member"
+  echo "$(cat "$WORK/writer.pub") writer read:* write:*"
+  echo "$(cat "$WORK/reader.pub") reader read:*"
+} > "$WORK/authorized_keys"
+echo "$(cat "$WORK/writer.pub") writer read:* bogus:*" > "$WORK/bad_keys"
+"$ZINCCTL" host --listen tcp://127.0.0.1:0 --key "$WORK/root.secret" \
+  --authorized-keys "$WORK/bad_keys" > /dev/null 2> "$WORK/badkeys.err"; rc=$?
+[ $rc -eq 1 ] && grep -q "bad_keys:1:" "$WORK/badkeys.err" &&
+  pass "a bad authorized-keys line is refused at start with its line number" ||
+  fail "bad authorized-keys: rc $rc, $(cat "$WORK/badkeys.err")"
+"$ZINCCTL" host --listen tcp://0.0.0.0:0 > /dev/null 2> "$WORK/protected.err"; rc=$?
+[ $rc -eq 1 ] && grep -q -- "--insecure" "$WORK/protected.err" &&
+  pass "protected mode: no keys, no address beyond loopback without --insecure" ||
+  fail "protected mode: rc $rc, $(cat "$WORK/protected.err")"
+"$ZINCCTL" host --listen tcp://127.0.0.1:0 --key "$WORK/root.secret" \
+  --authorized-keys "$WORK/authorized_keys" --log-level info > "$WORK/khost.out" 2> "$WORK/khost.err" &
+KHOST_PID=$!
+TREE_PIDS="$TREE_PIDS $KHOST_PID"
+if wait_line "$WORK/khost.out"; then
+  KADDR=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["listen"])' < "$WORK/khost.out")
+  K="--join $KADDR --server-key $WORK/root.pub --timeout-ms 5000"
+  echo '{"set":["secret",42]}' | "$ZINCCTL" client $K --key "$WORK/writer.secret" --doc vault \
+    --type map > "$WORK/kw.out" 2> "$WORK/kw.err"; rc=$?
+  [ $rc -eq 0 ] && pass "a writer's key writes" || fail "keyed writer: rc $rc, $(cat "$WORK/kw.err")"
+  echo '{"set":["reader",1]}' | "$ZINCCTL" client $K --key "$WORK/reader.secret" --doc vault \
+    --type map > "$WORK/kr.out" 2> "$WORK/kr.err"; rc=$?
+  [ $rc -eq 3 ] && grep -q "may not write document 'vault'" "$WORK/kr.err" &&
+    pass "a read-only key's edit is refused: exit 3, naming the document and the key" ||
+    fail "read-only client: rc $rc, $(cat "$WORK/kr.err")"
+  "$ZINCCTL" cat $K --key "$WORK/reader.secret" --doc vault > "$WORK/kcat.out" 2> "$WORK/kcat.err"; rc=$?
+  [ $rc -eq 0 ] && grep -q '"secret":42' "$WORK/kcat.out" && ! grep -q '"reader"' "$WORK/kcat.out" &&
+    pass "the read-only key cats the document, without its refused edit" ||
+    fail "keyed cat: rc $rc, $(cat "$WORK/kcat.out" "$WORK/kcat.err")"
+  "$ZINCCTL" cat $K --key "$WORK/outsider.secret" --doc vault --timeout-ms 1000 \
+    > "$WORK/kout.out" 2> "$WORK/kout.err"; rc=$?
+  [ $rc -ne 0 ] && ! grep -q secret "$WORK/kout.out" &&
+    pass "an unknown key reads nothing (exit $rc)" || fail "outsider cat: rc $rc"
+  "$ZINCCTL" cat --join "$KADDR" --doc vault --timeout-ms 1000 > "$WORK/kplain.out" 2>&1; rc=$?
+  [ $rc -ne 0 ] && ! grep -q secret "$WORK/kplain.out" &&
+    pass "no key reads nothing (exit $rc)" || fail "plain cat of a keyed host: rc $rc"
+  "$ZINCCTL" stat $K --key "$WORK/reader.secret" > "$WORK/kstat.out" 2> "$WORK/kstat.err"; rc=$?
+  [ $rc -eq 0 ] && grep -q "\"public_key\":\"$(cat "$WORK/root.pub" | sed 's/[]\/$*.^[]/\\&/g')\"" "$WORK/kstat.out" &&
+    pass "stat over CURVE; the roster carries the members' public keys" ||
+    fail "keyed stat: rc $rc, $(cat "$WORK/kstat.out" "$WORK/kstat.err")"
+  # SIGHUP with the writer removed: its next edit is refused.
+  grep -v " writer " "$WORK/authorized_keys" > "$WORK/ak.new" && mv "$WORK/ak.new" "$WORK/authorized_keys"
+  kill -HUP "$KHOST_PID"
+  for _ in $(seq 1 2000); do grep -q "ZINC-KEYS" "$WORK/khost.err" && break; sleep 0.01; done
+  echo '{"set":["late",1]}' | "$ZINCCTL" client $K --key "$WORK/writer.secret" --doc vault \
+    --type map --timeout-ms 1000 > /dev/null 2> "$WORK/kgone.err"; rc=$?
+  "$ZINCCTL" cat $K --key "$WORK/reader.secret" --doc vault > "$WORK/kcat2.out" 2>&1
+  [ $rc -ne 0 ] && ! grep -q '"late"' "$WORK/kcat2.out" && grep -q '"secret":42' "$WORK/kcat2.out" &&
+    pass "SIGHUP: a removed key can no longer write (exit $rc); the others still read" ||
+    fail "after SIGHUP: rc $rc, $(cat "$WORK/kgone.err" "$WORK/kcat2.out")"
+  kill -TERM "$KHOST_PID"; wait "$KHOST_PID"
+else
+  fail "keyed host did not start: $(cat "$WORK/khost.err")"
+fi
+
 # --- the host stops cleanly on SIGTERM
 kill -TERM "$HOST_PID"
 wait "$HOST_PID"; rc=$?
