@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "core/keys.h"
 #include "core/log.h"
 #include "endpoints/endpoint.h"
 #include "examples/canvas/bridge.h"
@@ -82,7 +83,8 @@ int main(int argc, char** argv) {
     } else {
       return Usage("flag " + a + " needs a value");
     }
-    if (name != "http" && name != "join" && name != "doc" && name != "log-level") {
+    if (name != "http" && name != "join" && name != "doc" && name != "log-level" && name != "key" &&
+        name != "server-key") {
       return Usage("unknown option --" + name);
     }
     flags[name] = value;
@@ -106,6 +108,17 @@ int main(int argc, char** argv) {
   options.join = flags["join"];
   options.log_level = gateway.log_level;
   options.name = "zinc-canvas";
+  if (!flags["key"].empty()) {
+    zinc::Result<std::string> secret = zinc::ReadKeyFile(flags["key"]);
+    if (!secret.ok()) return Usage("--key: " + secret.status().message());
+    options.secret_key = *secret;
+    if (flags["server-key"].empty()) return Usage("--key needs --server-key (the host's key)");
+    zinc::Result<std::string> server = zinc::KeyFromArgument(flags["server-key"]);
+    if (!server.ok()) return Usage("--server-key: " + server.status().message());
+    options.server_key = *server;
+  } else if (!flags["server-key"].empty()) {
+    return Usage("--server-key needs --key (the gateway's own)");
+  }
   auto endpoint = zinc::Endpoint::Start(options);
   if (!endpoint.ok()) {
     std::cerr << "zinc-canvas: cannot join " << options.join << ": " << endpoint.status().ToString()
