@@ -1,5 +1,7 @@
 #include "core/channel.h"
 
+#include <atomic>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -250,6 +252,46 @@ Result<std::string> Channel::Bind(const std::string& address) {
   } catch (const zmq::error_t& e) {
     return FromZmqError(e, ("bind " + address).c_str());
   }
+}
+
+Result<std::unique_ptr<Channel>> Channel::MonitorHandshakes(ChannelContext* context) {
+  static std::atomic<uint64_t> next{0};
+  const std::string address = "inproc://zinc-monitor-" + std::to_string(next.fetch_add(1));
+  constexpr int kEvents = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                          ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+  if (zmq_socket_monitor(socket_->handle(), address.c_str(), kEvents) != 0) {
+    return Status(StatusCode::kInternal,
+                  std::string("socket monitor: ") + zmq_strerror(zmq_errno()));
+  }
+  try {
+    auto pair = std::make_unique<zmq::socket_t>(*context->native(), zmq::socket_type::pair);
+    pair->set(zmq::sockopt::linger, 0);
+    pair->connect(address);
+    return std::unique_ptr<Channel>(new Channel(std::move(pair)));
+  } catch (const zmq::error_t& e) {
+    return FromZmqError(e, "connect to a socket monitor");
+  }
+}
+
+Result<bool> Channel::ReadHandshakeEvent(HandshakeEvent* event) {
+  std::vector<std::string> parts;
+  Result<bool> got = Receive(&parts, 2);
+  if (!got.ok() || !*got) return got;
+  // libzmq's monitor protocol (v1): a 16-bit event and a 32-bit value, host order; then the
+  // peer's endpoint.
+  if (parts.size() != 2 || parts[0].size() != 6) {
+    return Status(StatusCode::kMalformed, "not a socket monitor event");
+  }
+  uint16_t kind;
+  uint32_t value;
+  std::memcpy(&kind, parts[0].data(), sizeof(kind));
+  std::memcpy(&value, parts[0].data() + 2, sizeof(value));
+  event->outcome = kind == ZMQ_EVENT_HANDSHAKE_SUCCEEDED     ? Handshake::kSucceeded
+                   : kind == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? Handshake::kRefused
+                                                             : Handshake::kFailed;
+  event->detail = value;
+  event->address = std::move(parts[1]);
+  return true;
 }
 
 void Channel::Close() {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -143,6 +144,21 @@ class Channel {
 
   // The underlying socket, for Poll.
   void* handle();
+
+  // The outcome of this socket's CurveZMQ handshakes, read from libzmq's socket monitor: a
+  // channel to Poll, whose events ReadHandshakeEvent decodes. Call on the owner thread; the
+  // monitor lives as long as the returned channel (or this one).
+  Result<std::unique_ptr<Channel>> MonitorHandshakes(ChannelContext* context);
+  enum class Handshake { kSucceeded, kRefused, kFailed };
+  struct HandshakeEvent {
+    Handshake outcome = Handshake::kFailed;
+    // ZAP's status code for kRefused (400: the key is not authorized), libzmq's protocol error
+    // otherwise.
+    uint32_t detail = 0;
+    std::string address;  // the peer's endpoint
+  };
+  // One event from a channel made by MonitorHandshakes; false (and ok) if none is waiting.
+  Result<bool> ReadHandshakeEvent(HandshakeEvent* event);
 
  private:
   explicit Channel(std::unique_ptr<zmq::socket_t> socket);

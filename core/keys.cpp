@@ -181,8 +181,12 @@ bool KeyRights::CanWrite(std::string_view doc) const {
   return false;
 }
 
-Result<AuthorizedKeys> AuthorizedKeys::Parse(std::string_view text, const std::string& where) {
-  AuthorizedKeys out;
+Result<std::unordered_map<std::string, KeyRights>> ParseRightsFile(std::string_view text,
+                                                                   const std::string& where,
+                                                                   const RightsFileFormat& format) {
+  std::unordered_map<std::string, KeyRights> out;
+  const std::string rights_list =
+      format.allow_member ? "read:GLOB, write:GLOB or member" : "read:GLOB or write:GLOB";
   size_t line_no = 0;
   size_t pos = 0;
   while (pos <= text.size()) {
@@ -197,24 +201,25 @@ Result<AuthorizedKeys> AuthorizedKeys::Parse(std::string_view text, const std::s
     std::istringstream words{std::string(line)};
     for (std::string w; words >> w;) fields.push_back(w);
     if (fields.empty() || fields[0][0] == '#') continue;
-    if (!IsZ85Key(fields[0])) {
+    if (!format.valid(fields[0])) {
       return Status(StatusCode::kInvalidArgument,
-                    at + "'" + fields[0] + "' is not a public key (40 Z85 characters)");
+                    at + "'" + fields[0] + "' is not " + format.credential);
     }
     if (fields.size() < 3) {
-      return Status(StatusCode::kInvalidArgument,
-                    at + "a key needs a name and at least one right (read:GLOB, write:GLOB or "
-                         "member)");
+      return Status(
+          StatusCode::kInvalidArgument,
+          at + "a " + format.what + " needs a name and at least one right (" + rights_list + ")");
     }
-    if (out.keys_.count(fields[0])) {
-      return Status(StatusCode::kInvalidArgument,
-                    at + "the key of '" + fields[1] + "' is listed again (one line per key)");
+    if (out.count(fields[0])) {
+      return Status(StatusCode::kInvalidArgument, at + "the " + format.what + " of '" + fields[1] +
+                                                      "' is listed again (one line per " +
+                                                      format.what + ")");
     }
     KeyRights rights;
     rights.name = fields[1];
     for (size_t i = 2; i < fields.size(); ++i) {
       const std::string& r = fields[i];
-      if (r == "member") {
+      if (r == "member" && format.allow_member) {
         rights.member = true;
       } else if (r.rfind("read:", 0) == 0 && r.size() > 5) {
         rights.read.push_back(r.substr(5));
@@ -222,24 +227,43 @@ Result<AuthorizedKeys> AuthorizedKeys::Parse(std::string_view text, const std::s
         rights.write.push_back(r.substr(6));
       } else {
         return Status(StatusCode::kInvalidArgument,
-                      at + "'" + r + "' is not a right (read:GLOB, write:GLOB or member)");
+                      at + "'" + r + "' is not a right (" + rights_list + ")");
       }
     }
-    out.keys_.emplace(fields[0], std::move(rights));
+    out.emplace(fields[0], std::move(rights));
     if (end == text.size()) break;
   }
   return out;
 }
 
-Result<AuthorizedKeys> AuthorizedKeys::Load(const std::string& path) {
+Result<std::string> ReadSmallFile(const std::string& path, const std::string& what) {
   std::ifstream in(path);
   if (!in) {
     return Status(StatusCode::kNotFound,
-                  "cannot read authorized keys " + path + ": " + std::strerror(errno));
+                  "cannot read " + what + " " + path + ": " + std::strerror(errno));
   }
   std::ostringstream text;
   text << in.rdbuf();
-  return Parse(text.str(), path);
+  return text.str();
+}
+
+Result<AuthorizedKeys> AuthorizedKeys::Parse(std::string_view text, const std::string& where) {
+  RightsFileFormat format;
+  format.valid = [](std::string_view k) { return IsZ85Key(k); };
+  format.credential = "a public key (40 Z85 characters)";
+  format.what = "key";
+  format.allow_member = true;
+  Result<std::unordered_map<std::string, KeyRights>> keys = ParseRightsFile(text, where, format);
+  if (!keys.ok()) return keys.status();
+  AuthorizedKeys out;
+  out.keys_ = std::move(keys).value();
+  return out;
+}
+
+Result<AuthorizedKeys> AuthorizedKeys::Load(const std::string& path) {
+  Result<std::string> text = ReadSmallFile(path, "authorized keys");
+  if (!text.ok()) return text.status();
+  return Parse(*text, path);
 }
 
 const KeyRights* AuthorizedKeys::Find(std::string_view key) const {

@@ -78,6 +78,22 @@ struct KeyRights {
   bool CanWrite(std::string_view doc) const;
 };
 
+// The grammar the authorized-keys file and zinc-canvas's tokens file share: one line per
+// credential, `CREDENTIAL NAME RIGHT...` (blank lines and `#` comments allowed), a right being
+// `read:GLOB`, `write:GLOB` or (where allowed) `member`. Returns the rights by credential, or
+// kInvalidArgument naming "where:LINE" for the first bad line.
+struct RightsFileFormat {
+  bool (*valid)(std::string_view credential) = nullptr;
+  std::string credential;  // what a credential is, for errors: "a public key (...)"
+  std::string what;        // "key", "token"
+  bool allow_member = false;
+};
+Result<std::unordered_map<std::string, KeyRights>> ParseRightsFile(std::string_view text,
+                                                                   const std::string& where,
+                                                                   const RightsFileFormat& format);
+// The contents of a small text file; kNotFound naming what and path if it cannot be read.
+Result<std::string> ReadSmallFile(const std::string& path, const std::string& what);
+
 // The authorized-keys file: one line per key, `Z85PUBLICKEY NAME RIGHT...`, a right being
 // `read:GLOB`, `write:GLOB` or `member`; blank lines and `#` comments allowed. Value type;
 // thread-compatible.

@@ -247,7 +247,13 @@ void ChannelListener::RunCommand(const Command& c) {
       // may still hand a message to the pipe it is tearing down, and lose it.
       Result<std::unique_ptr<Channel>> dealer = remake_(SocketType::kDealer);
       if (!dealer.ok()) return;
+      handshakes_.reset();
       channels_.sync_client = std::move(dealer).value();
+      if (channels_.curve_client && channels_.context) {
+        Result<std::unique_ptr<Channel>> monitor =
+            channels_.sync_client->MonitorHandshakes(channels_.context);
+        if (monitor.ok()) handshakes_ = std::move(monitor).value();
+      }
       if (connected_) {
         // Leaving a parent: the old one's frames are not to be mixed with the next one's.
         Result<std::unique_ptr<Channel>> sub = remake_(SocketType::kSub);
@@ -277,6 +283,7 @@ void ChannelListener::RunCommand(const Command& c) {
       relay_ = false;
       channels_.subscription.reset();
       channels_.upstream.reset();
+      handshakes_.reset();
       channels_.sync_client.reset();
       blocked_upstream_.clear();
       blocked_sync_client_.clear();
@@ -292,6 +299,7 @@ void ChannelListener::RunCommand(const Command& c) {
       if (!sub.ok() || !push.ok() || !dealer.ok()) return;
       channels_.subscription = std::move(sub).value();
       channels_.upstream = std::move(push).value();
+      handshakes_.reset();
       channels_.sync_client = std::move(dealer).value();
       relay_ = false;
       connected_ = false;
@@ -701,6 +709,15 @@ uint32_t ChannelListener::Subscribers(const std::string& topic) const {
   return it == subscribers_.end() ? 0 : it->second;
 }
 
+void ChannelListener::ReadHandshakes() {
+  Channel::HandshakeEvent event;
+  for (int i = 0; i < 64 && handshakes_; ++i) {
+    Result<bool> got = handshakes_->ReadHandshakeEvent(&event);
+    if (!got.ok() || !*got) return;
+    sink_->OnHandshake(event);
+  }
+}
+
 void ChannelListener::Run() {
   struct Readable {
     Channel* channel;
@@ -743,6 +760,12 @@ void ChannelListener::Run() {
       it.channel = channels_.outbound.get();
       items.push_back(it);
     }
+    const size_t handshakes_at = items.size();
+    if (handshakes_) {
+      PollItem it;
+      it.channel = handshakes_.get();
+      items.push_back(it);
+    }
     PollItem wake;
     wake.fd = wake_fd_;
     items.push_back(wake);
@@ -779,6 +802,7 @@ void ChannelListener::Run() {
       if (items[i].readable) ReadChannel(readables[i].channel, readables[i].kind);
     }
     if (read_subscriptions && items[readables.size()].readable) ReadSubscriptions();
+    if (handshakes_ && items[handshakes_at].readable) ReadHandshakes();
     // The outbox is drained every round, not only on wake-ups: the eventfd is edge-like. It
     // flushes the frames that waited for room too.
     DrainOutbox();

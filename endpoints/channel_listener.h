@@ -77,6 +77,10 @@ class ChannelListener {
       (void)doc;
       return true;
     }
+    // Channels::curve_client: how a CurveZMQ handshake of the sync client with the member it
+    // joins through ended (refused: that member's ZAP handler does not know this key). From
+    // the I/O thread; must not block.
+    virtual void OnHandshake(const Channel::HandshakeEvent& event) { (void)event; }
   };
 
   // The channels to own; any may be null. Host side: outbound (PUB), inbound (PULL), sync_server
@@ -101,6 +105,9 @@ class ChannelListener {
     bool gated = false;
     std::string outbound_bound;
     bool curve_client = false;
+    // With curve_client: the context of the client channels, where the sync client's
+    // handshakes are watched (Sink::OnHandshake).
+    ChannelContext* context = nullptr;
   };
 
   // Makes a new client channel (kSub, subscribed to the control topic; kPush; kDealer) for
@@ -211,6 +218,8 @@ class ChannelListener {
   // kBatchBytes) into one frame; advances *i past them.
   OutboundFrame Coalesce(std::vector<OutboundFrame>* frames, size_t* i) const;
   void ReadChannel(Channel* channel, ChannelKind kind);
+  // Hands the sync client's handshake events to the sink.
+  void ReadHandshakes();
   // Decodes one frame and appends its messages to *run, handing *run to the sink first when
   // they belong to another strand.
   void Decode(ChannelKind kind, const Frame& frame, std::vector<Message>* run);
@@ -271,6 +280,8 @@ class ChannelListener {
   std::set<std::string> topics_;
   std::deque<OutboundFrame> blocked_upstream_;
   std::deque<OutboundFrame> blocked_sync_client_;
+  // The sync client's handshakes (Channels::curve_client), remade with it.
+  std::unique_ptr<Channel> handshakes_;
   // The frame being decoded, received without a copy.
   Frame frame_;
   // The elements of the batch being decoded (views into the frame), kept for their capacity.

@@ -209,6 +209,7 @@ Status EndpointImpl::Init() {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency() / 2);
   pool_ = std::make_unique<HandlerPool>(threads, options_.max_queued_messages);
   channels.curve_client = keys_on();
+  channels.context = context_;
   listener_ = std::make_unique<ChannelListener>(std::move(channels), this, options_.limits,
                                                 options_.heartbeat, std::string(id_.bytes()),
                                                 std::move(remake));

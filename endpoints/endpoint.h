@@ -278,7 +278,10 @@ class Endpoint {
   // Joins a parent and hosts children.
   virtual bool is_relay() const = 0;
 
-  // Waits until a parent has accepted this endpoint (at once at the root). Returns kTimeout.
+  // Waits until a parent has accepted this endpoint (at once at the root). Returns kTimeout, or
+  // kPermissionDenied as soon as the member asked refuses this endpoint's key (its ZAP handler
+  // answered 400; the message names the member and the key). The endpoint keeps asking: a key
+  // authorized later (the host's SIGHUP) gets in.
   virtual Status WaitJoined(std::chrono::milliseconds timeout) = 0;
   virtual TreePosition position() const = 0;
   // The cluster's members: the root's own roster at the root, elsewhere the copy the root last

@@ -115,6 +115,8 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   bool Admit(ChannelKind channel, std::string_view peer, const wire::Envelope& env,
              const std::string& routing_id) override;
   bool AdmitSubscription(std::string_view peer, const std::string& doc) override;
+  // A member that refuses this endpoint's key ends WaitJoined with kPermissionDenied.
+  void OnHandshake(const Channel::HandshakeEvent& event) override EXCLUDES(tree_mu_);
 
  private:
   void RegisterHandlers();
@@ -370,6 +372,8 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   std::condition_variable joined_cv_;
   // The member asked now, the redirects followed to it, and when it was asked.
   std::string target_ GUARDED_BY(tree_mu_);
+  // Why the member asked last refused this endpoint's key ("" while it did not).
+  std::string key_refused_ GUARDED_BY(tree_mu_);
   uint32_t hops_ GUARDED_BY(tree_mu_) = 0;
   int attempts_ GUARDED_BY(tree_mu_) = 0;
   int64_t join_sent_micros_ GUARDED_BY(tree_mu_) = 0;

@@ -575,11 +575,34 @@ Status EndpointImpl::Close(const std::string& name) {
 Status EndpointImpl::WaitJoined(std::chrono::milliseconds timeout) {
   MutexLock l(&tree_mu_);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  if (!l.WaitUntil(&joined_cv_, deadline, [&]() REQUIRES(tree_mu_) { return IsJoined(role()); })) {
-    return Status(StatusCode::kTimeout, "not accepted by any member of " + join_address_ +
-                                            " in time (asking " + target_ + ")");
+  const bool done = l.WaitUntil(&joined_cv_, deadline, [&]() REQUIRES(tree_mu_) {
+    return IsJoined(role()) || !key_refused_.empty();
+  });
+  if (IsJoined(role())) return Status::Ok();
+  if (done) return Status(StatusCode::kPermissionDenied, key_refused_);
+  return Status(StatusCode::kTimeout, "not accepted by any member of " + join_address_ +
+                                          " in time (asking " + target_ + ")");
+}
+
+void EndpointImpl::OnHandshake(const Channel::HandshakeEvent& event) {
+  MutexLock l(&tree_mu_);
+  if (event.outcome == Channel::Handshake::kSucceeded) {
+    key_refused_.clear();
+    return;
   }
-  return Status::Ok();
+  if (event.outcome == Channel::Handshake::kRefused) {
+    counters_.Get("zinc_key_refused_total")->Add(1);
+    const bool first = key_refused_.empty();
+    key_refused_ = "the member at " + event.address + " refused this endpoint's key " +
+                   public_key_ + " (ZAP status " + std::to_string(event.detail) +
+                   "): it is not in that host's authorized keys";
+    if (first) logger_.Log(LogLevel::kError, "ZINC-KEY-REFUSED", key_refused_);
+    joined_cv_.notify_all();
+    return;
+  }
+  logger_.Warn("ZINC-HANDSHAKE",
+               "the CurveZMQ handshake with " + event.address + " failed (libzmq protocol error " +
+                   std::to_string(event.detail) + "): is the server key that member's public key?");
 }
 
 TreePosition EndpointImpl::position() const {

@@ -229,7 +229,13 @@ TEST_F(SecurityTest, WithoutAnAuthorizedKeyNothingIsReadOrWritten) {
   o.secret_key = stranger.secret_key;
   o.server_key = root_.public_key;
   auto outsider = Start(o);
-  EXPECT_EQ(outsider->WaitJoined(std::chrono::milliseconds(500)).code(), StatusCode::kTimeout);
+  // It is told so (the host's ZAP handler answered 400), well before any timeout.
+  Status refused = outsider->WaitJoined(kTimeout);
+  EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied) << refused.ToString();
+  EXPECT_NE(refused.message().find("refused this endpoint's key " + stranger.public_key),
+            std::string::npos)
+      << refused.ToString();
+  EXPECT_GE(outsider->counters().Value("zinc_key_refused_total"), 1u);
   outsider->Stop();
   reader->Stop();
   writer->Stop();

@@ -392,8 +392,10 @@ if wait_line "$WORK/khost.out"; then
     fail "keyed cat: rc $rc, $(cat "$WORK/kcat.out" "$WORK/kcat.err")"
   "$ZINCCTL" cat $K --key "$WORK/outsider.secret" --doc vault --timeout-ms 1000 \
     > "$WORK/kout.out" 2> "$WORK/kout.err"; rc=$?
-  [ $rc -ne 0 ] && ! grep -q secret "$WORK/kout.out" &&
-    pass "an unknown key reads nothing (exit $rc)" || fail "outsider cat: rc $rc"
+  [ $rc -eq 1 ] && ! grep -q secret "$WORK/kout.out" &&
+    grep -q "refused this endpoint's key $(cut -c1-10 "$WORK/outsider.pub" | sed 's/[]\/$*.^[]/\\&/g')" "$WORK/kout.err" &&
+    pass "an unknown key reads nothing and is told its key was refused (exit 1)" ||
+    fail "outsider cat: rc $rc, $(cat "$WORK/kout.err")"
   "$ZINCCTL" cat --join "$KADDR" --doc vault --timeout-ms 1000 > "$WORK/kplain.out" 2>&1; rc=$?
   [ $rc -ne 0 ] && ! grep -q secret "$WORK/kplain.out" &&
     pass "no key reads nothing (exit $rc)" || fail "plain cat of a keyed host: rc $rc"

@@ -496,6 +496,17 @@ class Tool {
       return false;
     }
     *doc = *opened;
+    // A member that refuses this key says so (kPermissionDenied) rather than the document
+    // never syncing. A replica synced from its own store (--data) need not wait for a parent.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);
+    while (std::chrono::steady_clock::now() < deadline) {
+      zinc::Status joined = (*endpoint)->WaitJoined(std::chrono::milliseconds(50));
+      if (joined.ok() || (*doc)->WaitSynced(std::chrono::milliseconds(0)).ok()) break;
+      if (joined.code() == zinc::StatusCode::kPermissionDenied) {
+        Fail(joined.message());
+        return false;
+      }
+    }
     return true;
   }
 

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 
+#include "core/sha256.h"
 #include "documents/json_internal.h"
 #include <nlohmann/json.hpp>
 
@@ -53,15 +54,92 @@ Json PeerJson(const std::string& id, const std::string& name, const std::string&
 
 std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
+bool ValidToken(std::string_view token) {
+  if (token.size() < 16 || token.size() > 256) return false;
+  for (unsigned char c : token) {
+    if (!std::isalnum(c) && c != '.' && c != '_' && c != '~' && c != '-') return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+Result<GatewayTokens> GatewayTokens::Parse(std::string_view text, const std::string& where) {
+  RightsFileFormat format;
+  format.valid = ValidToken;
+  format.credential = "a token (16 to 256 characters of A-Z a-z 0-9 . _ ~ -)";
+  format.what = "token";
+  Result<std::unordered_map<std::string, KeyRights>> tokens = ParseRightsFile(text, where, format);
+  if (!tokens.ok()) return tokens.status();
+  GatewayTokens out;
+  for (auto& [token, rights] : *tokens) out.by_digest_.emplace(Sha256::Hex(token), rights);
+  return out;
+}
+
+Result<GatewayTokens> GatewayTokens::Load(const std::string& path) {
+  Result<std::string> text = ReadSmallFile(path, "tokens");
+  if (!text.ok()) return text.status();
+  return Parse(*text, path);
+}
+
+const KeyRights* GatewayTokens::Find(std::string_view token) const {
+  auto it = by_digest_.find(Sha256::Hex(token));
+  return it == by_digest_.end() ? nullptr : &it->second;
+}
 
 CanvasBridge::CanvasBridge(DocumentHandle* doc, std::string tag, BridgeLimits limits)
     : doc_(doc), tag_(std::move(tag)), limits_(limits) {}
 
-CanvasBridge::TabId CanvasBridge::Connect(Tab* tab) {
+int CanvasBridge::Check(std::string_view token, bool* may_write, std::string* why) const {
+  *may_write = true;
+  if (!tokens_) return 0;
+  *may_write = false;
+  if (token.empty()) {
+    *why = "this gateway needs a token: open the page as /#token=TOKEN";
+    return kCloseNoToken;
+  }
+  const KeyRights* rights = tokens_->Find(token);
+  if (!rights) {
+    *why = "unknown token";
+    return kCloseNoToken;
+  }
+  if (!rights->CanRead(doc_->name())) {
+    *why = "token '" + rights->name + "' may not read '" + doc_->name() + "'";
+    return kCloseForbidden;
+  }
+  *may_write = rights->CanWrite(doc_->name());
+  return 0;
+}
+
+void CanvasBridge::SetTokens(std::shared_ptr<const GatewayTokens> tokens) {
+  tokens_ = std::move(tokens);
+  std::vector<TabId> refused;
+  for (auto& [id, t] : tabs_) {
+    std::string why;
+    const int code = Check(t.token, &t.may_write, &why);
+    if (code != 0) {
+      ++stats_.tabs_refused;
+      t.tab->Close(code, why);
+      refused.push_back(id);
+    }
+  }
+  for (TabId id : refused) Disconnect(id);
+}
+
+CanvasBridge::TabId CanvasBridge::Connect(Tab* tab, std::string_view token) {
+  bool may_write = true;
+  std::string why;
+  const int code = Check(token, &may_write, &why);
+  if (code != 0) {
+    ++stats_.tabs_refused;
+    tab->Close(code, why);
+    return 0;
+  }
   const TabId id = next_tab_++;
   TabState& t = tabs_[id];
   t.tab = tab;
+  t.token = std::string(token);
+  t.may_write = may_write;
   return id;
 }
 
@@ -169,7 +247,8 @@ void CanvasBridge::HandleHello(TabId id, TabState* t, const void* json) {
 
 std::string CanvasBridge::Welcome(const TabState& t) const {
   return R"({"t":"welcome","id":)" + Dump(Json(t.participant)) + R"(,"seq":)" +
-         std::to_string(seq_) + R"(,"canvas":)" + mirror_.ToJson() + "}";
+         std::to_string(seq_) + (t.may_write ? "" : R"(,"readonly":true)") + R"(,"canvas":)" +
+         mirror_.ToJson() + "}";
 }
 
 void CanvasBridge::HandleEdit(TabId id, TabState* t, const void* json) {
@@ -180,6 +259,19 @@ void CanvasBridge::HandleEdit(TabId id, TabState* t, const void* json) {
     return;
   }
   const uint64_t n = j["n"].get<uint64_t>();
+  if (!t->may_write) {
+    ++stats_.edits;
+    ++stats_.edits_refused;
+    ++stats_.edits_forbidden;
+    // Not counted as an error of the tab: a read-only tab may draw as much as it likes.
+    const KeyRights* rights = tokens_ ? tokens_->Find(t->token) : nullptr;
+    t->tab->Send(
+        Dump(Json{{"t", "error"},
+                  {"n", n},
+                  {"text", "forbidden: token '" + (rights ? rights->name : std::string("?")) +
+                               "' may not write '" + doc_->name() + "'"}}));
+    return;
+  }
   if (!j.contains("edit")) {
     ++stats_.bad_frames;
     Error(id, t, "an edit needs an \"edit\"", &n);

@@ -12,7 +12,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
+#include "core/keys.h"
+#include "core/status.h"
 #include "documents/canvas_document.h"
 #include "endpoints/endpoint.h"
 
@@ -29,6 +32,30 @@ class Tab {
   // Closes the connection with a WebSocket close code (1008 policy, 1009 too big) and reason.
   virtual void Close(int code, std::string reason) = 0;
 };
+
+// The gateway's tokens file (zinc-canvas --tokens FILE, docs/canvas.md): one line per token,
+// `TOKEN NAME RIGHT...`, the rights those of the authorized-keys file (read:GLOB, write:GLOB;
+// writing implies reading) over document names; blank lines and `#` comments allowed. A token
+// is 16 to 256 characters of A-Z a-z 0-9 . _ ~ - (it travels unescaped in a URL and a
+// WebSocket subprotocol). Value type; thread-compatible.
+class GatewayTokens {
+ public:
+  // kInvalidArgument naming "where:LINE" for the first bad line.
+  static Result<GatewayTokens> Parse(std::string_view text, const std::string& where);
+  static Result<GatewayTokens> Load(const std::string& path);
+  // The rights of token, or nullptr if it is not listed. Looked up by the token's SHA-256, so
+  // the time taken says nothing about how much of a guess was right.
+  const KeyRights* Find(std::string_view token) const;
+  size_t size() const { return by_digest_.size(); }
+
+ private:
+  std::unordered_map<std::string, KeyRights> by_digest_;
+};
+
+// WebSocket close codes of a refused tab (docs/canvas.md): retrying with the same token cannot
+// help, and the page stops.
+constexpr int kCloseNoToken = 4401;    // no token, or not one the gateway knows
+constexpr int kCloseForbidden = 4403;  // the token may not read this document
 
 // Limits per tab connection.
 struct BridgeLimits {
@@ -48,6 +75,8 @@ struct BridgeStats {
   uint64_t bad_frames = 0;
   uint64_t throttled = 0;
   uint64_t closed_for_errors = 0;
+  uint64_t tabs_refused = 0;     // no token, unknown, or no read right
+  uint64_t edits_forbidden = 0;  // edits of a read-only tab (counted in edits_refused too)
 };
 
 class CanvasBridge {
@@ -59,9 +88,16 @@ class CanvasBridge {
   // participant ids (e.g. 8 hex digits of its endpoint id). doc must outlive the bridge.
   CanvasBridge(DocumentHandle* doc, std::string tag, BridgeLimits limits = BridgeLimits());
 
-  // A new connection; the bridge talks to it through tab until Disconnect. tab must stay valid
-  // until then.
-  TabId Connect(Tab* tab);
+  // Tokens in force (SetTokens with a table): a tab must present one that may read the
+  // document, and writes only if it may write it. Without (the default), every tab reads and
+  // writes. Tabs already connected are checked again at once: those that lost read are closed
+  // (kCloseForbidden or kCloseNoToken), the others get their new rights for their next edit.
+  void SetTokens(std::shared_ptr<const GatewayTokens> tokens);
+
+  // A new connection presenting token ("" for none); the bridge talks to it through tab until
+  // Disconnect. tab must stay valid until then. A tab refused by the tokens is closed at once
+  // (kCloseNoToken, kCloseForbidden) and 0 returned: the bridge does not know it.
+  TabId Connect(Tab* tab, std::string_view token = {});
   // A text frame from the tab. now: for rate limits.
   void Receive(TabId id, std::string_view frame, TimePoint now);
   void Disconnect(TabId id);
@@ -85,6 +121,8 @@ class CanvasBridge {
   struct TabState {
     Tab* tab = nullptr;
     bool welcomed = false;
+    std::string token;  // as presented
+    bool may_write = true;
     std::string participant;  // "<tag>-<n>"
     std::string name, color;
     Cursor cursor;
@@ -103,6 +141,9 @@ class CanvasBridge {
   };
 
   void Error(TabId id, TabState* t, const std::string& text, const uint64_t* n);
+  // What token gives: 0 and no *why for writing, kCloseNoToken or kCloseForbidden with *why
+  // for nothing; *may_write says whether it writes.
+  int Check(std::string_view token, bool* may_write, std::string* why) const;
   void HandleHello(TabId id, TabState* t, const void* json);
   void HandleEdit(TabId id, TabState* t, const void* json);
   void HandleCursor(TabState* t, const void* json);
@@ -116,6 +157,7 @@ class CanvasBridge {
   DocumentHandle* const doc_;
   const std::string tag_;
   const BridgeLimits limits_;
+  std::shared_ptr<const GatewayTokens> tokens_;
 
   CanvasDocument mirror_;  // the document as the tabs have been told
   uint64_t seq_ = 0;

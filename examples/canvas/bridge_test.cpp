@@ -74,8 +74,9 @@ class BridgeTest : public ::testing::Test {
     for (const DocumentChange& c : got) bridge_->OnChange(c);
   }
 
-  CanvasBridge::TabId Join(FakeTab* tab, const std::string& name = "Ada") {
-    CanvasBridge::TabId id = bridge_->Connect(tab);
+  CanvasBridge::TabId Join(FakeTab* tab, const std::string& name = "Ada",
+                           const std::string& token = "") {
+    CanvasBridge::TabId id = bridge_->Connect(tab, token);
     bridge_->Receive(id, R"({"t":"hello","name":")" + name + R"(","color":"#e91e63"})", now_);
     return id;
   }
@@ -143,6 +144,92 @@ TEST_F(BridgeTest, ARefusedEditGetsAnErrorWithItsNumberAndChangesNothing) {
   EXPECT_FALSE(errors[2].contains("n"));
   EXPECT_EQ(doc_->seq(), 0u);
   EXPECT_EQ(bridge_->stats().edits_refused, 2u);
+}
+
+TEST(GatewayTokensTest, ParsesTheRightsAndRefusesABadLineWithItsNumber) {
+  Result<GatewayTokens> t = GatewayTokens::Parse(
+      "# tokens\n\nwriter-0123456789abcdef ada read:* write:canvas\n"
+      "reader-0123456789abcdef bob read:canvas\n",
+      "tokens");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->size(), 2u);
+  ASSERT_NE(t->Find("writer-0123456789abcdef"), nullptr);
+  EXPECT_TRUE(t->Find("writer-0123456789abcdef")->CanWrite("canvas"));
+  EXPECT_FALSE(t->Find("reader-0123456789abcdef")->CanWrite("canvas"));
+  EXPECT_EQ(t->Find("reader-0123456789abcdef0"), nullptr);
+  EXPECT_EQ(t->Find(""), nullptr);
+  for (const auto& [text, error] : std::vector<std::pair<std::string, std::string>>{
+           {"short bob read:*\n", "tokens:1: 'short' is not a token"},
+           {"ok-0123456789abcdef bob read:*\nbad/0123456789abcdef x read:*\n", "tokens:2:"},
+           {"ok-0123456789abcdef bob member\n", "tokens:1: 'member' is not a right"},
+           {"ok-0123456789abcdef bob\n", "tokens:1: a token needs a name"},
+           {"ok-0123456789abcdef a read:*\nok-0123456789abcdef b read:*\n",
+            "tokens:2: the token of 'b' is listed again"}}) {
+    Result<GatewayTokens> bad = GatewayTokens::Parse(text, "tokens");
+    ASSERT_FALSE(bad.ok()) << text;
+    EXPECT_NE(bad.status().message().find(error), std::string::npos) << bad.status().message();
+  }
+}
+
+TEST_F(BridgeTest, WithTokensATabGetsOnlyItsRightsAndLosesThemOnReload) {
+  auto tokens = std::make_shared<GatewayTokens>(*GatewayTokens::Parse(
+      "writer-0123456789abcdef ada write:canvas\nreader-0123456789abcdef bob read:c*\n"
+      "other-0123456789abcdef cy read:other write:other\n",
+      "tokens"));
+  bridge_->SetTokens(tokens);
+  FakeTab none, unknown, other;
+  EXPECT_EQ(bridge_->Connect(&none), 0u);
+  EXPECT_EQ(none.close_code, kCloseNoToken);
+  EXPECT_NE(none.close_reason.find("token"), std::string::npos);
+  EXPECT_EQ(bridge_->Connect(&unknown, "writer-0123456789abcdeF"), 0u);
+  EXPECT_EQ(unknown.close_code, kCloseNoToken);
+  EXPECT_EQ(bridge_->Connect(&other, "other-0123456789abcdef"), 0u);
+  EXPECT_EQ(other.close_code, kCloseForbidden);
+  EXPECT_EQ(other.close_reason, "token 'cy' may not read 'canvas'");
+  EXPECT_TRUE(none.frames.empty() && unknown.frames.empty() && other.frames.empty());
+  EXPECT_EQ(bridge_->tabs(), 0u);
+
+  FakeTab writer, reader;
+  CanvasBridge::TabId w = Join(&writer, "Ada", "writer-0123456789abcdef");
+  CanvasBridge::TabId r = Join(&reader, "Bob", "reader-0123456789abcdef");
+  ASSERT_EQ(writer.Of("welcome").size(), 1u);
+  ASSERT_EQ(reader.Of("welcome").size(), 1u);
+  EXPECT_FALSE(writer.Of("welcome")[0].contains("readonly"));
+  EXPECT_EQ(reader.Of("welcome")[0]["readonly"], true);
+  // The reader's edits are refused, as often as it tries, and never close it.
+  for (uint64_t n = 1; n <= 150; ++n) {
+    bridge_->Receive(r,
+                     R"({"t":"edit","n":)" + std::to_string(n) + R"(,"edit":{"add":{"id":"r)" +
+                         std::to_string(n) + R"(","kind":"rect","x":1,"y":1,"w":1,"h":1}}})",
+                     now_ + std::chrono::seconds(n));
+  }
+  ASSERT_EQ(reader.Of("error").size(), 150u);
+  EXPECT_EQ(reader.Of("error")[0]["text"], "forbidden: token 'bob' may not write 'canvas'");
+  EXPECT_EQ(reader.close_code, 0);
+  EXPECT_EQ(bridge_->stats().edits_forbidden, 150u);
+  bridge_->Receive(
+      w, R"({"t":"edit","n":1,"edit":{"add":{"id":"s1","kind":"stroke","points":[[1,2]]}}})", now_);
+  Pump(1);
+  EXPECT_EQ(writer.Of("change").size(), 1u);
+  EXPECT_EQ(reader.Of("change").size(), 1u);  // it reads
+  EXPECT_EQ(doc_->seq(), 1u);
+
+  // Reloaded without the reader, and the writer read-only: the reader is closed at once.
+  bridge_->SetTokens(std::make_shared<GatewayTokens>(
+      *GatewayTokens::Parse("writer-0123456789abcdef ada read:*\n", "tokens")));
+  EXPECT_EQ(reader.close_code, kCloseNoToken);
+  EXPECT_EQ(writer.close_code, 0);
+  EXPECT_EQ(bridge_->tabs(), 1u);
+  bridge_->Receive(w, R"({"t":"edit","n":2,"edit":{"delete":"s1"}})", now_);
+  ASSERT_EQ(writer.Of("error").size(), 1u);
+  EXPECT_EQ(writer.Of("error")[0]["n"], 2);
+  EXPECT_EQ(doc_->seq(), 1u);
+  // No tokens: open again.
+  bridge_->SetTokens(nullptr);
+  FakeTab anyone;
+  Join(&anyone, "Dee");
+  EXPECT_EQ(anyone.close_code, 0);
+  EXPECT_EQ(anyone.Of("welcome").size(), 1u);
 }
 
 TEST_F(BridgeTest, BadFramesAreRefusedOneByOneAndTooManyCloseTheConnection) {

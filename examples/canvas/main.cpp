@@ -23,11 +23,18 @@ namespace {
 
 constexpr const char* kUsage =
     R"(usage: zinc-canvas --http HOST:PORT --join ADDR [--doc NAME] [--log-level L]
+                   [--key FILE --server-key Z85|FILE] [--tokens FILE] [--insecure]
 
   --http HOST:PORT   where to serve the page (PORT 0 picks a free port)
   --join ADDR        the zinc host to join, tcp://HOST:PORT
   --doc NAME         the canvas document; default canvas
   --log-level L      debug, info, warn (default), error or off
+  --key FILE         the gateway's own secret key (zincctl keygen), to join a host with keys
+  --server-key K     with --key: the host's public key, Z85 or a .pub file
+  --tokens FILE      browsers must present a token: one `TOKEN NAME RIGHT...` line each
+                     (read:GLOB, write:GLOB); the page takes it as /#token=TOKEN. Read again
+                     on SIGHUP
+  --insecure         serve an --http address beyond loopback without --tokens
 )";
 
 int Usage(const std::string& error) {
@@ -50,26 +57,37 @@ bool ParseHostPort(const std::string& text, std::string* host, uint16_t* port) {
   return true;
 }
 
-// Blocks SIGINT and SIGTERM in every thread (call before starting any), so that the main thread
-// can wait for them with sigwait.
-sigset_t BlockStopSignals() {
+// Blocks SIGINT, SIGTERM and SIGHUP in every thread (call before starting any), so that the
+// main thread can wait for them with sigtimedwait.
+sigset_t BlockSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
+}
+
+// Whether an --http host is reachable from this machine only.
+bool LoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::map<std::string, std::string> flags = {{"doc", "canvas"}, {"log-level", "warn"}};
+  bool insecure = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--help" || a == "-h") {
       std::cout << kUsage;
       return 0;
+    }
+    if (a == "--insecure") {  // a switch: takes no value
+      insecure = true;
+      continue;
     }
     std::string name, value;
     const size_t eq = a.find('=');
@@ -84,7 +102,7 @@ int main(int argc, char** argv) {
       return Usage("flag " + a + " needs a value");
     }
     if (name != "http" && name != "join" && name != "doc" && name != "log-level" && name != "key" &&
-        name != "server-key") {
+        name != "server-key" && name != "tokens") {
       return Usage("unknown option --" + name);
     }
     flags[name] = value;
@@ -102,8 +120,25 @@ int main(int argc, char** argv) {
     return Usage("--log-level must be debug, info, warn, error or off");
   }
   gateway.log_level = zinc::ParseLogLevel(level);
+  std::shared_ptr<const zinc::canvas::GatewayTokens> tokens;
+  const std::string tokens_path = flags["tokens"];
+  if (!tokens_path.empty()) {
+    zinc::Result<zinc::canvas::GatewayTokens> loaded =
+        zinc::canvas::GatewayTokens::Load(tokens_path);
+    if (!loaded.ok()) {
+      std::cerr << "zinc-canvas: " << loaded.status().message() << "\n";
+      return 1;
+    }
+    tokens = std::make_shared<const zinc::canvas::GatewayTokens>(std::move(loaded).value());
+  } else if (!insecure && !LoopbackHost(gateway.host)) {
+    std::cerr << "zinc-canvas: refusing to serve " << flags["http"]
+              << " without --tokens: anyone who reaches it could draw on the canvas. Serve on "
+                 "127.0.0.1, give --tokens FILE, or pass --insecure on a network only trusted "
+                 "people reach (docs/canvas.md)\n";
+    return 2;
+  }
 
-  sigset_t stop = BlockStopSignals();
+  sigset_t signals = BlockSignals();
   zinc::EndpointOptions options;
   options.join = flags["join"];
   options.log_level = gateway.log_level;
@@ -140,6 +175,7 @@ int main(int argc, char** argv) {
   zinc::canvas::CanvasBridge bridge(*doc, (*endpoint)->id().ToString().substr(0, 8));
   zinc::canvas::GatewayServer server(&bridge, &zinc::canvas::WebAssets(), gateway);
   zinc::canvas::CanvasBridge* b = &bridge;
+  if (tokens) bridge.SetTokens(tokens);
   // zinc calls these on its own threads; the bridge lives on the server's. Post keeps the order.
   (*doc)->OnChange([&server, b](const zinc::DocumentChange& change) {
     server.Post([b, change] { b->OnChange(change); });
@@ -162,11 +198,40 @@ int main(int argc, char** argv) {
   std::cout << "zinc-canvas: open http://" << (ipv6 ? "[" + gateway.host + "]" : gateway.host)
             << ":" << server.port() << " (joined " << options.join << ")" << std::endl;
 
-  int sig = 0;
-  sigwait(&stop, &sig);
+  // Until SIGINT or SIGTERM: SIGHUP reads the tokens again (a bad file keeps those in force); a
+  // host that refuses the gateway's key ends it, rather than tabs drawing on a canvas that never
+  // syncs.
+  bool joined = false;
+  int exit_code = 0;
+  for (;;) {
+    const timespec period = {0, 200 * 1000 * 1000};
+    const int sig = sigtimedwait(&signals, nullptr, &period);
+    if (sig == SIGINT || sig == SIGTERM) break;
+    if (sig == SIGHUP && !tokens_path.empty()) {
+      zinc::Result<zinc::canvas::GatewayTokens> loaded =
+          zinc::canvas::GatewayTokens::Load(tokens_path);
+      if (!loaded.ok()) {
+        std::cerr << "zinc-canvas: tokens not reloaded, those in force stay: "
+                  << loaded.status().message() << std::endl;
+      } else {
+        auto fresh = std::make_shared<const zinc::canvas::GatewayTokens>(std::move(loaded).value());
+        std::cerr << "zinc-canvas: tokens reloaded (" << fresh->size() << ")" << std::endl;
+        server.Post([b, fresh] { b->SetTokens(fresh); });
+      }
+    }
+    if (!joined) {
+      zinc::Status s = (*endpoint)->WaitJoined(std::chrono::milliseconds(0));
+      joined = s.ok();
+      if (s.code() == zinc::StatusCode::kPermissionDenied) {
+        std::cerr << "zinc-canvas: " << s.message() << std::endl;
+        exit_code = 1;
+        break;
+      }
+    }
+  }
   // The server first, so that no tab sees the endpoint go; zinc's callbacks still post into the
   // stopped server (and are dropped) until the endpoint stops.
   server.Stop();
   (*endpoint)->Stop();
-  return 0;
+  return exit_code;
 }

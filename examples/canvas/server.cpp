@@ -168,6 +168,43 @@ std::string_view CloseReasonText(std::string_view reason) {
   return reason.substr(0, n);
 }
 
+constexpr std::string_view kTokenProtocol = "zinc.token.";
+
+// The token a WebSocket handshake presents (docs/canvas.md): the subprotocol zinc.token.T, or
+// else the query parameter token=T. Sets *protocol to the subprotocol to answer with ("" for
+// none).
+template <typename Req>
+std::string PresentedToken(const Req& req, std::string* protocol) {
+  protocol->clear();
+  auto offered = req.find(http::field::sec_websocket_protocol);
+  if (offered != req.end()) {
+    std::string_view list = View(offered->value());
+    while (!list.empty()) {
+      const size_t comma = list.find(',');
+      std::string_view p = list.substr(0, comma);
+      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+      while (!p.empty() && (p.front() == ' ' || p.front() == '\t')) p.remove_prefix(1);
+      while (!p.empty() && (p.back() == ' ' || p.back() == '\t')) p.remove_suffix(1);
+      if (p.substr(0, kTokenProtocol.size()) == kTokenProtocol) {
+        protocol->assign(p.data(), p.size());
+        return std::string(p.substr(kTokenProtocol.size()));
+      }
+    }
+  }
+  std::string_view target = View(req.target());
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return "";
+  std::string_view query = target.substr(q + 1);
+  query = query.substr(0, query.find('#'));
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.substr(0, 6) == "token=") return std::string(pair.substr(6));
+  }
+  return "";
+}
+
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
 
@@ -199,10 +236,15 @@ class WsSession final : public Connection,
 
   void Start(Request req) {
     request_ = std::move(req);
+    std::string protocol;
+    token_ = PresentedToken(request_, &protocol);
     beast::get_lowest_layer(ws_).expires_never();  // The websocket timeouts below take over.
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(http::field::server, kServerName); }));
+    // A browser that offered subprotocols fails the connection unless one is chosen.
+    ws_.set_option(websocket::stream_base::decorator([protocol](websocket::response_type& res) {
+      res.set(http::field::server, kServerName);
+      if (!protocol.empty()) res.set(http::field::sec_websocket_protocol, BeastView(protocol));
+    }));
     ws_.read_message_max(core_->options().max_frame_bytes);
     ws_.auto_fragment(false);  // One frame per message: fewer headers and writes.
     ws_.async_accept(request_, [self = shared_from_this()](error_code ec) { self->OnAccept(ec); });
@@ -251,7 +293,7 @@ class WsSession final : public Connection,
       return;
     }
     connected_ = true;
-    if (!CallBridge(core_, "Connect", [&] { id_ = core_->bridge()->Connect(this); })) {
+    if (!CallBridge(core_, "Connect", [&] { id_ = core_->bridge()->Connect(this, token_); })) {
       disconnected_ = true;  // The bridge does not know the tab.
       Finish();
       return;
@@ -358,6 +400,7 @@ class WsSession final : public Connection,
   GatewayCore* const core_;
   websocket::stream<beast::tcp_stream> ws_;
   Request request_;
+  std::string token_;  // as presented; the bridge decides what it allows
   beast::flat_buffer buffer_;
   std::deque<std::string> queue_;  // front() is being written while writing_
   size_t queued_bytes_ = 0;        // of the frames waiting (not the one being written)

@@ -5,6 +5,7 @@
 //   node tests/browser/canvas_test.mjs --url http://127.0.0.1:PORT_A [--url2 http://127.0.0.1:PORT_B]
 //       [--url3 URL] [--stop-cmd "CMD" --start-cmd "CMD"] [--screenshot build/canvas-test.png]
 //       [--chromium /usr/bin/chromium] [--timeout MS] [--quiet]
+//       [--keyed-url URL --writer-token T --reader-token T --revoke-cmd "CMD"]
 //
 // Every option can also come from the environment: CANVAS_URL, CANVAS_URL2, CANVAS_URL3,
 // CANVAS_STOP_CMD, CANVAS_START_CMD, CANVAS_SCREENSHOT, CHROMIUM, CANVAS_TIMEOUT_MS.
@@ -15,6 +16,10 @@
 // done (start it in the background; the test then waits for the page to reconnect by itself).
 // The canvas may hold shapes from earlier runs: the checks only look at what they drew, and
 // compare whole states between pages.
+//
+// The token checks run when --keyed-url is given: a gateway started with --tokens (docs/canvas.md)
+// where --writer-token may write the canvas and --reader-token only read it; --revoke-cmd must
+// remove the reader's token from the gateway's tokens file and SIGHUP it.
 //
 // Output: one "ok - NAME" or "FAIL - NAME: why" line per check, then "N passed, N failed".
 // Exit status: 0 all passed, 1 a check failed, 2 bad usage or the browser would not start.
@@ -34,7 +39,8 @@ function parseArgs(argv) {
     screenshot: process.env.CANVAS_SCREENSHOT, chromium: process.env.CHROMIUM || '/usr/bin/chromium',
     timeout: Number(process.env.CANVAS_TIMEOUT_MS) || 15000, quiet: false,
   };
-  const names = { '--url': 'url', '--url2': 'url2', '--url3': 'url3', '--stop-cmd': 'stopCmd',
+  const names = { '--keyed-url': 'keyedUrl', '--writer-token': 'writerToken', '--reader-token': 'readerToken',
+    '--revoke-cmd': 'revokeCmd', '--url': 'url', '--url2': 'url2', '--url3': 'url3', '--stop-cmd': 'stopCmd',
     '--start-cmd': 'startCmd', '--screenshot': 'screenshot', '--chromium': 'chromium', '--timeout': 'timeout' };
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i], v;
@@ -52,6 +58,9 @@ function parseArgs(argv) {
   o.timeout = Number(o.timeout);
   if (!(o.timeout > 0)) usage(2, '--timeout must be a positive number of milliseconds');
   if (!!o.stopCmd !== !!o.startCmd) usage(2, '--stop-cmd and --start-cmd go together');
+  if (o.keyedUrl && !(o.writerToken && o.readerToken && o.revokeCmd)) {
+    usage(2, '--keyed-url needs --writer-token, --reader-token and --revoke-cmd');
+  }
   return o;
 }
 function usage(code, msg) {
@@ -165,7 +174,7 @@ const contexts = [];
 const pages = {};
 const ids = {};
 
-async function openPage(url, name) {
+async function openPage(url, name, { connected = true } = {}) {
   const context = await browser.newContext({ viewport: { width: 1000, height: 700 }, deviceScaleFactor: 1 });
   contexts.push(context);
   await context.addInitScript((n) => { try { localStorage.setItem('zinc-canvas-name', n); } catch {} }, name);
@@ -174,7 +183,7 @@ async function openPage(url, name) {
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') log(`[${name}] console ${m.type()}: ${m.text()}`); });
   await page.goto(url, { timeout: opt.timeout });
   await until(`${name}: the page's test hook exists (is ${url} the canvas page?)`, () => page.evaluate(() => !!window.zincCanvas));
-  await until(`${name}: connected (got a welcome) on ${url}`, async () => (await state(page)).connected, { describe: describe(page) });
+  if (connected) await until(`${name}: connected (got a welcome) on ${url}`, async () => (await state(page)).connected, { describe: describe(page) });
   return page;
 }
 
@@ -353,6 +362,51 @@ const restartChecks = [
   }],
 ];
 
+const tokenChecks = [
+  ['with --tokens: a page without a token, or with a wrong one, is refused and says why', async () => {
+    for (const [suffix, why] of [['', /refused — this gateway needs a token/], ['#token=not-a-token-0123456789', /refused — unknown token/]]) {
+      const page = await openPage(opt.keyedUrl + suffix, 'Stranger', { connected: false });
+      await until(`the page at ${opt.keyedUrl}${suffix} shows ${why}`, async () => {
+        const s = await state(page);
+        return !s.connected && why.test(s.status);
+      }, { describe: describe(page) });
+    }
+  }],
+  ['a writer token draws; a reader token sees it, read-only, and its own strokes are refused', async () => {
+    const W = pages.W = await openPage(`${opt.keyedUrl}#token=${opt.writerToken}`, 'Writer');
+    const R = pages.R = await openPage(`${opt.keyedUrl}#token=${opt.readerToken}`, 'Reader');
+    const sr = await state(R);
+    if (!/read-only/.test(sr.status)) throw new CheckError(`the reader's status says "${sr.status}", want read-only`);
+    const w = await drawStroke(W, linePoints([200, 250], [400, 260], 8), BLUE);
+    await until('the reader shows the writer\'s stroke', async () => shapeIn(await state(R), w), { describe: describe(R) });
+    // The reader draws: the stroke shows as pending, is refused, and is dropped.
+    await R.click('button[data-tool="pen"]');
+    await R.mouse.move(200, 450);
+    await R.mouse.down();
+    for (const [x, y] of linePoints([200, 450], [400, 460], 8).slice(1)) await R.mouse.move(x, y, { steps: 2 });
+    await R.mouse.up();
+    await until('the reader is told its stroke was refused (forbidden)', () => R.evaluate(() => {
+      const t = document.getElementById('toast');
+      return !t.hidden && /forbidden: token 'bob' may not write 'canvas'/.test(t.textContent);
+    }));
+    await until('the reader\'s refused stroke is dropped, nothing pending', async () => {
+      const s = await state(R);
+      return s.connected && s.pending === 0 && !s.shapes.some((x) => x.id.startsWith(s.tabId + '-'));
+    }, { describe: describe(R) });
+    const sw = await settled(W);
+    if (!sw) throw new CheckError('the writer is not settled');
+    if (sw.shapes.some((x) => x.id.startsWith((sr.tabId || '?') + '-'))) throw new CheckError('a stroke of the reader reached the writer');
+  }],
+  ['SIGHUP with the reader\'s token removed: the reader is cut off at once', async () => {
+    await runShell(opt.revokeCmd, '--revoke-cmd');
+    await until('the reader shows it was refused', async () => {
+      const s = await state(pages.R);
+      return !s.connected && /refused/.test(s.status);
+    }, { describe: describe(pages.R) });
+    if (!(await state(pages.W)).connected) throw new CheckError('the writer lost its connection too');
+  }],
+];
+
 // ------------------------------------------------------------------------------------------
 
 async function main() {
@@ -372,6 +426,8 @@ async function main() {
   const all = [...checks];
   if (opt.stopCmd) all.push(...restartChecks);
   else log('no --stop-cmd/--start-cmd: the restart check is skipped');
+  if (opt.keyedUrl) all.push(...tokenChecks);
+  else log('no --keyed-url: the token checks are skipped');
   let failed = false;
   for (const [name, fn] of all) {
     if (failed) { results.push({ name, skipped: true }); console.log(`skip - ${name} (an earlier check failed)`); continue; }
@@ -394,7 +450,8 @@ async function main() {
   await browser.close().catch(() => {});
   const passed = results.filter((r) => r.ok).length;
   const nfailed = results.filter((r) => r.ok === false).length;
-  const skipped = results.filter((r) => r.skipped).length + (opt.stopCmd ? 0 : restartChecks.length);
+  const skipped = results.filter((r) => r.skipped).length + (opt.stopCmd ? 0 : restartChecks.length) +
+    (opt.keyedUrl ? 0 : tokenChecks.length);
   console.log(`${passed} passed, ${nfailed} failed${skipped ? `, ${skipped} skipped` : ''}`);
   process.exit(nfailed ? 1 : 0);
 }

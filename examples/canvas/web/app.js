@@ -162,8 +162,20 @@ const wsUrl = (() => {
   u.search = ''; u.hash = '';
   return u.href;
 })();
+// A gateway started with --tokens wants a token: the page's URL carries it as #token=T (never
+// sent to any server by the browser) or ?token=T, and the socket offers it as the subprotocol
+// zinc.token.T (docs/canvas.md).
+const token = (() => {
+  for (const part of [location.hash.slice(1), location.search.slice(1)]) {
+    const t = new URLSearchParams(part).get('token');
+    if (t) return t;
+  }
+  return '';
+})();
 let ws = null;
 let online = false;           // a welcome was received on the current socket
+let readOnly = false;         // the welcome said this tab may not edit
+let refused = '';             // the gateway refused this tab (its reason); no more retries
 let participantId = null;
 let peers = [];
 let backoff = BACKOFF_MIN;
@@ -174,7 +186,9 @@ function connect() {
   clearTimeout(retryTimer);
   retryAt = 0;
   let sock;
-  try { sock = new WebSocket(wsUrl); } catch { scheduleReconnect(); return; }
+  try {
+    sock = token ? new WebSocket(wsUrl, ['zinc.token.' + token]) : new WebSocket(wsUrl);
+  } catch { scheduleReconnect(); return; }
   ws = sock;
   updateStatus();
   sock.onopen = () => { if (ws === sock) send({ t: 'hello', name: myName, color: myColor }); };
@@ -189,6 +203,12 @@ function connect() {
     ws = null; online = false; peers = []; renderCursors();
     clearTimeout(pumpTimer); pumpTimer = 0;
     if (e.code === 1008 || e.code === 1009) console.warn('zinc: connection closed', e.code, e.reason);
+    // 4401, 4403: no valid token, or it does not give this document. Retrying cannot help.
+    if (e.code === 4401 || e.code === 4403) {
+      refused = e.reason || 'not allowed';
+      updateStatus();
+      return;
+    }
     scheduleReconnect(sock.reconnectNow ? 0 : undefined);
   };
   sock.onerror = () => { /* a close follows */ };
@@ -213,6 +233,7 @@ function onFrame(f) {
   switch (f.t) {
     case 'welcome': {
       online = true;
+      readOnly = f.readonly === true;
       backoff = BACKOFF_MIN;
       participantId = f.id;
       confirmed = stateFromCanvas(f.canvas);
@@ -835,10 +856,13 @@ const statusText = $('#status-text');
 let statusString = '';
 function updateStatus() {
   let state, text;
-  if (online) {
+  if (refused) {
+    state = 'offline';
+    text = `refused — ${refused}`;
+  } else if (online) {
     state = 'online';
     const n = peers.length + 1;
-    text = `online · ${n} participant${n === 1 ? '' : 's'}`;
+    text = `online · ${n} participant${n === 1 ? '' : 's'}${readOnly ? ' · read-only' : ''}`;
   } else if (ws) {
     state = 'connecting';
     text = 'connecting…';
