@@ -7,6 +7,9 @@
 #
 # usage: failover_e2e.sh PATH/TO/zincctl SCENARIO
 #   root-kill       the root is SIGKILLed while 6 clients edit a text and 6 a map
+#   root-kill-keys  the same with keys (docs/security.md): every member and client has its own
+#                   key, every channel is CurveZMQ, the clients follow the standby by the key
+#                   the roster gives them
 #   relay-kill      a relay in a depth-3 tree is SIGKILLed under 6 clients
 #   root-pause      the root is SIGSTOPped for 2 s, then resumed: it steps down
 #   client-offline  a client is SIGSTOPped for 5 s, then edits on resume
@@ -75,11 +78,37 @@ wait_for() {
 has_line() { [ -s "$1" ] && head -1 "$1" | grep -q .; }
 field() { python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())[sys.argv[1]])' "$1"; }
 
-# start_host NAME [flags]: sets ADDR_<NAME>, PID_<NAME>, ID_<NAME>.
+# Keys (KEYED=1): NAME.secret/NAME.pub in $WORK for every member and for the clients ("client")
+# and zincctl stat/cat ("ops"); one authorized-keys file for every host. SERVER_KEY_<port> is
+# the public key file of the member listening on that port.
+KEYED=0
+make_keys() {
+  KEYED=1
+  for k in "$@" client ops; do "$ZINCCTL" keygen "$WORK/$k" > /dev/null || die "keygen $k"; done
+  {
+    for k in "$@"; do echo "$(cat "$WORK/$k.pub") $k member"; done
+    echo "$(cat "$WORK/client.pub") clients read:* write:*"
+    echo "$(cat "$WORK/ops.pub") ops read:*"
+  } > "$WORK/authorized_keys"
+}
+port_of() { echo "${1##*:}"; }
+# The flags that reach the member at ADDR with key NAME: "" without keys.
+keys_to() {
+  [ $KEYED = 1 ] || return 0
+  eval "echo --key $WORK/$2.secret --server-key \$SERVER_KEY_$(port_of "$1")"
+}
+
+# start_host NAME [flags]: sets ADDR_<NAME>, PID_<NAME>, ID_<NAME>. With keys, a relay's --join
+# (the first flag pair) gets the server key of the member it names.
 start_node() {
   local kind=$1 name=$2
   shift 2
-  "$ZINCCTL" "$kind" --listen "${LISTEN:-tcp://127.0.0.1:0}" --name "$name" --log-level info $HB "$@" \
+  local keys=""
+  if [ $KEYED = 1 ]; then
+    keys="--key $WORK/$name.secret --authorized-keys $WORK/authorized_keys"
+    [ "${1:-}" = --join ] && keys="$keys --server-key $(eval "echo \$SERVER_KEY_$(port_of "$2")")"
+  fi
+  "$ZINCCTL" "$kind" --listen "${LISTEN:-tcp://127.0.0.1:0}" --name "$name" --log-level info $HB $keys "$@" \
     > "$WORK/$name.out" 2> "$WORK/$name.err" &
   local pid=$!
   PIDS="$PIDS $pid"
@@ -87,6 +116,7 @@ start_node() {
   eval "PID_$name=$pid"
   eval "ADDR_$name=$(field listen < "$WORK/$name.out")"
   eval "ID_$name=$(field id < "$WORK/$name.out")"
+  eval "SERVER_KEY_$(port_of "$(field listen < "$WORK/$name.out")")=$WORK/$name.pub"
 }
 
 # The edits of client NAME: COUNT lines at RATE a second. A text client inserts "[NAME:k]" at
@@ -119,7 +149,7 @@ start_client() {
   [ "$kind" = text ] && doc=t
   gen "$kind" "$name" "$count" "$rate" "${PAD:-0}" |
     "$ZINCCTL" client --join "$join" --doc "$doc" --type "$kind" --acks "$WORK/$name.acks" \
-      --name "$name" --log-level info --timeout-ms 60000 $HB "$@" \
+      --name "$name" --log-level info --timeout-ms 60000 $HB $(keys_to "$join" client) "$@" \
       > "$WORK/$name.out" 2> "$WORK/$name.err" &
   local pid=$!
   PIDS="$PIDS $pid"
@@ -146,7 +176,7 @@ wait_clients() {
   done
 }
 
-stat_field() { "$ZINCCTL" stat --join "$1" --timeout-ms 2000 2> /dev/null | field "$2"; }
+stat_field() { "$ZINCCTL" stat --join "$1" --timeout-ms 2000 $(keys_to "$1" ops) 2> /dev/null | field "$2"; }
 stat_is() { [ "$(stat_field "$1" "$2")" = "$3" ]; }
 
 # check_docs MEMBER [MEMBER...]: cat t and m at each member (the first is the root) until they
@@ -158,10 +188,10 @@ check_docs() {
   while [ $SECONDS -lt $deadline ]; do
     ok=1
     for doc in t m; do
-      "$ZINCCTL" cat --join "$root" --doc "$doc" --timeout-ms 3000 > "$WORK/cat.$doc" 2> /dev/null ||
+      "$ZINCCTL" cat --join "$root" --doc "$doc" --timeout-ms 3000 $(keys_to "$root" ops) > "$WORK/cat.$doc" 2> /dev/null ||
         { ok=0; continue; }
       for m in "$@"; do
-        "$ZINCCTL" cat --join "$m" --doc "$doc" --timeout-ms 3000 > "$WORK/cat2.$doc" 2> /dev/null &&
+        "$ZINCCTL" cat --join "$m" --doc "$doc" --timeout-ms 3000 $(keys_to "$m" ops) > "$WORK/cat2.$doc" 2> /dev/null &&
           cmp -s "$WORK/cat.$doc" "$WORK/cat2.$doc" || ok=0
       done
     done
@@ -202,7 +232,11 @@ PY
 }
 
 case "$SCENARIO" in
-  root-kill)
+  root-kill | root-kill-keys)
+    if [ "$SCENARIO" = root-kill-keys ]; then
+      make_keys root standby other
+      # Nothing gets in without a key: a plain client's edit is never sequenced.
+    fi
     start_node host root
     start_node relay standby --join "$ADDR_root" --priority 10
     start_node relay other --join "$ADDR_root" --priority 1
@@ -220,6 +254,16 @@ case "$SCENARIO" in
     stat_is "$ADDR_other" root "$ID_standby" && pass "the other relay follows the new root" ||
       fail "the other relay does not follow the new root"
     check_docs "$ADDR_standby" "$ADDR_other"
+    if [ $KEYED = 1 ]; then
+      echo '{"set":["plain",1]}' | "$ZINCCTL" client --join "$ADDR_standby" --doc m --type map \
+        --timeout-ms 1000 > /dev/null 2>&1 && fail "a client without a key edited the new root" ||
+        pass "a client without a key cannot join the new root"
+      "$ZINCCTL" cat --join "$ADDR_standby" --doc m --timeout-ms 3000 $(keys_to "$ADDR_standby" ops) |
+        grep -q '"plain"' && fail "the keyless edit is in the document" ||
+        pass "the keyless edit is not in the document"
+      grep -q "ZINC-KEY-REFUSED" "$WORK"/t*.err "$WORK"/m*.err &&
+        fail "a client's key was refused during the failover" || pass "no client's key was refused"
+    fi
     ;;
   relay-kill)
     start_node host root --max-children 1
