@@ -39,6 +39,8 @@
 //           zinc only. Scenario store_D. ZINC_BENCH_DROP_CACHES=1 (as root) empties the page
 //           cache before the restart: a cold one.
 //
+// ZINC_BENCH_CURVE=1 runs any scenario with keys on every endpoint (CurveZMQ on every channel).
+//
 // Output: CSV rows on stdout, no header (bench/run adds it):
 //   scenario,system,size,count,metric,value,unit,lost,rounds
 // values are medians over rounds; lost sums the messages lost over rounds, and a figure with
@@ -74,6 +76,7 @@
 #include <zmq.hpp>
 
 #include "core/channel.h"
+#include "core/keys.h"
 #include "documents/map_document.h"
 #include "documents/text_document.h"
 #include "documents/type_registry.h"
@@ -332,6 +335,43 @@ zinc::ChannelContext* BenchContext() {
   return context;
 }
 
+// ZINC_BENCH_CURVE=1: every endpoint has keys (docs/security.md), so every channel is CurveZMQ.
+// The first process makes a key for the hosts (root, relays) and one for the clients, and an
+// authorized-keys file; it hands them to the processes it spawns through the environment.
+bool BenchCurve() { return getenv("ZINC_BENCH_CURVE") != nullptr; }
+
+bool SetUpBenchKeys() {
+  if (!BenchCurve() || getenv("ZINC_BENCH_HOST_SECRET")) return true;
+  zinc::Result<zinc::CurveKeyPair> host = zinc::GenerateCurveKeyPair();
+  zinc::Result<zinc::CurveKeyPair> client = zinc::GenerateCurveKeyPair();
+  if (!host.ok() || !client.ok()) {
+    std::fprintf(stderr, "zinc_bench: no CURVE in this libzmq\n");
+    return false;
+  }
+  const std::string file = "/tmp/zinc-bench-keys-" + std::to_string(getpid());
+  FILE* f = std::fopen(file.c_str(), "w");
+  if (!f) return false;
+  std::fprintf(f, "%s hosts member\n%s clients read:* write:*\n", host->public_key.c_str(),
+               client->public_key.c_str());
+  std::fclose(f);
+  static std::string keys_file = file;
+  std::atexit([] { std::remove(keys_file.c_str()); });
+  setenv("ZINC_BENCH_HOST_SECRET", host->secret_key.c_str(), 1);
+  setenv("ZINC_BENCH_HOST_PUBLIC", host->public_key.c_str(), 1);
+  setenv("ZINC_BENCH_CLIENT_SECRET", client->secret_key.c_str(), 1);
+  setenv("ZINC_BENCH_AUTHORIZED", file.c_str(), 1);
+  return true;
+}
+
+// Keys for an endpoint: a host's (with listen) or a client's.
+void ApplyBenchKeys(zinc::EndpointOptions* o) {
+  if (!BenchCurve()) return;
+  const bool host = !o->listen.empty();
+  o->secret_key = getenv(host ? "ZINC_BENCH_HOST_SECRET" : "ZINC_BENCH_CLIENT_SECRET");
+  if (host) o->authorized_keys = getenv("ZINC_BENCH_AUTHORIZED");
+  if (!o->join.empty()) o->server_key = getenv("ZINC_BENCH_HOST_PUBLIC");
+}
+
 // ZINC_BENCH_LOG=info (debug, ...) shows the endpoints' logs.
 zinc::LogLevel BenchLogLevel() {
   const char* level = getenv("ZINC_BENCH_LOG");
@@ -365,6 +405,7 @@ int ServeZinc(const std::string& parent = "") {
   if (const char* a = getenv("ZINC_BENCH_ACK_AFTER"); a && std::string(a) == "standby") {
     o.ack_after = zinc::EndpointOptions::AckAfter::kStandby;
   }
+  ApplyBenchKeys(&o);
   auto host = zinc::Endpoint::Start(o);
   if (!host.ok()) {
     std::fprintf(stderr, "zinc_bench: host: %s\n", host.status().ToString().c_str());
@@ -478,6 +519,7 @@ std::unique_ptr<zinc::Endpoint> Join(const Server& server) {
   o.join = server.addresses()[0];
   o.types = BenchTypes();
   o.context = BenchContext();
+  ApplyBenchKeys(&o);
   auto e = zinc::Endpoint::Start(o);
   if (!e.ok()) {
     std::fprintf(stderr, "zinc_bench: join: %s\n", e.status().ToString().c_str());
@@ -494,6 +536,7 @@ std::unique_ptr<zinc::Endpoint> JoinAt(const std::string& address, bool relay) {
   if (relay) o.listen = "tcp://127.0.0.1:*";
   o.types = BenchTypes();
   o.context = BenchContext();
+  ApplyBenchKeys(&o);
   auto e = zinc::Endpoint::Start(o);
   if (!e.ok() || !(*e)->WaitJoined(std::chrono::seconds(20)).ok()) {
     std::fprintf(stderr, "zinc_bench: join %s: %s\n", address.c_str(),
@@ -1313,6 +1356,7 @@ int Usage() {
 
 int main(int argc, char** argv) {
   if (argc < 2) return Usage();
+  if (!SetUpBenchKeys()) return 1;
   const std::string cmd = argv[1];
   if (cmd == "serve-raw") return ServeRaw();
   if (cmd == "serve-zinc") return ServeZinc();

@@ -82,9 +82,12 @@ std::string IdPrefixForKey(std::string_view z85) {
   return std::string(reinterpret_cast<const char*>(digest.data()), 8);
 }
 
+bool OriginHasPrefix(std::string_view origin, std::string_view id_prefix) {
+  return origin.size() == 16 && id_prefix.size() == 8 && origin.substr(0, 8) == id_prefix;
+}
+
 bool OriginOwnedBy(std::string_view origin, std::string_view z85) {
-  const std::string prefix = IdPrefixForKey(z85);
-  return origin.size() == 16 && !prefix.empty() && origin.substr(0, 8) == prefix;
+  return OriginHasPrefix(origin, IdPrefixForKey(z85));
 }
 
 EndpointId NewIdForKey(std::string_view z85) {
@@ -257,6 +260,7 @@ Result<AuthorizedKeys> AuthorizedKeys::Parse(std::string_view text, const std::s
   if (!keys.ok()) return keys.status();
   AuthorizedKeys out;
   out.keys_ = std::move(keys).value();
+  for (auto& [key, rights] : out.keys_) rights.id_prefix = IdPrefixForKey(key);
   return out;
 }
 

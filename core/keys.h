@@ -49,6 +49,8 @@ std::string KeyText(std::string_view bytes);
 // envelope's origin is not who it says.
 std::string IdPrefixForKey(std::string_view z85);
 bool OriginOwnedBy(std::string_view origin, std::string_view z85);
+// The same with the key's IdPrefixForKey already computed (KeyRights::id_prefix): no hashing.
+bool OriginHasPrefix(std::string_view origin, std::string_view id_prefix);
 // A fresh id owned by key z85 (random when z85 is empty).
 EndpointId NewIdForKey(std::string_view z85);
 
@@ -73,6 +75,8 @@ struct KeyRights {
   // May host children, carry their traffic, take part in failover; reads every document (a
   // relay replicates what its children open, a standby everything), writes only by write:GLOB.
   bool member = false;
+  // IdPrefixForKey of the key (authorized keys only): the origins it owns begin with it.
+  std::string id_prefix;
 
   bool CanRead(std::string_view doc) const;
   bool CanWrite(std::string_view doc) const;

@@ -94,7 +94,7 @@ bool EndpointImpl::Admit(ChannelKind channel, std::string_view peer, const wire:
   // Identity from the connection: the origin must be the key's own (its id begins with the
   // key's hash). The sync channel is always the requester's own; on the inbound channel a member
   // carries its children's traffic (and checked it itself, at the first hop).
-  const bool owned = OriginOwnedBy(env.origin(), peer);
+  const bool owned = OriginHasPrefix(env.origin(), rights->id_prefix);
   if (!owned && (channel == ChannelKind::kSyncServer || !rights->member)) {
     Forbid(channel, env, routing_id, false,
            "key " + KeyLabel(rights, peer) + " sent as an origin it does not own");
