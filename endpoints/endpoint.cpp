@@ -219,6 +219,7 @@ Status EndpointImpl::Init() {
   MutexLock l(&tree_mu_);
   if (is_root()) {
     roster_.set_max_members(options_.limits.max_roster_members);
+    roster_.set_max_bytes(options_.limits.max_envelope_bytes / 2);
     roster_.SetSelf(SelfInfoLocked());
     roster_.set_epoch(epoch());
     roster_root_ = id_;
@@ -545,7 +546,23 @@ void EndpointImpl::OnMessages(std::vector<Message> msgs) {
     if (e != epoch()) {
       const bool from_above =
           m.channel == ChannelKind::kSubscription || m.channel == ChannelKind::kSyncClient;
-      if (e > epoch() && (from_above || m.envelope.has_takeover())) {
+      if (e > epoch() && from_above) {
+        ObserveEpoch(m);
+      } else if (e > epoch() && m.envelope.has_takeover()) {
+        // From below: only a root has anything to step down from, and only for a takeover it
+        // can verify. Anyone else's epoch comes from its parent alone.
+        std::string why;
+        bool verified = false;
+        {
+          MutexLock l(&tree_mu_);
+          verified = is_root() && TakeoverVerifiedLocked(m, &why);
+          if (!is_root()) why = "a takeover sent to a member that is not the root";
+        }
+        if (!verified) {
+          RefuseHostile("takeover", "takeover at epoch " + std::to_string(e) + " from " +
+                                        m.origin.ToString() + " refused: " + why);
+          continue;
+        }
         ObserveEpoch(m);
       } else if (m.channel == ChannelKind::kSubscription) {
         stale_dropped_->Add();
@@ -715,7 +732,8 @@ void EndpointImpl::OnTick() {
                         std::memory_order_relaxed);
     standby_known_.store(!roster_.standby().is_nil(), std::memory_order_relaxed);
   }
-  if (!options_.listen.empty()) {
+  // A deposed root hosts no more: its silence (and its notice) sends its members on.
+  if (hosts_.load(std::memory_order_acquire)) {
     wire::Envelope e = NewEnvelope("");
     e.mutable_heartbeat();
     listener_->Send(OutboundFrame{Route::kPublish, std::string(kControlTopic), EncodeEnvelope(e)});

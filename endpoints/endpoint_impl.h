@@ -36,6 +36,12 @@ namespace internal {
 // A new root reminds the root it replaced of the takeover this often, for as long as it is the
 // root; a root restarted on its store holds (sequences nothing) a little longer than this.
 constexpr int64_t kTakeoverReminderMicros = 500000;
+// An epoch more than this far beyond an endpoint's own, offered from below (a Takeover on the
+// inbound side), is refused: failovers add one each, and a forged 2^64-1 must never wrap.
+constexpr uint64_t kMaxEpochLead = uint64_t{1} << 20;
+// The longest listen address and name a member may report (the roster carries them to all).
+constexpr size_t kMaxListenBytes = 256;
+constexpr size_t kMaxNameBytes = 64;
 
 // A MessageHandler made of a function, for handlers that only route to a document.
 class FunctionHandler final : public MessageHandler {
@@ -197,6 +203,19 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   void HandleRootLost(Message msg) EXCLUDES(tree_mu_);
   void HandleTakeover(Message msg) EXCLUDES(tree_mu_);
   void HandleTailOffer(Message msg) EXCLUDES(tree_mu_, mu_);
+  // A root's check of a Takeover from its inbound side (docs/failover.md, "Verified
+  // takeovers"): an epoch within kMaxEpochLead of its own, from its standby (any member while
+  // it holds after a restart, when it knows none), backed by the votes of at least half of its
+  // other members. Sets *why when it refuses.
+  bool TakeoverVerifiedLocked(const Message& msg, std::string* why) REQUIRES(tree_mu_);
+  // Root: why the report of origin is refused ("" to take it): only from a direct child, or
+  // under a hosting member that reports at least as many children as the roster then lists
+  // under it; and only while the roster has room in members and bytes.
+  std::string MemberReportRefusalLocked(const EndpointId& origin, const wire::MemberReport& r) const
+      REQUIRES(tree_mu_);
+  // Counts and logs (rate-limited) a message refused as hostile or bogus:
+  // zinc_refused_total{reason="<reason>"}.
+  void RefuseHostile(const char* reason, const std::string& text);
   // A new root's recovery: fragments and snapshot requests wait (in held_) until the members
   // have offered their tails. Returns true if msg was held.
   bool HoldWhileRecovering(const Message& msg) EXCLUDES(held_mu_);
@@ -429,6 +448,14 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   int64_t recovery_until_micros_ GUARDED_BY(tree_mu_) = 0;
   std::set<EndpointId> offered_ GUARDED_BY(tree_mu_);
   std::set<EndpointId> expected_offers_ GUARDED_BY(tree_mu_);
+  // New root: the members whose votes elected it, the only ones whose tail offers count, and
+  // until when they may come (the collection).
+  std::set<EndpointId> tail_voters_ GUARDED_BY(tree_mu_);
+  std::vector<std::string> takeover_voters_ GUARDED_BY(tree_mu_);  // ids, for the notices
+  int64_t tail_offers_until_micros_ GUARDED_BY(tree_mu_) = 0;
+  // A survivor that found the standby dead too (no answer while the root was lost, for as long
+  // as an election can last): it goes back to its join address.
+  bool standby_given_up_ GUARDED_BY(tree_mu_) = false;
   // Root: when the standby was last heard from: it stays the standby for a while after its
   // parent drops it for silence (it may only be starved), rather than flap.
   int64_t standby_seen_micros_ GUARDED_BY(tree_mu_) = 0;

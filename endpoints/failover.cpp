@@ -22,6 +22,46 @@ std::string InboundOf(const std::string& listen) {
 }
 }  // namespace
 
+void EndpointImpl::RefuseHostile(const char* reason, const std::string& text) {
+  counters_.Get(std::string("zinc_refused_total{reason=\"") + reason + "\"}")->Add();
+  logger_.Warn("ZINC-REFUSED", std::string(reason) + ": " + text);
+}
+
+bool EndpointImpl::TakeoverVerifiedLocked(const Message& msg, std::string* why) {
+  const uint64_t e = msg.envelope.epoch();
+  if (e - epoch() > kMaxEpochLead) {
+    *why = "epoch far beyond this root's " + std::to_string(epoch());
+    return false;
+  }
+  const bool restart_hold = role() == Role::kPaused && restart_hold_until_micros_ != 0;
+  if (roster_.standby().is_nil()) {
+    // Restarted on its store, it knows no standby: any member's notice in the hold (a standby
+    // that took over while it was down). Otherwise, no one could have taken over.
+    if (restart_hold) return true;
+    *why = "this root has no standby";
+    return false;
+  }
+  if (msg.origin != roster_.standby()) {
+    *why = "not from the standby " + roster_.standby().ToString();
+    return false;
+  }
+  // The votes: at least half of the other members (the standby counted more than half of its
+  // copy of this roster, which may lag by a report or two).
+  const std::vector<EndpointId> others = roster_.Others(id_);
+  std::set<EndpointId> voters;
+  for (const std::string& v : msg.envelope.takeover().voters()) {
+    EndpointId id;
+    if (EndpointId::FromBytes(v, &id) && roster_.Find(id) && id != id_) voters.insert(id);
+    if (voters.size() > others.size()) break;
+  }
+  if (2 * voters.size() < others.size()) {
+    *why = "backed by " + std::to_string(voters.size()) + " of " + std::to_string(others.size()) +
+           " members";
+    return false;
+  }
+  return true;
+}
+
 void EndpointImpl::ObserveEpoch(const Message& msg) {
   const uint64_t e = msg.envelope.epoch();
   bool step_down = false;
@@ -43,6 +83,22 @@ void EndpointImpl::ObserveEpoch(const Message& msg) {
       root_lost_ = false;
       election_.Clear();
       root_seen_micros_ = clock_->NowMicros();
+      const wire::Takeover& t = msg.envelope.takeover();
+      if (msg.envelope.has_takeover() && t.deposed() && msg.origin == parent_id_ &&
+          IsJoined(role()) && !t.listen().empty()) {
+        // The parent was the root and stepped down: join the new root now, not after its
+        // silence. (It named that root's address; the key comes with its roster.)
+        logger_.Warn("ZINC-STEP-DOWN", "the root stepped down; joining " + t.listen());
+        metrics_.parent_lost->Add();
+        lost_parent_id_ = parent_id_;
+        TransitionLocked(RoleEvent::kParentLost);
+        parent_id_ = EndpointId();
+        parent_address_.clear();
+        target_ = t.listen();
+        hops_ = 0;
+        attempts_ = 0;
+        SendJoinRequestLocked();
+      }
     }
   }
   metrics_.epoch_changes->Add();
@@ -97,6 +153,11 @@ void EndpointImpl::HandleRootLost(Message msg) {
   {
     MutexLock l(&tree_mu_);
     if (is_root() || msg.envelope.epoch() < epoch()) return;  // Settled already.
+    if (!roster_.Find(msg.origin) || msg.origin == roster_root_) {
+      // Only members that joined vote (the majority is counted over them).
+      counters_.Get("zinc_refused_total{reason=\"vote\"}")->Add();
+      return;
+    }
     const int64_t now = clock_->NowMicros();
     election_.Vote(msg.origin, now);
     // Counted at once rather than at the next tick: every millisecond here is downtime.
@@ -158,6 +219,18 @@ void EndpointImpl::EndRecovery(const std::string& why) {
 
 void EndpointImpl::HandleTailOffer(Message msg) {
   if (msg.channel != ChannelKind::kInbound || !is_root()) return;
+  {
+    // Only from the members whose votes made this root, and only while it collects their
+    // tails: anyone else's offer could set an author's dedup past its next edits.
+    MutexLock l(&tree_mu_);
+    const bool voter = tail_voters_.count(msg.origin) > 0;
+    if (!voter || clock_->NowMicros() > tail_offers_until_micros_) {
+      counters_.Get("zinc_refused_total{reason=\"tail_offer\"}")->Add();
+      logger_.Warn("ZINC-REFUSED", "tail_offer: from " + msg.origin.ToString() +
+                                       (voter ? ": the collection is over" : ": not a voter"));
+      return;
+    }
+  }
   if (!msg.envelope.doc().empty()) {
     // Taken even after the recovery ended: an offer queued on its document's strand before
     // then is still in time (the document takes it only if it has sequenced nothing since).
@@ -239,6 +312,7 @@ bool EndpointImpl::FailoverTickLocked(int64_t now, std::vector<OutboundFrame>* o
         takeover_reminded_micros_ = now;
         wire::Envelope e = NewEnvelope("");
         e.mutable_takeover()->set_listen(listen_address_);
+        for (const std::string& v : takeover_voters_) e.mutable_takeover()->add_voters(v);
         out->push_back(OutboundFrame{Route::kDirect, old_root_inbound_, EncodeEnvelope(e)});
       }
     }
@@ -379,7 +453,12 @@ void EndpointImpl::TakeOver() {
     for (const EndpointId& id : election_.Voters()) {
       if (id != id_) expected_offers_.insert(id);
     }
+    tail_voters_ = expected_offers_;
     recovery_until_micros_ = now + timeouts_.dead_after_micros;
+    // Offers queued behind the recovery's end on their documents' strands are still in time.
+    tail_offers_until_micros_ = recovery_until_micros_ + timeouts_.dead_after_micros;
+    takeover_voters_.clear();
+    for (const EndpointId& id : election_.Voters()) takeover_voters_.emplace_back(id.bytes());
     depth_ = 0;
     path_.clear();
     parent_id_ = EndpointId();
@@ -498,13 +577,23 @@ void EndpointImpl::StepDownLocked(uint64_t epoch, const std::string& listen) {
                                      ": stepping down" +
                                      (listen.empty() ? std::string() : ", joining " + listen));
   metrics_.stepped_down->Add();
-  // A deposed root never hosts again: it joins as a leaf.
+  // Says so to its members, at the new epoch, before it stops hosting: they join the new root
+  // at once instead of waiting for its silence.
+  {
+    wire::Envelope e = NewEnvelope("");
+    e.set_epoch(epoch);
+    e.mutable_takeover()->set_listen(listen);
+    e.mutable_takeover()->set_deposed(true);
+    listener_->Send(OutboundFrame{Route::kPublish, std::string(kControlTopic), EncodeEnvelope(e)});
+  }
+  // A deposed root never hosts again: it joins as a leaf (and publishes no more heartbeats).
   hosts_.store(false, std::memory_order_release);
   TransitionLocked(RoleEvent::kSteppedDown);
   epoch_.store(epoch, std::memory_order_release);
   children_.clear();
   roster_ = RosterBook();
   roster_.set_max_members(options_.limits.max_roster_members);
+  roster_.set_max_bytes(options_.limits.max_envelope_bytes / 2);
   roster_root_ = EndpointId();
   if (!listen.empty()) join_address_ = listen;
   listener_->Demote();

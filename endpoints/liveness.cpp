@@ -58,7 +58,7 @@ EndpointId ChooseStandby(const RosterBook& roster, const EndpointId& root,
 }
 
 std::string FallbackTarget(const RosterBook& roster, const RejoinContext& c) {
-  if (c.root_lost) {
+  if (c.root_lost && !c.standby_dead) {
     const MemberInfo* s = roster.Find(roster.standby());
     if (s && s->id != c.self && s->id != c.lost_parent && !s->listen.empty()) return s->listen;
     if (!c.standby_hint.empty() && (!s || s->id != c.lost_parent)) return c.standby_hint;

@@ -79,17 +79,19 @@ EndpointId ChooseStandby(const RosterBook& roster, const EndpointId& root,
 // What a member knows when it looks for a new parent.
 struct RejoinContext {
   EndpointId self;
-  EndpointId root;           // the roster's root
-  EndpointId lost_parent;    // the parent it lost (nil: none)
-  bool root_lost = false;    // the root is lost: its standby takes over
-  std::string standby_hint;  // the last standby's listen address a roster named
-  std::string join_address;  // the address the application gave
+  EndpointId root;            // the roster's root
+  EndpointId lost_parent;     // the parent it lost (nil: none)
+  bool root_lost = false;     // the root is lost: its standby takes over
+  std::string standby_hint;   // the last standby's listen address a roster named
+  std::string join_address;   // the address the application gave
+  bool standby_dead = false;  // the standby did not answer either while the root was lost
 };
 
 // Where a member that is not joined asks next after its requests went unanswered, or when its
 // parent was the root: while the root is lost, the standby (not the very parent that was lost:
 // the root's heartbeats stopped because that relay died), else the last standby named, else any
-// other member that hosts (it redirects to the root there is); otherwise the join address.
+// other member that hosts (it redirects to the root there is); otherwise (and once the standby
+// is known dead too) the join address.
 std::string FallbackTarget(const RosterBook& roster, const RejoinContext& c);
 
 // Where a member whose parent went silent joins: the lost parent's own parent (the nearest

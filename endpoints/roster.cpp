@@ -229,10 +229,30 @@ void RosterBook::SetSelf(const MemberInfo& self) {
   e.last_seen_micros = INT64_MAX;  // Never expires.
 }
 
+bool RosterBook::Fits(const EndpointId& id, const wire::MemberReport& r) const {
+  if (r.leaving()) return true;
+  auto it = members_.find(id);
+  const size_t now_bytes = it == members_.end() ? 0 : it->second.bytes;
+  if (it == members_.end() && members_.size() >= max_members_) return false;
+  return bytes_ - now_bytes + EntryBytes(r) <= max_bytes_;
+}
+
+size_t RosterBook::ChildrenOf(const EndpointId& parent) const {
+  size_t n = 0;
+  for (const auto& [id, e] : members_) n += e.info.parent == parent;
+  return n;
+}
+
 bool RosterBook::Report(const EndpointId& id, const wire::MemberReport& r, int64_t now_micros) {
   reservations_.erase(id);
-  if (r.leaving()) return members_.erase(id) > 0;
-  if (members_.size() >= max_members_ && members_.count(id) == 0) return false;
+  if (r.leaving()) {
+    auto it = members_.find(id);
+    if (it == members_.end()) return false;
+    bytes_ -= it->second.bytes;
+    members_.erase(it);
+    return true;
+  }
+  if (!Fits(id, r)) return false;
   auto [it, added] = members_.try_emplace(id);
   Entry& e = it->second;
   MemberInfo info;
@@ -241,6 +261,8 @@ bool RosterBook::Report(const EndpointId& id, const wire::MemberReport& r, int64
   const bool changed = added || !SameMember(info, e.info);
   e.info = std::move(info);
   e.last_seen_micros = now_micros;
+  bytes_ = bytes_ - e.bytes + EntryBytes(r);
+  e.bytes = EntryBytes(r);
   return changed;
 }
 
@@ -249,6 +271,7 @@ std::vector<EndpointId> RosterBook::Expire(int64_t cutoff_micros) {
   for (auto it = members_.begin(); it != members_.end();) {
     if (it->second.last_seen_micros < cutoff_micros) {
       gone.push_back(it->first);
+      bytes_ -= it->second.bytes;
       it = members_.erase(it);
     } else {
       ++it;
@@ -270,12 +293,15 @@ void RosterBook::HeardFromAll(int64_t now_micros) {
 
 void RosterBook::Replace(const wire::Roster& roster) {
   members_.clear();
+  bytes_ = 0;
   standby_ = IdOf(roster.standby());
   epoch_ = roster.epoch();
   for (const wire::Member& m : roster.members()) {
     Entry& e = members_[IdOf(m.id())];
     e.info.id = IdOf(m.id());
     FillMember(m, &e.info);
+    e.bytes = 128 + m.listen().size() + m.name().size();
+    bytes_ += e.bytes;
     reservations_.erase(e.info.id);  // It has arrived.
   }
 }
@@ -284,6 +310,7 @@ void RosterBook::TakeOver(const MemberInfo& self, const EndpointId& old_root, in
   for (auto it = members_.begin(); it != members_.end();) {
     const MemberInfo& m = it->second.info;
     if (m.id == old_root || (m.parent == old_root && m.id != self.id)) {
+      bytes_ -= it->second.bytes;
       it = members_.erase(it);
       continue;
     }

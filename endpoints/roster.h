@@ -88,6 +88,17 @@ class RosterBook {
   // Most members kept (reports of more are dropped): CodecLimits::max_roster_members, so that
   // the roster still fits in one envelope.
   void set_max_members(size_t n) { max_members_ = n; }
+  // Most bytes the members may take in the published roster (EntryBytes each), so that it
+  // always fits the subscribers' frame limit: CodecLimits::max_envelope_bytes / 2.
+  void set_max_bytes(size_t n) { max_bytes_ = n; }
+  // What one member costs in the roster's encoding, at most.
+  static size_t EntryBytes(const wire::MemberReport& r) {
+    return 128 + r.listen().size() + r.name().size();
+  }
+  // Whether a report of id fits: a member already listed, or room in members and bytes.
+  bool Fits(const EndpointId& id, const wire::MemberReport& report) const;
+  // How many listed members name parent as theirs.
+  size_t ChildrenOf(const EndpointId& parent) const;
   // Root: a member's report (or its leaving). Returns whether the roster changed.
   bool Report(const EndpointId& id, const wire::MemberReport& report, int64_t now_micros);
   // Root: drops the members not heard from since before cutoff; returns their ids.
@@ -129,6 +140,7 @@ class RosterBook {
   struct Entry {
     MemberInfo info;
     int64_t last_seen_micros = 0;
+    size_t bytes = 0;  // EntryBytes of its last report
   };
   struct Reservation {
     EndpointId host;
@@ -144,6 +156,8 @@ class RosterBook {
   EndpointId standby_;
   uint64_t epoch_ = 0;
   size_t max_members_ = 100000;
+  size_t max_bytes_ = 512 << 10;
+  size_t bytes_ = 0;  // EntryBytes of every member listed
 };
 
 }  // namespace internal

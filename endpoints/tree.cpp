@@ -142,6 +142,7 @@ void EndpointImpl::HandleJoinReply(Message msg) {
       if (!base.ok()) return;
       const ChannelAddresses a = DeriveChannelAddresses(*base);
       TransitionLocked(RoleEvent::kJoined);
+      standby_given_up_ = false;
       // A standby that joined again (its parent was lost) is the standby still, as the roster
       // it has says, until a newer one names another.
       if (roster_.standby() == id_) TransitionLocked(RoleEvent::kNamedStandby);
@@ -205,6 +206,28 @@ void EndpointImpl::HandleMemberReport(Message msg) {
   }
   const wire::MemberReport& r = msg.envelope.member_report();
   const int64_t now = clock_->NowMicros();
+  if (r.listen().size() > kMaxListenBytes || r.name().size() > kMaxNameBytes) {
+    RefuseHostile("member_report", "from " + msg.origin.ToString() + ": a listen address over " +
+                                       std::to_string(kMaxListenBytes) + " or a name over " +
+                                       std::to_string(kMaxNameBytes) + " bytes");
+    return;
+  }
+  std::string refused;
+  if (is_root()) {
+    MutexLock l(&tree_mu_);
+    refused = MemberReportRefusalLocked(msg.origin, r);
+  }
+  if (!refused.empty()) {
+    if (refused.rfind("its parent", 0) == 0) {
+      // Most likely the parent's own report with the new child is still on its way: the
+      // member's next report (within a second) gets it in.
+      counters_.Get("zinc_refused_total{reason=\"member_report\"}")->Add();
+      logger_.Info("ZINC-REFUSED", "member_report: from " + msg.origin.ToString() + ": " + refused);
+    } else {
+      RefuseHostile("member_report", "from " + msg.origin.ToString() + ": " + refused);
+    }
+    return;
+  }
   if (r.leaving() && is_root()) ReleaseAuthors({msg.origin});
   MutexLock l(&tree_mu_);
   auto child = children_.find(msg.origin);
@@ -224,6 +247,34 @@ void EndpointImpl::HandleMemberReport(Message msg) {
       listener_->SetServerKey(r.listen(), KeyText(r.public_key()));
     }
   }
+}
+
+std::string EndpointImpl::MemberReportRefusalLocked(const EndpointId& origin,
+                                                    const wire::MemberReport& r) const {
+  EndpointId parent;
+  Unpack(r.parent(), &parent);
+  if (origin == id_) return "a report in this root's own name";
+  if (children_.count(origin) > 0) {
+    // A direct child, which joined here: its report names this root as its parent.
+    if (parent != id_ && !r.leaving()) return "a child of this root naming another parent";
+  } else {
+    // Deeper: relayed from a member that accepted it, which names it among its children.
+    const MemberInfo* p = roster_.Find(parent);
+    if (parent.is_nil() || parent == id_ || !p || p->listen.empty()) {
+      return "not joined through the member it names as its parent";
+    }
+    const MemberInfo* known = roster_.Find(origin);
+    if (r.leaving()) {
+      if (!known || known->parent != parent) return "leaving a parent it was not listed under";
+    } else if ((!known || known->parent != parent) && roster_.ChildrenOf(parent) >= p->children) {
+      return "its parent " + parent.ToString() + " reports only " + std::to_string(p->children) +
+             " children";
+    }
+  }
+  if (!roster_.Fits(origin, r)) {
+    return "the roster is full (" + std::to_string(roster_.size()) + " members)";
+  }
+  return "";
 }
 
 void EndpointImpl::HandleRosterRequest(Message msg) {
@@ -304,10 +355,22 @@ void EndpointImpl::TreeTick(int64_t now) {
     const int64_t retry = root_lost_ ? timeouts_.heartbeat_micros : timeouts_.retry_micros;
     if (!IsJoined(role()) && !target_.empty() && now - join_sent_micros_ >= retry) {
       // No answer: ask again, and after a few tries start over from the join address.
-      if (++attempts_ >= 3 && target_ != FallbackTargetLocked()) {
-        target_ = FallbackTargetLocked();
-        hops_ = 0;
-        attempts_ = 0;
+      if (++attempts_ >= 3) {
+        std::string next = FallbackTargetLocked();
+        if (root_lost_ && next == target_ && !standby_given_up_ &&
+            attempts_ >= Election::kGiveUpTimeouts * options_.heartbeat_misses) {
+          // The standby has not answered for as long as its election could last: it died too.
+          // Back to the join address (where an operator restarts the cluster).
+          standby_given_up_ = true;
+          next = FallbackTargetLocked();
+          logger_.Warn("ZINC-JOIN",
+                       "the standby " + target_ + " does not answer either; joining " + next);
+        }
+        if (next != target_) {
+          target_ = next;
+          hops_ = 0;
+          attempts_ = 0;
+        }
       }
       SendJoinRequestLocked();
     }
@@ -426,10 +489,11 @@ void EndpointImpl::OnParentHeartbeat(const EndpointId& from) {
   if (from == roster_root_ && !roster_root_.is_nil()) {
     // Relayed down from the root: it lives (a standby holding an election stands down).
     root_seen_micros_ = clock_->NowMicros();
-    if (root_lost_ && role() != Role::kTakingOver) {
+    if (role() != Role::kTakingOver) {
+      if (root_lost_) logger_.Info("ZINC-ROOT-LOST", "the root is back");
       root_lost_ = false;
+      // The root speaks: whatever votes came (forged ones included) count for nothing.
       election_.Clear();
-      logger_.Info("ZINC-ROOT-LOST", "the root is back");
     }
   }
 }
@@ -461,6 +525,7 @@ RejoinContext EndpointImpl::RejoinContextLocked() const {
   c.root_lost = root_lost_;
   c.standby_hint = standby_hint_;
   c.join_address = join_address_;
+  c.standby_dead = standby_given_up_;
   return c;
 }
 

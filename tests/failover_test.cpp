@@ -131,19 +131,44 @@ TEST(FailoverTest, ARootThatLearnsOfALaterEpochStepsDownAndJoinsTheNewRoot) {
   ChannelContext context;
   auto router = std::move(Channel::Create(&context, SocketType::kRouter, ChannelOptions())).value();
   ASSERT_TRUE(router->Bind(base + "-sync").ok());
-  RawPeer peer(*old_root);
+  // Its standby, a relay of its own: the only member whose takeover it believes.
+  auto standby = StartMember(old_root->listen_address(), /*relay=*/true, /*priority=*/5);
+  ASSERT_TRUE(WaitFor([&] { return old_root->roster().standby == standby->id(); }, kTimeout));
+  // Anyone else's takeover, a far epoch, or one without votes: refused, the root stays root.
+  RawPeer stranger(*old_root);
+  wire::Envelope forged;
+  forged.set_version(kProtocolVersion);
+  forged.set_origin(std::string(stranger.id().bytes()));
+  forged.set_epoch(2);
+  forged.mutable_takeover()->set_listen(base);
+  forged.mutable_takeover()->add_voters(std::string(standby->id().bytes()));
+  stranger.Push(forged);
+  RawPeer peer(*old_root, standby->id());  // In the standby's name (no keys here).
+  wire::Envelope far = forged;
+  far.set_origin(std::string(peer.id().bytes()));
+  far.set_epoch(uint64_t{0} - 1);
+  peer.Push(far);
+  wire::Envelope unbacked = far;
+  unbacked.set_epoch(2);
+  unbacked.mutable_takeover()->clear_voters();
+  peer.Push(unbacked);
+  ASSERT_TRUE(WaitFor(
+      [&] { return old_root->counters().Value("zinc_refused_total{reason=\"takeover\"}") == 3; },
+      kTimeout));
+  EXPECT_TRUE(old_root->is_root());
+  EXPECT_EQ(old_root->roster().epoch, 1u);
   // The same epoch changes nothing.
-  wire::Envelope same;
-  same.set_version(kProtocolVersion);
+  wire::Envelope same = forged;
   same.set_origin(std::string(peer.id().bytes()));
   same.set_epoch(1);
-  same.mutable_takeover()->set_listen(base);
   peer.Push(same);
-  // A later one: the root that sent it took over while this one stood still.
+  // A later one from the standby, backed by the votes (its own: it is the only other member):
+  // the root that sent it took over while this one stood still.
   wire::Envelope later = same;
   later.set_epoch(2);
   peer.Push(later);
   ASSERT_TRUE(WaitFor([&] { return !old_root->is_root(); }, kTimeout));
+  standby->Stop();
   EXPECT_EQ(old_root->counters().Value("zinc_stepped_down_total"), 1u);
   // It sequences nothing any more, and asks the new root to take it as a member (a leaf: it
   // offers no listen address), at the new epoch. The application's handle keeps working, on a
