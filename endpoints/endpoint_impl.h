@@ -42,6 +42,9 @@ constexpr uint64_t kMaxEpochLead = uint64_t{1} << 20;
 // The longest listen address and name a member may report (the roster carries them to all).
 constexpr size_t kMaxListenBytes = 256;
 constexpr size_t kMaxNameBytes = 64;
+// A member that lost the root asks the standby, and after this many heartbeat timeouts without
+// an answer the join address instead, and so on in turn (docs/failover.md).
+constexpr int kSurvivorSwitchTimeouts = 5;
 
 // A MessageHandler made of a function, for handlers that only route to a document.
 class FunctionHandler final : public MessageHandler {
@@ -453,8 +456,8 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   std::set<EndpointId> tail_voters_ GUARDED_BY(tree_mu_);
   std::vector<std::string> takeover_voters_ GUARDED_BY(tree_mu_);  // ids, for the notices
   int64_t tail_offers_until_micros_ GUARDED_BY(tree_mu_) = 0;
-  // A survivor that found the standby dead too (no answer while the root was lost, for as long
-  // as an election can last): it goes back to its join address.
+  // A survivor that found the standby dead too (no answer while the root was lost, for
+  // kSurvivorSwitchTimeouts): it asks its join address, then the standby again, in turn.
   bool standby_given_up_ GUARDED_BY(tree_mu_) = false;
   // Root: when the standby was last heard from: it stays the standby for a while after its
   // parent drops it for silence (it may only be starved), rather than flap.

@@ -357,14 +357,14 @@ void EndpointImpl::TreeTick(int64_t now) {
       // No answer: ask again, and after a few tries start over from the join address.
       if (++attempts_ >= 3) {
         std::string next = FallbackTargetLocked();
-        if (root_lost_ && next == target_ && !standby_given_up_ &&
-            attempts_ >= Election::kGiveUpTimeouts * options_.heartbeat_misses) {
-          // The standby has not answered for as long as its election could last: it died too.
-          // Back to the join address (where an operator restarts the cluster).
-          standby_given_up_ = true;
+        if (root_lost_ && next == target_ &&
+            attempts_ >= kSurvivorSwitchTimeouts * options_.heartbeat_misses) {
+          // No answer for several heartbeat timeouts: the standby died too, or (asking the join
+          // address) nobody restarted the root there yet. Alternate between the two, so that
+          // whichever comes back first is found.
+          standby_given_up_ = !standby_given_up_;
           next = FallbackTargetLocked();
-          logger_.Warn("ZINC-JOIN",
-                       "the standby " + target_ + " does not answer either; joining " + next);
+          logger_.Warn("ZINC-JOIN", target_ + " does not answer either; asking " + next);
         }
         if (next != target_) {
           target_ = next;

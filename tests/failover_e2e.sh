@@ -16,6 +16,8 @@
 #   root-restart    a root with a data directory SIGKILLed under 4 writers and restarted on the
 #                   same directory and address: the writers reconnect and finish, and every
 #                   acknowledged edit is in the document exactly once
+#   both-die        as both-restart, the root restarted only once the writers have found the standby
+#                   dead too: they go back to their join address by themselves
 #   both-restart    the root and its standby (both with data directories) SIGKILLed, the root
 #                   restarted: nothing acknowledged is lost
 #   disk-full       a root whose data directory is on a 4 MB tmpfs that fills up: edits are
@@ -470,9 +472,9 @@ PY
       fail "the new root lacked no tail (the scenario did not happen)"
     check_docs "$ADDR_standby"
     ;;
-  root-restart | both-restart)
+  root-restart | both-restart | both-die)
     start_node host root --data "$WORK/root.data"
-    if [ "$SCENARIO" = both-restart ]; then
+    if [ "$SCENARIO" != root-restart ]; then
       start_node relay standby --join "$ADDR_root" --priority 10 --data "$WORK/standby.data"
       wait_for stat_is "$ADDR_root" standby "$ID_standby" || die "no standby named"
     fi
@@ -482,8 +484,15 @@ PY
     done
     wait_for acked_at_least t1 "$(scaled 500)" || die "t1 made no progress"
     kill -9 "$PID_root"
-    [ "$SCENARIO" = both-restart ] && kill -9 "$PID_standby"
+    [ "$SCENARIO" != root-restart ] && kill -9 "$PID_standby"
     wait "$PID_root" 2> /dev/null
+    if [ "$SCENARIO" = both-die ]; then
+      # Restarted only once the writers have found the standby dead too: they must come back
+      # to their join address by themselves.
+      wait_for grep -q "does not answer either; asking $ADDR_root" "$WORK/t1.err" ||
+        die "t1 never gave up on the dead standby"
+      pass "the writers gave up on the dead standby and ask their join address"
+    fi
     acked=$(cat "$WORK"/[tm][0-9].acks | wc -l)
     pass "root SIGKILLed with 4 writers editing ($acked edits acknowledged)"
     old_root=$ADDR_root
