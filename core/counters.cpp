@@ -25,6 +25,16 @@ uint64_t Counters::SumPrefix(const std::string& prefix) const {
   return sum;
 }
 
+std::map<std::string, uint64_t> Counters::WithPrefix(const std::string& prefix) const {
+  MutexLock l(&mu_);
+  std::map<std::string, uint64_t> out;
+  for (auto it = counters_.lower_bound(prefix);
+       it != counters_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    out[it->first.substr(prefix.size())] = it->second->value();
+  }
+  return out;
+}
+
 std::string Counters::RenderPrometheus() const {
   MutexLock l(&mu_);
   std::string out;

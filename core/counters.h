@@ -35,6 +35,8 @@ class Counters {
   uint64_t Value(const std::string& name) const EXCLUDES(mu_);
   // Sum of every counter whose name starts with prefix.
   uint64_t SumPrefix(const std::string& prefix) const EXCLUDES(mu_);
+  // Every counter whose name begins with prefix, by the rest of its name, and its value.
+  std::map<std::string, uint64_t> WithPrefix(const std::string& prefix) const EXCLUDES(mu_);
   // Prometheus text exposition format, one "name value" line per counter.
   std::string RenderPrometheus() const EXCLUDES(mu_);
 

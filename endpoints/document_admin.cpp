@@ -164,6 +164,7 @@ Status EndpointImpl::DeleteHosted(const std::string& name, wire::NackReason* rea
   {
     MutexLock l(&mu_);
     hosted_.erase(name);
+    if (documents_total_ > 0) --documents_total_;
     auto h = handles_.find(name);
     if (h != handles_.end()) {
       // The application's handle freezes on the deleted document (its edits are refused).

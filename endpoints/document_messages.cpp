@@ -42,8 +42,8 @@ void EndpointImpl::HandleFragment(Message msg) {
     if (HoldWhileRecovering(msg)) return;
     wire::NackReason reason = wire::NACK_UNSPECIFIED;
     std::string why;
-    std::shared_ptr<HostedDocument> doc =
-        FindHosted(name, msg.envelope.fragment().type(), /*create=*/true, &reason, &why);
+    std::shared_ptr<HostedDocument> doc = FindHosted(name, msg.envelope.fragment().type(),
+                                                     /*create=*/true, &reason, &why, &msg.origin);
     if (!doc) {
       if (reason == wire::NACK_TYPE_MISMATCH) {
         // The document consumes the origin_seq and nacks it itself.
@@ -183,7 +183,7 @@ void EndpointImpl::HandleSnapshotRequest(Message msg) {
   wire::NackReason reason = wire::NACK_UNSPECIFIED;
   std::string why;
   std::shared_ptr<HostedDocument> doc =
-      FindHosted(msg.envelope.doc(), req.type(), req.create(), &reason, &why);
+      FindHosted(msg.envelope.doc(), req.type(), req.create(), &reason, &why, &msg.origin);
   if (doc) {
     doc->OnSnapshotRequest(msg);
     return;

@@ -108,6 +108,8 @@ EndpointImpl::EndpointImpl(EndpointOptions options)
       clock_(options_.clock ? options_.clock : &system_clock_),
       logger_(clock_, options_.log_level,
               options_.name.empty() ? id_.ToString().substr(0, 8) : options_.name),
+      fragment_rate_(options_.max_fragments_per_second, options_.max_fragments_per_second,
+                     /*max_keys=*/100000),
       election_(timeouts_.dead_after_micros),
       pause_watch_(timeouts_.dead_after_micros) {}
 
@@ -293,6 +295,10 @@ Status EndpointImpl::OpenStore() {
   }
   Result<std::vector<std::string>> names = store->Documents();
   if (!names.ok()) return names.status();
+  {
+    MutexLock l(&mu_);
+    documents_total_ = names->size();
+  }
   // Loaded on demand (FindHosted), so that a restart serves its first document in the time of
   // one load whatever the store holds.
   serves_store_ = true;
@@ -406,10 +412,18 @@ DocumentHandleImpl* EndpointImpl::HandleLocked(const std::string& name, Document
   return h.get();
 }
 
+bool EndpointImpl::TakeFragmentToken(const EndpointId& origin) {
+  if (!fragment_rate_.limited() || origin == id_) return true;
+  // With keys an origin's first 8 bytes are its key's: every endpoint of one key shares it.
+  const std::string key(origin.bytes().substr(0, keys_on() ? 8 : 16));
+  MutexLock l(&rate_mu_);
+  return fragment_rate_.Take(key, 1, clock_->NowMicros());
+}
+
 std::shared_ptr<HostedDocument> EndpointImpl::FindHosted(const std::string& name,
                                                          const std::string& type_name, bool create,
-                                                         wire::NackReason* reason,
-                                                         std::string* why) {
+                                                         wire::NackReason* reason, std::string* why,
+                                                         const EndpointId* creator) {
   auto checked =
       [&](const std::shared_ptr<HostedDocument>& doc) -> std::shared_ptr<HostedDocument> {
     if (!type_name.empty() && type_name != doc->type()->name()) {
@@ -477,9 +491,29 @@ std::shared_ptr<HostedDocument> EndpointImpl::FindHosted(const std::string& name
     *why = "unknown document type '" + type_name + "'";
     return nullptr;
   }
-  auto doc = std::make_shared<HostedDocument>(this, name, type);
+  // The bounds: in all, and per key (an origin's first 8 bytes are its key's).
+  const std::string key =
+      creator && keys_on() ? std::string(creator->bytes().substr(0, 8)) : std::string();
   MutexLock l(&mu_);
+  if (documents_total_ >= options_.max_documents) {
+    *reason = wire::NACK_LIMIT;
+    *why = "this root hosts " + std::to_string(documents_total_) +
+           " documents, the most it may (max_documents): '" + name + "' is not created";
+    counters_.Get("zinc_refused_total{reason=\"documents\"}")->Add();
+    return nullptr;
+  }
+  if (!key.empty() && documents_by_key_[key] >= options_.max_documents_per_key) {
+    *reason = wire::NACK_LIMIT;
+    *why = "this key created " + std::to_string(documents_by_key_[key]) +
+           " documents, the most one key may (max_documents_per_key): '" + name +
+           "' is not created";
+    counters_.Get("zinc_refused_total{reason=\"documents_per_key\"}")->Add();
+    return nullptr;
+  }
+  auto doc = std::make_shared<HostedDocument>(this, name, type);
   hosted_.emplace(name, doc);
+  ++documents_total_;
+  if (!key.empty()) ++documents_by_key_[key];
   metrics_.documents_created->Add();
   return doc;
 }

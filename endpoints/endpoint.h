@@ -131,6 +131,23 @@ struct EndpointOptions {
   // Snapshots over 1 MiB travel in chunks (docs/protocol.md), up to
   // CodecLimits::max_transfer_bytes (1 GiB). Default: 32 MiB.
   size_t max_document_bytes = 32 << 20;
+  // Bounds a root keeps against hostile or buggy peers (docs/security.md, "Bounds and limits").
+  // Documents it hosts in all (in memory and in its store): one more is refused (NACK_LIMIT).
+  // Default: 100,000.
+  size_t max_documents = 100000;
+  // With keys: documents one key may create (its id prefix: every endpoint of that key).
+  // Default: 10,000.
+  size_t max_documents_per_key = 10000;
+  // Authors (origins) one document keeps in its dedup table: a new one beyond it is refused
+  // (NACK_LIMIT). Default: 100,000.
+  size_t max_authors_per_document = 100000;
+  // Fragments a second per origin (per key with keys), burst one second's worth: the excess is
+  // refused with NACK_RATE_LIMITED, which its author sends again later. 0: no limit (the
+  // default: one writer sends hundreds of thousands a second in the benchmarks).
+  double max_fragments_per_second = 0;
+  // Presence bytes a second per origin and document, burst the same: the excess is dropped.
+  // Default: 64 KiB.
+  double max_presence_bytes_per_second = 64 << 10;
   // A store of the application's instead of data_dir's (tests: NewMemoryStore()). Must outlive
   // the Endpoint.
   Store* store = nullptr;

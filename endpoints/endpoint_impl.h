@@ -16,6 +16,7 @@
 
 #include "core/channel.h"
 #include "core/mutex.h"
+#include "core/rate.h"
 #include "endpoints/channel_listener.h"
 #include "endpoints/document_handle_impl.h"
 #include "endpoints/election.h"
@@ -134,9 +135,14 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   // Sets *reason when it returns nullptr for a reason worth a nack.
   // With a store, a document not in memory is loaded from it (a load that fails is refused
   // with NACK_STORE_FAILED, never replaced by a new document).
+  // creator: who asks to create it (nullptr: this endpoint's application), for the bounds
+  // (EndpointOptions::max_documents, max_documents_per_key: NACK_LIMIT).
   std::shared_ptr<HostedDocument> FindHosted(const std::string& name, const std::string& type_name,
                                              bool create, wire::NackReason* reason,
-                                             std::string* why) EXCLUDES(mu_);
+                                             std::string* why, const EndpointId* creator = nullptr)
+      EXCLUDES(mu_);
+  // EndpointCore: the fragment rate limit, per origin (per key with keys).
+  bool TakeFragmentToken(const EndpointId& origin) override EXCLUDES(rate_mu_);
   Replica* FindReplica(const std::string& name) EXCLUDES(mu_);
   // The application's handle on name, made over backend if it has none yet.
   DocumentHandleImpl* HandleLocked(const std::string& name, DocumentBackend* backend) REQUIRES(mu_);
@@ -389,6 +395,14 @@ class EndpointImpl final : public Endpoint, public EndpointCore, public ChannelL
   // the HandlerPool's, which are innermost: queueing a frame, a subscription or a task only
   // appends under them and never blocks, so it is allowed under any of the others. No
   // application listener is ever called under any of them.
+  // Documents hosted in all (memory and store) and created per key (keys only: bounded by
+  // the authorized keys), for the bounds. Under mu_.
+  size_t documents_total_ GUARDED_BY(mu_) = 0;
+  std::unordered_map<std::string, size_t> documents_by_key_ GUARDED_BY(mu_);
+  // Fragments a second per origin or key (EndpointOptions::max_fragments_per_second).
+  Mutex rate_mu_;
+  RateTable fragment_rate_ GUARDED_BY(rate_mu_);
+
   mutable Mutex tree_mu_;
   // Notified when the role becomes joined (IsJoined).
   std::condition_variable joined_cv_;

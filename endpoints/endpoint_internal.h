@@ -56,6 +56,8 @@ class EndpointCore {
   virtual void Unload(const std::string& /*doc*/) {}
   // Runs task on the strand of document doc. Never blocks.
   virtual void Post(const std::string& doc, std::function<void()> task) = 0;
+  // Whether origin may send one more fragment now (EndpointOptions::max_fragments_per_second).
+  virtual bool TakeFragmentToken(const EndpointId& /*origin*/) { return true; }
 
   // What a nack says: why, and (for a refused edit) which origin_seq it refuses and which the
   // host expects next.

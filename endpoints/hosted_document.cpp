@@ -25,7 +25,9 @@ HostedDocument::HostedDocument(EndpointCore* core, std::string name, const Docum
       duplicates_(core->metrics().fragments_duplicate),
       journal_(core->journal()),
       state_(type->Create()),
-      history_(core->options().history_fragments, core->options().history_bytes) {}
+      history_(core->options().history_fragments, core->options().history_bytes),
+      presence_rate_(core->options().max_presence_bytes_per_second,
+                     core->options().max_presence_bytes_per_second, /*max_keys=*/10000) {}
 
 void HostedDocument::RecordLocked(uint64_t seq, const std::string& bytes) {
   if (!journal_) return;
@@ -208,7 +210,26 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
                                       DocumentChange* change, wire::NackReason* reason,
                                       uint64_t* expected, std::vector<OutboundFrame>* out) {
   const uint64_t origin_seq = env.origin_seq();
-  uint64_t& last = applied_[origin];
+  auto known = applied_.find(origin);
+  if (known == applied_.end()) {
+    // A new author's first fragment is its origin_seq 1: anything else is refused without a
+    // trace (a table entry per refused stranger would let anyone grow it).
+    if (origin_seq != 1) {
+      *reason = wire::NACK_OUT_OF_ORDER;
+      *expected = 1;
+      return Status(StatusCode::kOutOfRange,
+                    "origin_seq " + std::to_string(origin_seq) + " from a new author; expected 1");
+    }
+    if (applied_.size() >= core_->options().max_authors_per_document) {
+      *reason = wire::NACK_LIMIT;
+      core_->counters().Get("zinc_refused_total{reason=\"authors\"}")->Add();
+      return Status(StatusCode::kResourceExhausted,
+                    "document '" + name_ + "' has " + std::to_string(applied_.size()) +
+                        " authors, the most it keeps (max_authors_per_document)");
+    }
+    known = applied_.emplace(origin, 0).first;
+  }
+  uint64_t& last = known->second;
   if (origin_seq <= last) {
     // A resubmission of something already sequenced: its echo was published.
     duplicates_->Add();
@@ -421,6 +442,18 @@ void HostedDocument::SequenceReceivedLocked(Message* msg, std::vector<DocumentCh
     }
     refusing_until_micros_ = 0;  // Tried again from here.
   }
+  if (!core_->TakeFragmentToken(msg->origin)) {
+    // Over its rate: refused without consuming its origin_seq; its author sends it again.
+    core_->counters().Get("zinc_fragments_refused_total{reason=\"NACK_RATE_LIMITED\"}")->Add();
+    out->push_back(NackFrame(
+        msg->origin,
+        {wire::NACK_RATE_LIMITED,
+         "over " +
+             std::to_string(static_cast<uint64_t>(core_->options().max_fragments_per_second)) +
+             " fragments a second; sent again later",
+         origin_seq}));
+    return;
+  }
   auto refused = last_refused_.find(msg->origin);
   if (refused != last_refused_.end() && refused->second.origin_seq == origin_seq) {
     // A copy of an edit this host refused: its author has not heard (the nack was lost, or the
@@ -432,6 +465,9 @@ void HostedDocument::SequenceReceivedLocked(Message* msg, std::vector<DocumentCh
   }
   Status s =
       SequenceLocked(std::move(msg->envelope), msg->origin, &change, &reason, &expected, out);
+  // Its last refusal is moot once a later fragment of it is in: the table keeps only authors
+  // whose last fragment was refused.
+  if (s.ok() && refused != last_refused_.end()) last_refused_.erase(refused);
   if (s.ok()) {
     if (reason == wire::NACK_UNSPECIFIED && change.seq != 0 && staged_.wants_changes()) {
       changes->push_back(std::move(change));
@@ -445,7 +481,8 @@ void HostedDocument::SequenceReceivedLocked(Message* msg, std::vector<DocumentCh
   core_->logger().Warn("ZINC-REFUSED", "doc=" + name_ + " origin=" + msg->origin.ToString() +
                                            " origin_seq=" + std::to_string(origin_seq) + " " +
                                            s.ToString());
-  if (reason != wire::NACK_OUT_OF_ORDER && reason != wire::NACK_STALE_BASE) {
+  if (reason != wire::NACK_OUT_OF_ORDER && reason != wire::NACK_STALE_BASE &&
+      reason != wire::NACK_LIMIT) {
     // It consumed its origin_seq: remembered, so that a copy of it is answered alike.
     last_refused_[msg->origin] = Refusal{origin_seq, reason, s.message()};
   }
@@ -720,6 +757,15 @@ Status HostedDocument::SetPresence(std::string state) {
 }
 
 void HostedDocument::OnPresenceMessage(const Message& msg) {
+  {
+    // At most max_presence_bytes_per_second per author: presence fans out to every subscriber.
+    MutexLock l(&mu_);
+    const double bytes = std::max<double>(1, msg.envelope.presence().state().size());
+    if (!presence_rate_.Take(std::string(msg.origin.bytes()), bytes, core_->clock().NowMicros())) {
+      core_->counters().Get("zinc_refused_total{reason=\"presence\"}")->Add();
+      return;
+    }
+  }
   // Relayed unchanged to everyone with the document open (its author drops its own).
   core_->Send(OutboundFrame{Route::kPublish, name_, EncodeEnvelope(msg.envelope)});
   NotifyPresence(&mu_, &staged_, msg.origin, msg.envelope.presence().state());

@@ -10,6 +10,7 @@
 
 #include "core/message.h"
 #include "core/mutex.h"
+#include "core/rate.h"
 #include "endpoints/document_backend.h"
 #include "endpoints/document_listeners.h"
 #include "endpoints/endpoint.h"
@@ -190,6 +191,9 @@ class HostedDocument final : public DocumentBackend,
   History history_ GUARDED_BY(mu_);
   // The last origin_seq sequenced per origin (the dedup table).
   std::unordered_map<EndpointId, uint64_t, EndpointIdHash> applied_ GUARDED_BY(mu_);
+  // Presence bytes a second per author (EndpointOptions::max_presence_bytes_per_second), for at
+  // most 10,000 authors at a time.
+  RateTable presence_rate_ GUARDED_BY(mu_);
   uint64_t next_origin_seq_ GUARDED_BY(mu_) = 1;
   std::unordered_map<EndpointId, Bridge, EndpointIdHash> bridges_ GUARDED_BY(mu_);
   // The last fragment refused per origin, to refuse a copy of it alike.

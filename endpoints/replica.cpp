@@ -576,8 +576,9 @@ void Replica::OnNack(const wire::Envelope& env) {
       FailLocked(Status(StatusCode::kVersionMismatch, nack.text()));
       return;
     case wire::NACK_STORE_FAILED:
-      // The host's disk refused it for now (full): the edit stays pending and goes again on
-      // the stall timer's backoff.
+    case wire::NACK_RATE_LIMITED:
+      // The host's disk refused it for now (full), or this author sent faster than the host
+      // allows: the edit stays pending and goes again on the stall timer's backoff.
       if (nack.refused_origin_seq() != 0) return;
       break;
     case wire::NACK_STALE_BASE:
@@ -607,6 +608,7 @@ void Replica::OnNack(const wire::Envelope& env) {
     if (state_ == State::kOpening) {
       FailLocked(Status(nack.reason() == wire::NACK_TYPE_MISMATCH ? StatusCode::kTypeMismatch
                         : nack.reason() == wire::NACK_FORBIDDEN   ? StatusCode::kPermissionDenied
+                        : nack.reason() == wire::NACK_LIMIT       ? StatusCode::kResourceExhausted
                                                                   : StatusCode::kUnavailable,
                         nack.text()));
     }

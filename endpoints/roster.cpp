@@ -116,7 +116,15 @@ std::string RosterToJson(const RosterInfo& roster) {
     out += "}";
   }
   out += "],\"count\":" + std::to_string(roster.members.size()) +
-         ",\"depth\":" + std::to_string(depth) + "}";
+         ",\"depth\":" + std::to_string(depth) + ",\"refused\":{";
+  bool first = true;
+  for (const auto& [reason, n] : roster.refused) {
+    if (!first) out += ",";
+    first = false;
+    AppendJsonString(&out, reason);
+    out += ":" + std::to_string(n);
+  }
+  out += "}}";
   return out;
 }
 
@@ -203,6 +211,7 @@ Result<RosterInfo> FetchRoster(const std::string& address, std::chrono::millisec
   RosterInfo info = internal::RosterFromProto(reply->roster());
   info.asked = IdOf(reply->origin());
   info.role = reply->roster().role();
+  for (const auto& [reason, n] : reply->roster().refused()) info.refused[reason] = n;
   return info;
 }
 
@@ -335,7 +344,20 @@ std::vector<EndpointId> RosterBook::Others(const EndpointId& root) const {
   return out;
 }
 
-void RosterBook::Reserve(const EndpointId& newcomer, const EndpointId& host, int64_t until_micros) {
+void RosterBook::Reserve(const EndpointId& newcomer, const EndpointId& host, int64_t until_micros,
+                         int64_t now_micros) {
+  // Expired ones go first (a newcomer that never came), and there are never more than the
+  // roster's bound: the oldest makes room.
+  for (auto it = reservations_.begin(); it != reservations_.end();) {
+    it = it->second.until_micros <= now_micros ? reservations_.erase(it) : std::next(it);
+  }
+  if (reservations_.size() >= max_members_ && reservations_.count(newcomer) == 0) {
+    auto oldest = reservations_.begin();
+    for (auto it = reservations_.begin(); it != reservations_.end(); ++it) {
+      if (it->second.until_micros < oldest->second.until_micros) oldest = it;
+    }
+    reservations_.erase(oldest);
+  }
   reservations_[newcomer] = Reservation{host, until_micros};
 }
 

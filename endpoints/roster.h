@@ -48,6 +48,8 @@ struct RosterInfo {
   std::string role;
   // Sorted by depth, then id.
   std::vector<MemberInfo> members;
+  // What the member asked refused, by reason (wire::Roster.refused; FetchRoster only).
+  std::map<std::string, uint64_t> refused;
 };
 
 // "root", "standby", "relay" or "client": m's role in roster.
@@ -56,7 +58,7 @@ const char* RoleOf(const RosterInfo& roster, const MemberInfo& m);
 // {"root":ID,"epoch":N,"standby":ID|null,"asked":ID,"role":S,"members":[{"id":ID,"name":S,
 // "role":S,"parent":ID|null,"depth":N,"listen":S,"children":N,"max_children":N,"priority":N
 // [,"public_key":S]},
-// ...],"count":N,"depth":N} (zincctl stat's output; docs/zincctl.md).
+// ...],"count":N,"depth":N,"refused":{REASON:N,...}} (zincctl stat's output; docs/zincctl.md).
 std::string RosterToJson(const RosterInfo& roster);
 
 // Asks the member hosting at base address `address` for its roster over the sync channel, and
@@ -124,7 +126,10 @@ class RosterBook {
   uint64_t epoch() const { return epoch_; }
 
   // A newcomer was sent to host: counted as its child until it reports, or until expiry.
-  void Reserve(const EndpointId& newcomer, const EndpointId& host, int64_t until_micros);
+  // Expired reservations are dropped here; at most max_members are kept.
+  void Reserve(const EndpointId& newcomer, const EndpointId& host, int64_t until_micros,
+               int64_t now_micros);
+  size_t reservations() const { return reservations_.size(); }
 
   // The member with room (and a listen address) that is shallowest, then has the fewest
   // children, then the lowest id, other than those in exclude; nullptr if none has room.

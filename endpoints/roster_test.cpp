@@ -50,11 +50,11 @@ TEST_F(RosterBookTest, ANewcomerGoesToTheShallowestMemberWithRoom) {
 TEST_F(RosterBookTest, AReservationHoldsAPlaceUntilItsNewcomerReportsOrItLapses) {
   const EndpointId newcomer = EndpointId::Random();
   Join(root_, 1, "", 0);
-  book_.Reserve(newcomer, root_, /*until_micros=*/1000);
+  book_.Reserve(newcomer, root_, /*until_micros=*/1000, /*now_micros=*/0);
   const EndpointId relay = Join(root_, 1, "tcp://relay:1", 0);
   // The root has 2 children with the reservation, or 3: full either way.
   EXPECT_EQ(book_.ChooseHost({}, 500)->id, relay);
-  book_.Reserve(EndpointId::Random(), relay, /*until_micros=*/1000);
+  book_.Reserve(EndpointId::Random(), relay, /*until_micros=*/1000, /*now_micros=*/0);
   wire::MemberReport full;
   full.set_parent(std::string(root_.bytes()));
   full.set_depth(1);
@@ -63,6 +63,34 @@ TEST_F(RosterBookTest, AReservationHoldsAPlaceUntilItsNewcomerReportsOrItLapses)
   book_.Report(relay, full, 0);
   EXPECT_EQ(book_.ChooseHost({}, 500), nullptr);     // The relay's one place is reserved.
   EXPECT_EQ(book_.ChooseHost({}, 1001)->id, relay);  // The reservation lapsed.
+  // Lapsed ones are dropped, and a flood of newcomers that never come keeps at most the
+  // roster's bound of them.
+  book_.set_max_members(10);
+  for (int i = 0; i < 1000; ++i) book_.Reserve(EndpointId::Random(), relay, 5000 + i, 2000);
+  EXPECT_EQ(book_.reservations(), 10u);
+  book_.Reserve(EndpointId::Random(), relay, 10000, /*now_micros=*/9000);
+  EXPECT_EQ(book_.reservations(), 1u);
+}
+
+TEST_F(RosterBookTest, TheRosterIsBoundedInBytes) {
+  book_.set_max_bytes(4096);
+  size_t taken = 0;
+  for (int i = 0; i < 100; ++i) {
+    wire::MemberReport r;
+    r.set_parent(std::string(root_.bytes()));
+    r.set_depth(1);
+    r.set_listen("tcp://10.0.0.1:" + std::string(200, '9'));
+    const EndpointId id = EndpointId::Random();
+    if (book_.Fits(id, r)) {
+      EXPECT_TRUE(book_.Report(id, r, 0));
+      ++taken;
+    } else {
+      EXPECT_FALSE(book_.Report(id, r, 0));
+    }
+  }
+  EXPECT_GT(taken, 0u);
+  EXPECT_LE(taken * wire::MemberReport().ByteSizeLong(), 4096u);
+  EXPECT_LE(book_.ToProto(root_).ByteSizeLong(), 4096u + 512);
 }
 
 TEST_F(RosterBookTest, MembersNotHeardFromExpireAndAHeartbeatKeepsOneListed) {

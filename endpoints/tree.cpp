@@ -105,7 +105,7 @@ void EndpointImpl::HandleJoinRequest(Message msg) {
       if (host) {
         reply->set_redirect(host->listen);
         reply->set_redirect_key(KeyBytes(host->public_key));
-        roster_.Reserve(msg.origin, host->id, now + kReservationMicros);
+        roster_.Reserve(msg.origin, host->id, now + kReservationMicros, now);
         verdict = "redirected to " + host->listen;
       } else {
         reply->set_text("no member has room");
@@ -287,6 +287,16 @@ void EndpointImpl::HandleRosterRequest(Message msg) {
     MutexLock l(&tree_mu_);
     *e.mutable_roster() = roster_.ToProto(roster_root_);
     e.mutable_roster()->set_role(RoleLocked());
+  }
+  // The refusals, by reason: the bounds' and the rights' (zincctl stat).
+  auto* refused = e.mutable_roster()->mutable_refused();
+  for (const char* prefix :
+       {"zinc_refused_total{reason=\"", "zinc_messages_refused_total{reason=\"",
+        "zinc_fragments_refused_total{reason=\""}) {
+    for (const auto& [rest, n] : counters_.WithPrefix(prefix)) {
+      const std::string reason = rest.substr(0, rest.find('"'));
+      if (n > 0) (*refused)[reason] += n;
+    }
   }
   listener_->Send(OutboundFrame{Route::kSyncReply, msg.routing_id, EncodeEnvelope(e)});
 }

@@ -315,6 +315,71 @@ TEST(HostileTest, TailOffersFromOutsideTheTakeoverAreRefusedAndNoEditIsDropped) 
   EXPECT_EQ(at_root->ToJson().find("forged"), std::string::npos);
 }
 
+TEST(HostileTest, JunkDocumentsAndStrangeAuthorsStopAtTheirBounds) {
+  EndpointOptions o = Options();
+  o.max_documents = 20;
+  o.max_authors_per_document = 10;
+  auto root = StartHost(o);
+  // Snapshot requests that create: 20 documents, then NACK_LIMIT.
+  RawPeer junk(*root);
+  for (int i = 0; i < 50; ++i) {
+    junk.Request(junk.SnapshotRequest("junk-" + std::to_string(i), "map", /*create=*/true));
+  }
+  ASSERT_TRUE(WaitFor([&] { return Refused(*root, "documents") >= 30; }, kTimeout));
+  EXPECT_EQ(root->counters().Value("zinc_documents_created_total"), 20u);
+  // Strangers' fragments out of order leave no trace in the dedup table...
+  auto map = TypeRegistry::WithBuiltins();
+  const std::string payload = *map->Find("map")->FragmentFromJson("{\"set\":[\"x\",1]}");
+  for (int i = 0; i < 500; ++i) {
+    RawPeer stranger(*root);
+    stranger.Push(stranger.Fragment("junk-0", "map", /*origin_seq=*/5, payload));
+  }
+  // ...so that ten real authors still fit, and the eleventh is refused.
+  std::vector<std::unique_ptr<RawPeer>> authors;
+  for (int i = 0; i < 11; ++i) {
+    authors.push_back(std::make_unique<RawPeer>(*root));
+    authors.back()->Push(authors.back()->Fragment("junk-0", "map", 1, payload));
+  }
+  ASSERT_TRUE(WaitFor([&] { return Refused(*root, "authors") >= 1; }, kTimeout));
+  DocumentHandle* doc = OpenMap(root.get(), "junk-0");
+  ASSERT_TRUE(WaitFor([&] { return doc->seq() == 10; }, kTimeout)) << doc->seq();
+  EXPECT_EQ(Refused(*root, "authors"), 1u);
+  // The application's own document is refused too: the root is full.
+  OpenOptions open;
+  open.type = "map";
+  Result<DocumentHandle*> more = root->Open("one-more", open);
+  EXPECT_FALSE(more.ok());
+}
+
+TEST(HostileTest, AFastWriterIsSlowedNotDroppedAndPresenceFloodsAreCut) {
+  EndpointOptions o = Options();
+  o.max_fragments_per_second = 200;
+  o.max_presence_bytes_per_second = 4096;
+  auto root = StartHost(o);
+  auto writer = StartMember(root->listen_address(), /*relay=*/false, 0);
+  DocumentHandle* doc = OpenMap(writer.get(), "m");
+  ASSERT_TRUE(doc->WaitSynced(kTimeout).ok());
+  for (int i = 0; i < 600; ++i) {
+    ASSERT_TRUE(
+        doc->EditJson("{\"set\":[\"k" + std::to_string(i) + "\"," + std::to_string(i) + "]}").ok());
+  }
+  // Over its rate: refused for now, sent again, all of them in at last, none twice.
+  ASSERT_TRUE(doc->WaitAcknowledged(kTimeout).ok());
+  EXPECT_GT(root->counters().Value("zinc_fragments_refused_total{reason=\"NACK_RATE_LIMITED\"}"),
+            0u);
+  DocumentHandle* at_root = OpenMap(root.get(), "m");
+  EXPECT_EQ(at_root->seq(), 600u);
+  EXPECT_EQ(writer->counters().Value("zinc_edits_refused_total"), 0u);
+  // 64 KiB of presence, ten times: cut at 4 KiB a second.
+  RawPeer flood(*root);
+  for (int i = 0; i < 10; ++i) {
+    wire::Envelope p = flood.Control("m");
+    p.mutable_presence()->set_state(std::string(64 << 10, 'p'));
+    flood.Push(p);
+  }
+  ASSERT_TRUE(WaitFor([&] { return Refused(*root, "presence") >= 10; }, kTimeout));
+}
+
 // A survivor whose standby died too: tests/failover_e2e.sh both-die (it needs killed
 // processes: a stopped endpoint says goodbye, and its members then go back at once).
 

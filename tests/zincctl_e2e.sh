@@ -342,6 +342,26 @@ grep -q '"listen"' "$WORK/insecure.out" && pass "--insecure listens on tcp://0.0
   fail "--insecure: $(cat "$WORK/insecure.out")"
 kill -TERM "$INSECURE_PID"; wait "$INSECURE_PID"
 
+# --- bounds (docs/security.md): a root that hosts at most 2 documents, and stat's refusals
+"$ZINCCTL" host --listen tcp://127.0.0.1:0 --max-documents 2 > "$WORK/bounded.out" 2> /dev/null &
+BOUNDED_PID=$!
+for _ in $(seq 1 500); do [ -s "$WORK/bounded.out" ] && break; sleep 0.01; done
+BADDR=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["listen"])' < "$WORK/bounded.out")
+for d in one two; do
+  echo '{"set":["a",1]}' | "$ZINCCTL" client --join "$BADDR" --doc $d --type map --timeout-ms 5000 > /dev/null 2>&1 ||
+    fail "bounded host: document $d not created"
+done
+echo '{"set":["a",1]}' | "$ZINCCTL" client --join "$BADDR" --doc three --type map --timeout-ms 5000 \
+  > /dev/null 2> "$WORK/bounded.err"; rc=$?
+[ $rc -ne 0 ] && grep -q "max_documents" "$WORK/bounded.err" &&
+  pass "a root over --max-documents refuses a new document, naming the bound (exit $rc)" ||
+  fail "--max-documents: rc $rc, $(cat "$WORK/bounded.err")"
+"$ZINCCTL" stat --join "$BADDR" > "$WORK/bounded.stat" 2>&1
+python3 -c 'import json,sys; r=json.load(sys.stdin)["refused"]; sys.exit(0 if r.get("documents",0)>=1 else 1)' \
+  < "$WORK/bounded.stat" && pass "zincctl stat shows the refusals by reason" ||
+  fail "stat refused: $(cat "$WORK/bounded.stat")"
+kill -TERM "$BOUNDED_PID"; wait "$BOUNDED_PID"
+
 # --- keygen: NAME.pub and NAME.secret (0600), never replaced
 "$ZINCCTL" keygen "$WORK/alice" > "$WORK/keygen.out" 2>&1; rc=$?
 pub=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["public"])' < "$WORK/keygen.out" 2> /dev/null)

@@ -69,6 +69,12 @@ options:
                      demand); default 30000
   --max-document-bytes N  the largest state a document may grow to (edits past it are refused);
                      default 33554432 (32 MiB); 0: no limit
+  --max-documents N  documents the root hosts in all (memory and store); default 100000
+  --max-documents-per-key N  with keys: documents one key may create; default 10000
+  --max-authors N    authors one document keeps in its dedup table; default 100000
+  --max-fragments-per-second N  per origin (per key with keys); the excess is sent again
+                     later; default 0 (no limit)
+  --max-presence-bytes-per-second N  per author and document; default 65536
   --key FILE         this command's own CurveZMQ secret key (NAME.secret from keygen): every
                      channel is encrypted and authenticated (docs/security.md)
   --server-key K     with --key, joining: the public key of the member at --join (Z85, or a
@@ -193,6 +199,11 @@ class Tool {
           "history-fragments",
           "unload-after-ms",
           "max-document-bytes",
+          "max-documents",
+          "max-documents-per-key",
+          "max-authors",
+          "max-fragments-per-second",
+          "max-presence-bytes-per-second",
           "max-children",
           "name",
           "timeout-ms",
@@ -215,6 +226,11 @@ class Tool {
           "history-fragments",
           "unload-after-ms",
           "max-document-bytes",
+          "max-documents",
+          "max-documents-per-key",
+          "max-authors",
+          "max-fragments-per-second",
+          "max-presence-bytes-per-second",
           "max-children",
           "priority",
           "subscribe-rcvbuf",
@@ -249,7 +265,8 @@ class Tool {
     std::string error;
     long heartbeat_ms, heartbeat_misses, threads, max_children, priority, rcvbuf;
     long snapshot_fragments, snapshot_bytes, retention, history, unload_after_ms;
-    long max_document_bytes;
+    long max_document_bytes, max_documents, max_documents_per_key, max_authors;
+    long max_fragments_per_second, max_presence_rate;
     if (!IntFlag(args, "timeout-ms", 10000, 1, 86400000, &timeout_ms_, &error) ||
         !IntFlag(args, "heartbeat-ms", 100, 1, 60000, &heartbeat_ms, &error) ||
         !IntFlag(args, "heartbeat-misses", 3, 1, 1000, &heartbeat_misses, &error) ||
@@ -262,7 +279,15 @@ class Tool {
         !IntFlag(args, "retention-fragments", 100000, 0, 1L << 40, &retention, &error) ||
         !IntFlag(args, "history-fragments", 100000, 1, 1L << 40, &history, &error) ||
         !IntFlag(args, "unload-after-ms", 30000, 1, 1L << 40, &unload_after_ms, &error) ||
-        !IntFlag(args, "max-document-bytes", 32L << 20, 0, 1L << 40, &max_document_bytes, &error)) {
+        !IntFlag(args, "max-document-bytes", 32L << 20, 0, 1L << 40, &max_document_bytes, &error) ||
+        !IntFlag(args, "max-documents", 100000, 1, 1L << 40, &max_documents, &error) ||
+        !IntFlag(args, "max-documents-per-key", 10000, 1, 1L << 40, &max_documents_per_key,
+                 &error) ||
+        !IntFlag(args, "max-authors", 100000, 1, 1L << 40, &max_authors, &error) ||
+        !IntFlag(args, "max-fragments-per-second", 0, 0, 1L << 40, &max_fragments_per_second,
+                 &error) ||
+        !IntFlag(args, "max-presence-bytes-per-second", 64L << 10, 1, 1L << 40, &max_presence_rate,
+                 &error)) {
       return Fail(error);
     }
     types_.Register(std::make_unique<zinc::MapType>()).ok();
@@ -279,6 +304,11 @@ class Tool {
     options_.priority = static_cast<uint32_t>(priority);
     options_.subscribe_rcvbuf = static_cast<int>(rcvbuf);
     options_.name = Flag(args, "name");
+    options_.max_documents = static_cast<size_t>(max_documents);
+    options_.max_documents_per_key = static_cast<size_t>(max_documents_per_key);
+    options_.max_authors_per_document = static_cast<size_t>(max_authors);
+    options_.max_fragments_per_second = static_cast<double>(max_fragments_per_second);
+    options_.max_presence_bytes_per_second = static_cast<double>(max_presence_rate);
     options_.insecure = args.flags.count("insecure") > 0;
     options_.data_dir = Flag(args, "data");
     options_.snapshot_fragments = static_cast<size_t>(snapshot_fragments);
