@@ -27,7 +27,9 @@ HostedDocument::HostedDocument(EndpointCore* core, std::string name, const Docum
       state_(type->Create()),
       history_(core->options().history_fragments, core->options().history_bytes),
       presence_rate_(core->options().max_presence_bytes_per_second,
-                     core->options().max_presence_bytes_per_second, /*max_keys=*/10000) {}
+                     core->options().max_presence_bytes_per_second, /*max_keys=*/10000),
+      bridge_budget_(kBridgeBudget * static_cast<double>(BridgeCap()),
+                     kBridgeBudget * static_cast<double>(BridgeCap()), /*max_keys=*/10000) {}
 
 void HostedDocument::RecordLocked(uint64_t seq, const std::string& bytes) {
   if (!journal_) return;
@@ -261,7 +263,8 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
   Bridge* bridge = nullptr;
   if (type_->host_transforms()) {
     Status s = TransformLocked(origin, env.base_seq(), &payload, &bridge, reason);
-    if (*reason == wire::NACK_STALE_BASE && origin != core_->id()) {
+    if ((*reason == wire::NACK_STALE_BASE || *reason == wire::NACK_RATE_LIMITED) &&
+        origin != core_->id()) {
       // Neither the memory nor the log reaches back to its base: the author keeps the edit,
       // catches up (or resyncs) and sends it again on a newer base, so it does not consume its
       // origin_seq (the author's next fragments are out of order until then). (This root's
@@ -335,6 +338,19 @@ Status HostedDocument::TransformLocked(const EndpointId& origin, uint64_t base_s
   if (!bridge.live || bridge.base != base_seq) {
     // A new chain: the author had everything up to base_seq and none of its own edits since
     // are in flight, so it must pass over exactly the others' fragments after base_seq.
+    // Building it costs a transform per fragment since base_seq: each author may make the root
+    // do at most kBridgeBudget bridges' worth a second (one that alternates its base_seq on
+    // purpose would otherwise cost the root a full bridge per 60-byte fragment).
+    // (A bridge longer than BridgeCap is refused anyway, as NACK_STALE_BASE.)
+    const double cost =
+        static_cast<double>(std::min<uint64_t>(head_ - std::min(base_seq, head_), BridgeCap()));
+    if (origin != core_->id() &&
+        !bridge_budget_.Take(std::string(origin.bytes()), cost, core_->clock().NowMicros())) {
+      core_->counters().Get("zinc_refused_total{reason=\"bridges\"}")->Add();
+      *reason = wire::NACK_RATE_LIMITED;
+      return Status(StatusCode::kResourceExhausted,
+                    "too many chains from old bases a second; sent again later");
+    }
     if (!BuildBridgeLocked(origin, base_seq, &bridge)) {
       // No chain on a bridge that was not built: the next fragment tries again.
       bridge.live = false;
@@ -482,7 +498,7 @@ void HostedDocument::SequenceReceivedLocked(Message* msg, std::vector<DocumentCh
                                            " origin_seq=" + std::to_string(origin_seq) + " " +
                                            s.ToString());
   if (reason != wire::NACK_OUT_OF_ORDER && reason != wire::NACK_STALE_BASE &&
-      reason != wire::NACK_LIMIT) {
+      reason != wire::NACK_LIMIT && reason != wire::NACK_RATE_LIMITED) {
     // It consumed its origin_seq: remembered, so that a copy of it is answered alike.
     last_refused_[msg->origin] = Refusal{origin_seq, reason, s.message()};
   }

@@ -194,6 +194,10 @@ class HostedDocument final : public DocumentBackend,
   // Presence bytes a second per author (EndpointOptions::max_presence_bytes_per_second), for at
   // most 10,000 authors at a time.
   RateTable presence_rate_ GUARDED_BY(mu_);
+  // Transforms a second per author for building bridges (chains from a new base_seq):
+  // kBridgeBudget full bridges' worth (BridgeCap), for the 10,000 most recent authors.
+  static constexpr double kBridgeBudget = 16;
+  RateTable bridge_budget_ GUARDED_BY(mu_);
   uint64_t next_origin_seq_ GUARDED_BY(mu_) = 1;
   std::unordered_map<EndpointId, Bridge, EndpointIdHash> bridges_ GUARDED_BY(mu_);
   // The last fragment refused per origin, to refuse a copy of it alike.

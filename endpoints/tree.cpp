@@ -367,7 +367,9 @@ void EndpointImpl::TreeTick(int64_t now) {
       // No answer: ask again, and after a few tries start over from the join address.
       if (++attempts_ >= 3) {
         std::string next = FallbackTargetLocked();
-        if (root_lost_ && next == target_ &&
+        RejoinContext other = RejoinContextLocked();
+        other.standby_dead = !standby_given_up_;
+        if (root_lost_ && next == target_ && FallbackTarget(roster_, other) != next &&
             attempts_ >= kSurvivorSwitchTimeouts * options_.heartbeat_misses) {
           // No answer for several heartbeat timeouts: the standby died too, or (asking the join
           // address) nobody restarted the root there yet. Alternate between the two, so that

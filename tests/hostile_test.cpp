@@ -380,6 +380,33 @@ TEST(HostileTest, AFastWriterIsSlowedNotDroppedAndPresenceFloodsAreCut) {
   ASSERT_TRUE(WaitFor([&] { return Refused(*root, "presence") >= 10; }, kTimeout));
 }
 
+TEST(HostileTest, ChainsFromAlternatingOldBasesAreRationed) {
+  EndpointOptions o = Options();
+  o.history_fragments = 16384;  // A bridge cap of 4,096: a budget of 16 x 4,096 a second.
+  auto root = StartHost(o);
+  DocumentHandle* text = testing::OpenText(root.get(), "t");
+  ASSERT_NE(text, nullptr);
+  for (int i = 0; i < 3000; ++i) ASSERT_TRUE(text->EditJson("{\"insert\":[0,\"x\"]}").ok());
+  ASSERT_TRUE(WaitFor([&] { return text->seq() == 3000; }, kTimeout));
+  // Every fragment claims another old base: each would make the root build a bridge over
+  // thousands of fragments.
+  auto types = TypeRegistry::WithBuiltins();
+  const std::string payload = *types->Find("text")->FragmentFromJson("{\"insert\":[0,\"y\"]}");
+  RawPeer attacker(*root);
+  for (uint64_t k = 1; k <= 100; ++k) {
+    wire::Envelope f = attacker.Fragment("t", "text", k, payload);
+    f.set_base_seq(k % 2);
+    attacker.Push(f);
+  }
+  ASSERT_TRUE(WaitFor([&] { return Refused(*root, "bridges") > 0; }, kTimeout));
+  // Refused for now, not consumed (its author would send them again), and the document goes
+  // on for everyone else.
+  const uint64_t before = text->seq();
+  EXPECT_LT(before, 3000u + 100u);
+  ASSERT_TRUE(text->EditJson("{\"insert\":[0,\"z\"]}").ok());
+  EXPECT_EQ(text->seq(), before + 1);
+}
+
 // A survivor whose standby died too: tests/failover_e2e.sh both-die (it needs killed
 // processes: a stopped endpoint says goodbye, and its members then go back at once).
 
