@@ -211,7 +211,7 @@ Result<RosterInfo> FetchRoster(const std::string& address, std::chrono::millisec
   RosterInfo info = internal::RosterFromProto(reply->roster());
   info.asked = IdOf(reply->origin());
   info.role = reply->roster().role();
-  for (const auto& [reason, n] : reply->roster().refused()) info.refused[reason] = n;
+  for (const wire::Refusal& r : reply->roster().refused()) info.refused[r.reason()] += r.count();
   return info;
 }
 

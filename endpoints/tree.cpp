@@ -289,14 +289,18 @@ void EndpointImpl::HandleRosterRequest(Message msg) {
     e.mutable_roster()->set_role(RoleLocked());
   }
   // The refusals, by reason: the bounds' and the rights' (zincctl stat).
-  auto* refused = e.mutable_roster()->mutable_refused();
+  std::map<std::string, uint64_t> refused;
   for (const char* prefix :
        {"zinc_refused_total{reason=\"", "zinc_messages_refused_total{reason=\"",
         "zinc_fragments_refused_total{reason=\""}) {
     for (const auto& [rest, n] : counters_.WithPrefix(prefix)) {
-      const std::string reason = rest.substr(0, rest.find('"'));
-      if (n > 0) (*refused)[reason] += n;
+      if (n > 0) refused[rest.substr(0, rest.find('"'))] += n;
     }
+  }
+  for (const auto& [reason, n] : refused) {
+    wire::Refusal* r = e.mutable_roster()->add_refused();
+    r->set_reason(reason);
+    r->set_count(n);
   }
   listener_->Send(OutboundFrame{Route::kSyncReply, msg.routing_id, EncodeEnvelope(e)});
 }
