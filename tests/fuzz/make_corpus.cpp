@@ -14,6 +14,7 @@
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/codec.h"
@@ -251,8 +252,12 @@ void Frames() {
     Write(t, "roster", EncodeEnvelope(e));
     // A reply to a RosterRequest also says what the member refused, by reason.
     r->set_role("relay");
-    (*r->mutable_refused())["vote"] = 2;
-    (*r->mutable_refused())["NACK_RATE_LIMITED"] = 17;
+    for (const auto& [reason, n] : {std::pair<const char*, uint64_t>{"NACK_RATE_LIMITED", 17},
+                                    std::pair<const char*, uint64_t>{"vote", 2}}) {
+      wire::Refusal* refusal = r->add_refused();
+      refusal->set_reason(reason);
+      refusal->set_count(n);
+    }
     Write(t, "roster_refused", EncodeEnvelope(e));
   }
   {
