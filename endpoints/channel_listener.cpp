@@ -286,6 +286,7 @@ void ChannelListener::RunCommand(const Command& c) {
       handshakes_.reset();
       channels_.sync_client.reset();
       blocked_upstream_.clear();
+      blocked_upstream_bytes_ = 0;
       blocked_sync_client_.clear();
       topics_.clear();
       attached_ = true;
@@ -313,7 +314,7 @@ void ChannelListener::RunCommand(const Command& c) {
   (void)s;  // Cannot fail on a live socket with an address that parsed; ETERM: stopping.
 }
 
-bool ChannelListener::Flush(Channel* channel, std::deque<OutboundFrame>* queue) {
+bool ChannelListener::Flush(Channel* channel, std::deque<OutboundFrame>* queue, size_t* bytes) {
   while (!queue->empty()) {
     std::string_view part(queue->front().payload);
     Status s = channel->Send(&part, 1);
@@ -323,9 +324,81 @@ bool ChannelListener::Flush(Channel* channel, std::deque<OutboundFrame>* queue) 
     } else {
       frames_dropped_.fetch_add(1, std::memory_order_relaxed);
     }
+    if (bytes) *bytes -= part.size();
     queue->pop_front();
   }
   return true;
+}
+
+Status ChannelListener::SendReply(const std::string& routing_id, std::string frame) {
+  auto held = held_replies_.find(routing_id);
+  if (held == held_replies_.end()) {
+    std::string_view parts[2] = {routing_id, frame};
+    Status s = channels_.sync_server->Send(parts, 2);
+    if (s.code() != StatusCode::kResourceExhausted) {
+      if (s.ok()) frames_sent_.fetch_add(1, std::memory_order_relaxed);
+      return s;
+    }
+  }
+  // The peer's pipe is full (or others wait before this one): held, within the bounds. Past
+  // the peer's bound its oldest held frames go first: the newest replies are the ones it still
+  // waits for (a transfer asked again replaced the older one).
+  size_t total = held_reply_bytes_.load(std::memory_order_relaxed);
+  if (frame.size() > kMaxHeldReplyBytesPerPeer ||
+      (held == held_replies_.end() && held_replies_.size() >= kMaxHeldReplyPeers)) {
+    frames_dropped_.fetch_add(1, std::memory_order_relaxed);
+    return Status(StatusCode::kResourceExhausted, "the peer's replies are over their bound");
+  }
+  if (held == held_replies_.end()) {
+    held = held_replies_.emplace(routing_id, HeldReplies{}).first;
+    held->second.progress_micros = SteadyMicros();
+  }
+  HeldReplies& h = held->second;
+  while (!h.frames.empty() && (h.bytes + frame.size() > kMaxHeldReplyBytesPerPeer ||
+                               total + frame.size() > kMaxHeldReplyBytes)) {
+    h.bytes -= h.frames.front().size();
+    total -= h.frames.front().size();
+    h.frames.pop_front();
+    frames_dropped_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (total + frame.size() > kMaxHeldReplyBytes) {
+    frames_dropped_.fetch_add(1, std::memory_order_relaxed);
+    if (h.frames.empty()) held_replies_.erase(held);
+    held_reply_bytes_.store(total, std::memory_order_relaxed);
+    return Status(StatusCode::kResourceExhausted, "the replies held are over their bound");
+  }
+  h.bytes += frame.size();
+  held_reply_bytes_.store(total + frame.size(), std::memory_order_relaxed);
+  h.frames.push_back(std::move(frame));
+  return Status::Ok();
+}
+
+void ChannelListener::FlushHeldReplies() {
+  if (held_replies_.empty()) return;
+  const int64_t now = SteadyMicros();
+  size_t total = held_reply_bytes_.load(std::memory_order_relaxed);
+  for (auto it = held_replies_.begin(); it != held_replies_.end();) {
+    HeldReplies& h = it->second;
+    while (!h.frames.empty() && channels_.sync_server) {
+      std::string_view parts[2] = {it->first, h.frames.front()};
+      Status s = channels_.sync_server->Send(parts, 2);
+      if (s.code() == StatusCode::kResourceExhausted) break;
+      (s.ok() ? frames_sent_ : frames_dropped_).fetch_add(1, std::memory_order_relaxed);
+      h.bytes -= h.frames.front().size();
+      total -= h.frames.front().size();
+      h.frames.pop_front();
+      h.progress_micros = now;
+    }
+    const bool idle = now - h.progress_micros >= kHeldReplyIdleMicros;
+    if (h.frames.empty() || idle || !channels_.sync_server) {
+      frames_dropped_.fetch_add(h.frames.size(), std::memory_order_relaxed);
+      total -= h.bytes;
+      it = held_replies_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  held_reply_bytes_.store(total, std::memory_order_relaxed);
 }
 
 void ChannelListener::DrainOutbox() {
@@ -360,19 +433,25 @@ void ChannelListener::DrainOutbox() {
           SendChunked(std::move(f));
           break;
         }
-        std::string_view parts[2] = {f.address, f.payload};
-        Status s = channels_.sync_server->Send(parts, 2);
+        std::string fallback;
+        if (!f.fallback_topic.empty()) fallback = f.payload;  // (Rare: a failover's replies.)
+        Status s = SendReply(f.address, std::move(f.payload));
         if (s.code() == StatusCode::kUnavailable && !f.fallback_topic.empty() &&
             channels_.outbound) {
           f.fallback_topic.push_back('\0');
-          parts[0] = f.fallback_topic;
+          std::string_view parts[2] = {f.fallback_topic, fallback};
           s = channels_.outbound->Send(parts, 2);
+          (s.ok() ? frames_sent_ : frames_dropped_).fetch_add(1, std::memory_order_relaxed);
+        } else if (s.code() == StatusCode::kUnavailable) {
+          frames_dropped_.fetch_add(1, std::memory_order_relaxed);
         }
-        (s.ok() ? frames_sent_ : frames_dropped_).fetch_add(1, std::memory_order_relaxed);
         break;
       }
       case Route::kUpstream:
-        if (channels_.upstream) blocked_upstream_.push_back(std::move(f));
+        if (channels_.upstream) {
+          blocked_upstream_bytes_ += f.payload.size();
+          blocked_upstream_.push_back(std::move(f));
+        }
         break;
       case Route::kSyncRequest:
         if (!channels_.sync_client) break;
@@ -390,9 +469,12 @@ void ChannelListener::DrainOutbox() {
         break;
     }
   }
-  if (channels_.upstream && attached_) Flush(channels_.upstream.get(), &blocked_upstream_);
+  if (channels_.upstream && attached_) {
+    Flush(channels_.upstream.get(), &blocked_upstream_, &blocked_upstream_bytes_);
+  }
   if (channels_.sync_client) Flush(channels_.sync_client.get(), &blocked_sync_client_);
   FlushDirect();
+  FlushHeldReplies();
 }
 
 OutboundFrame ChannelListener::Coalesce(std::vector<OutboundFrame>* frames, size_t* i) const {
@@ -426,10 +508,10 @@ OutboundFrame ChannelListener::Coalesce(std::vector<OutboundFrame>* frames, size
 void ChannelListener::SendChunked(OutboundFrame f) {
   std::vector<std::string> chunks =
       chunk_sender_.Start(f.address, std::move(f.doc), std::move(f.payload), SteadyMicros());
-  for (const std::string& chunk : chunks) {
-    std::string_view parts[2] = {f.address, chunk};
-    Status s = channels_.sync_server->Send(parts, 2);
-    (s.ok() ? frames_sent_ : frames_dropped_).fetch_add(1, std::memory_order_relaxed);
+  for (std::string& chunk : chunks) {
+    Status s = SendReply(f.address, std::move(chunk));
+    if (s.code() == StatusCode::kUnavailable)
+      frames_dropped_.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -538,9 +620,10 @@ void ChannelListener::Decode(ChannelKind kind, const Frame& frame, std::vector<M
       std::optional<std::string> chunk =
           chunk_sender_.Next(routing_id, msg.envelope.chunk_request(), SteadyMicros());
       if (chunk && channels_.sync_server) {
-        std::string_view parts[2] = {routing_id, *chunk};
-        Status sent = channels_.sync_server->Send(parts, 2);
-        (sent.ok() ? frames_sent_ : frames_dropped_).fetch_add(1, std::memory_order_relaxed);
+        Status sent = SendReply(routing_id, *std::move(chunk));
+        if (sent.code() == StatusCode::kUnavailable) {
+          frames_dropped_.fetch_add(1, std::memory_order_relaxed);
+        }
       }
     } else {
       sink_->OnBadFrame(kind, Status(StatusCode::kUnsupported, "a chunk on the wrong channel"),
@@ -584,9 +667,11 @@ void ChannelListener::Decode(ChannelKind kind, const Frame& frame, std::vector<M
     const bool own_business = !batch && msg.envelope.doc().empty() &&
                               (msg.envelope.has_heartbeat() || msg.envelope.has_root_lost() ||
                                msg.envelope.has_takeover());
-    if (!attached_ && blocked_upstream_.size() >= kMaxHeldUpstream) {
-      // Cut off from its parent for long: the children send their edits again when they see
-      // no acknowledgement, so the oldest queue is not allowed to grow without bound.
+    if ((!attached_ && blocked_upstream_.size() >= kMaxHeldUpstream) ||
+        blocked_upstream_bytes_ >= kMaxHeldUpstreamBytes) {
+      // Cut off from its parent for long, or a parent slower than the children: they send
+      // their edits again when they see no acknowledgement, so the queue is not allowed to
+      // grow without bound.
       frames_dropped_.fetch_add(1, std::memory_order_relaxed);
     } else if (channels_.upstream && !own_business) {
       if (refused) {
@@ -594,9 +679,11 @@ void ChannelListener::Decode(ChannelKind kind, const Frame& frame, std::vector<M
         for (const Message& e : admitted) {
           blocked_upstream_.push_back(
               OutboundFrame{Route::kUpstream, "", EncodeEnvelope(e.envelope)});
+          blocked_upstream_bytes_ += blocked_upstream_.back().payload.size();
         }
       } else {
         blocked_upstream_.push_back(OutboundFrame{Route::kUpstream, "", std::string(body)});
+        blocked_upstream_bytes_ += body.size();
       }
     }
     if (batch || !msg.envelope.doc().empty()) return;
@@ -795,7 +882,8 @@ void ChannelListener::Run() {
     auto now = SteadyClock::now();
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - now);
     if (wait.count() < 0) wait = std::chrono::milliseconds(0);
-    if (saturated) wait = std::min(wait, std::chrono::milliseconds(1));
+    // Held replies are tried again each round: a ROUTER says only that some peer has room.
+    if (saturated || !held_replies_.empty()) wait = std::min(wait, std::chrono::milliseconds(1));
     if (!Poll(&items, wait).ok()) break;
     if (stop_.load()) break;
     for (size_t i = 0; i < readables.size(); ++i) {

@@ -177,6 +177,23 @@ class ChannelListener {
   // Most frames a relay holds for its parent while it is not attached (joining again); its
   // children's further frames are dropped until then (they resend what is not acknowledged).
   static constexpr size_t kMaxHeldUpstream = 10000;
+  // Most bytes a relay holds for its parent, attached or not (a parent slower than the
+  // children): past it, further frames are dropped until the queue drains (the children resend).
+  static constexpr size_t kMaxHeldUpstreamBytes = 64 << 20;
+  // The sync server's (ROUTER's) send high-water mark, in frames per peer. With sync replies
+  // about a document at most ChunkSender::kChunkBytes each (larger ones go in chunks), a peer
+  // that asks and never reads holds at most 16 MiB in the socket.
+  static constexpr int kSyncServerHwm = 64;
+  // Replies that found their peer's pipe full wait here, behind that peer's earlier ones, and
+  // go as the peer reads: at most this many bytes per peer (past it the peer's oldest go), peers,
+  // and bytes in all (past those the reply is dropped); a dropped reply's requester asks
+  // again. A peer's queue that has taken nothing for kHeldReplyIdleMicros is dropped.
+  static constexpr size_t kMaxHeldReplyBytesPerPeer = 4 << 20;
+  static constexpr size_t kMaxHeldReplyPeers = 1024;
+  static constexpr size_t kMaxHeldReplyBytes = 256 << 20;
+  static constexpr int64_t kHeldReplyIdleMicros = 10'000'000;
+  // Bytes of sync replies waiting for their peers (I/O thread; for tests).
+  size_t held_reply_bytes() const { return held_reply_bytes_.load(std::memory_order_relaxed); }
 
  private:
   struct Command {
@@ -212,8 +229,9 @@ class ChannelListener {
   // Signals the I/O thread if needed. Call without mu_.
   void Wake(bool needed) EXCLUDES(mu_);
   void DrainOutbox();
-  // Sends what it can of queue to channel; returns true if all went.
-  bool Flush(Channel* channel, std::deque<OutboundFrame>* queue);
+  // Sends what it can of queue to channel, less *bytes by what went (if given); returns true
+  // if all went.
+  bool Flush(Channel* channel, std::deque<OutboundFrame>* queue, size_t* bytes = nullptr);
   // Moves frames[*i] and the batchable frames after it for the same route and document (up to
   // kBatchBytes) into one frame; advances *i past them.
   OutboundFrame Coalesce(std::vector<OutboundFrame>* frames, size_t* i) const;
@@ -228,6 +246,12 @@ class ChannelListener {
   void OnChunk(const wire::Envelope& env, std::vector<Message>* run);
   // A sync reply too large for one frame: sent in chunks.
   void SendChunked(OutboundFrame f);
+  // Sends frame to the sync server's peer routing_id, or holds it behind that peer's earlier
+  // frames when its pipe is full (ok then), or drops it past the bounds (kResourceExhausted).
+  // kUnavailable: the peer is gone.
+  Status SendReply(const std::string& routing_id, std::string frame);
+  // Sends the held replies their peers have room for; drops the queues idle too long.
+  void FlushHeldReplies();
   // Hands *run to the sink (if not empty) and clears it.
   void Deliver(std::vector<Message>* run);
 
@@ -279,6 +303,14 @@ class ChannelListener {
   // The topics subscribed with Subscribe, for a new SUB.
   std::set<std::string> topics_;
   std::deque<OutboundFrame> blocked_upstream_;
+  size_t blocked_upstream_bytes_ = 0;
+  struct HeldReplies {
+    std::deque<std::string> frames;
+    size_t bytes = 0;
+    int64_t progress_micros = 0;  // when the peer last took one
+  };
+  std::map<std::string, HeldReplies> held_replies_;  // by routing id
+  std::atomic<size_t> held_reply_bytes_{0};
   std::deque<OutboundFrame> blocked_sync_client_;
   // The sync client's handshakes (Channels::curve_client), remade with it.
   std::unique_ptr<Channel> handshakes_;

@@ -25,6 +25,23 @@ void ChunkSender::Drop(std::map<uint64_t, Transfer>::iterator it) {
 
 std::vector<std::string> ChunkSender::Start(std::string routing_id, std::string doc,
                                             std::string reply, int64_t now_micros) {
+  // This peer's transfers, oldest first: one about the same document is moot (the peer asked
+  // again), and the oldest go until kMaxTransfersPerPeer - 1 are left.
+  std::vector<uint64_t> peers;
+  for (auto it = transfers_.begin(); it != transfers_.end();) {
+    auto next = std::next(it);
+    if (it->second.routing_id == routing_id) {
+      if (it->second.doc == doc) {
+        Drop(it);
+      } else {
+        peers.push_back(it->first);
+      }
+    }
+    it = next;
+  }
+  for (size_t i = 0; peers.size() - i >= kMaxTransfersPerPeer; ++i) {
+    Drop(transfers_.find(peers[i]));
+  }
   while (!transfers_.empty() &&
          (transfers_.size() >= kMaxTransfers || bytes_ + reply.size() > kMaxBytes)) {
     Drop(transfers_.begin());
@@ -56,6 +73,12 @@ std::optional<std::string> ChunkSender::Next(const std::string& routing_id,
   std::string chunk = Encode(it->first, it->second, req.offset());
   if (req.offset() + kChunkBytes >= it->second.reply.size()) Drop(it);  // The last one.
   return chunk;
+}
+
+size_t ChunkSender::transfers_for(const std::string& routing_id) const {
+  size_t n = 0;
+  for (const auto& [id, t] : transfers_) n += t.routing_id == routing_id;
+  return n;
 }
 
 void ChunkSender::Expire(int64_t now_micros) {

@@ -12,7 +12,7 @@ namespace zinc {
 namespace internal {
 
 // Sync replies too large for one frame, in pieces (wire::Chunk; docs/protocol.md, Chunked
-// replies): a snapshot of a 100 MB document goes as 100 frames of 1 MiB, at most kWindow in
+// replies): a snapshot of a 100 MB document goes as 400 frames of 256 KiB, at most kWindow in
 // flight, so that the sender's other replies, heartbeats and other documents keep flowing, and
 // neither side holds more than the reply itself. The ChannelListener (I/O thread) drives both.
 
@@ -20,14 +20,19 @@ namespace internal {
 // Thread-compatible.
 class ChunkSender {
  public:
-  // A reply larger than this goes in chunks of this size.
-  static constexpr size_t kChunkBytes = 1 << 20;
+  // A reply larger than this goes in chunks of this size. Small enough that the ROUTER's
+  // high-water mark (kSyncServerHwm frames) bounds what one peer that does not read can hold
+  // in the socket: 64 x 256 KiB = 16 MiB.
+  static constexpr size_t kChunkBytes = 256 << 10;
   // Chunks in flight per transfer: sent at the start, then one per chunk the receiver has.
   static constexpr size_t kWindow = 4;
   // Most transfers held, and most bytes of replies in them: past either, the oldest is dropped
   // (its receiver's request is not answered; it asks for the document again).
   static constexpr size_t kMaxTransfers = 64;
   static constexpr size_t kMaxBytes = size_t{2} << 30;
+  // Most transfers held for one peer: a further one drops that peer's oldest, and a second
+  // reply about the same document replaces the first (the peer asked again).
+  static constexpr size_t kMaxTransfersPerPeer = 4;
   // A transfer whose receiver asked for nothing this long is dropped.
   static constexpr int64_t kIdleMicros = 30'000'000;
 
@@ -47,6 +52,8 @@ class ChunkSender {
   void Expire(int64_t now_micros);
   size_t transfers() const { return transfers_.size(); }
   size_t bytes() const { return bytes_; }
+  // The transfers held for routing_id.
+  size_t transfers_for(const std::string& routing_id) const;
 
  private:
   struct Transfer {

@@ -1,4 +1,4 @@
-// ChunkSender and ChunkAssembler without sockets: a large reply goes in 1 MiB pieces, at most
+// ChunkSender and ChunkAssembler without sockets: a large reply goes in 256 KiB pieces, at most
 // kWindow in flight, only to the peer it is for, and is reassembled byte for byte.
 
 #include "endpoints/chunks.h"
@@ -94,10 +94,32 @@ TEST(ChunksTest, TheAssemblerRefusesChunksOutOfOrderOrOverItsLimit) {
 
 TEST(ChunksTest, TheSenderHoldsAtMostItsBoundOfTransfers) {
   ChunkSender sender(kHost);
+  const std::string reply = Reply(ChunkSender::kChunkBytes * 5);
   for (size_t i = 0; i < ChunkSender::kMaxTransfers + 10; ++i) {
-    sender.Start("peer", "doc", Reply(ChunkSender::kChunkBytes * 5), 0);
+    sender.Start("peer" + std::to_string(i), "doc", reply, 0);
   }
   EXPECT_EQ(sender.transfers(), ChunkSender::kMaxTransfers);
+  EXPECT_EQ(sender.bytes(), ChunkSender::kMaxTransfers * reply.size());
+}
+
+TEST(ChunksTest, OnePeerHoldsAtMostItsShareAndAskingAgainReplacesTheTransfer) {
+  ChunkSender sender(kHost);
+  const std::string reply = Reply(ChunkSender::kChunkBytes * 5);
+  // A peer that asks for one document 40 times and reads nothing holds one transfer.
+  for (int i = 0; i < 40; ++i) sender.Start("greedy", "doc", reply, 0);
+  EXPECT_EQ(sender.transfers_for("greedy"), 1u);
+  // Forty documents: its newest kMaxTransfersPerPeer.
+  std::vector<std::string> last;
+  for (int i = 0; i < 40; ++i) last = sender.Start("greedy", "d" + std::to_string(i), reply, 0);
+  EXPECT_EQ(sender.transfers_for("greedy"), ChunkSender::kMaxTransfersPerPeer);
+  EXPECT_EQ(sender.bytes(), ChunkSender::kMaxTransfersPerPeer * reply.size());
+  // Another peer is not affected, and the newest transfer goes on.
+  sender.Start("other", "doc", reply, 0);
+  EXPECT_EQ(sender.transfers_for("other"), 1u);
+  wire::ChunkRequest req;
+  req.set_transfer(Parse(last[0]).chunk().transfer());
+  req.set_offset(ChunkSender::kChunkBytes * 4);
+  EXPECT_TRUE(sender.Next("greedy", req, 0));
 }
 
 }  // namespace

@@ -21,13 +21,13 @@ constexpr size_t kMaxTaskMessages = 256;
 // Tries to bind the three channels of base, picking consecutive free ports when base.port is 0.
 Status BindHostChannels(ChannelContext* ctx, BaseAddress* base, SocketType pub_type,
                         const ChannelOptions& pub_opts, const ChannelOptions& in_opts,
-                        ChannelListener::Channels* out) {
+                        const ChannelOptions& sync_opts, ChannelListener::Channels* out) {
   const bool pick = base->transport == "tcp" && base->port == 0;
   Status last;
   for (int attempt = 0; attempt < (pick ? 64 : 1); ++attempt) {
     Result<std::unique_ptr<Channel>> pub = Channel::Create(ctx, pub_type, pub_opts);
     Result<std::unique_ptr<Channel>> pull = Channel::Create(ctx, SocketType::kPull, in_opts);
-    Result<std::unique_ptr<Channel>> router = Channel::Create(ctx, SocketType::kRouter, in_opts);
+    Result<std::unique_ptr<Channel>> router = Channel::Create(ctx, SocketType::kRouter, sync_opts);
     if (!pub.ok()) return pub.status();
     if (!pull.ok()) return pull.status();
     if (!router.ok()) return router.status();
@@ -86,6 +86,7 @@ ChannelOptions EndpointImpl::HostOptions(SocketType type) const {
   } else {
     o.max_message_bytes = static_cast<int64_t>(options_.limits.max_envelope_bytes) + 1024;
   }
+  if (type == SocketType::kRouter) o.sndhwm = ChannelListener::kSyncServerHwm;
   if (keys_on()) {
     o.curve_server = true;
     o.curve_secret_key = options_.secret_key;
@@ -179,9 +180,10 @@ Status EndpointImpl::Init() {
     if (!base.ok()) return base.status();
     const ChannelOptions pub_opts = HostOptions(SocketType::kXPub);
     const ChannelOptions in_opts = HostOptions(SocketType::kPull);
+    const ChannelOptions sync_opts = HostOptions(SocketType::kRouter);
     // An XPUB tells a relay what its children subscribe to (a root may become one: failover).
-    ZINC_RETURN_IF_ERROR(
-        BindHostChannels(context_, &*base, SocketType::kXPub, pub_opts, in_opts, &channels));
+    ZINC_RETURN_IF_ERROR(BindHostChannels(context_, &*base, SocketType::kXPub, pub_opts, in_opts,
+                                          sync_opts, &channels));
     channels.xpub = true;
     channels.relay = is_relay();
     channels.gated = keys_on();
