@@ -89,8 +89,10 @@ struct EndpointOptions {
   // ... and at most this many bytes of them (encoded), so that a host's memory stays bounded
   // whatever the fragment size; a client further behind resyncs from a snapshot. Default: 32 MiB.
   size_t history_bytes = 32 << 20;
-  // Fragments a client buffers while it syncs or waits for a catch-up. Default: 100000.
+  // Fragments a client buffers while it syncs or waits for a catch-up, and their bytes
+  // (encoded); past either it resyncs from a fresh snapshot. Default: 100000 and 64 MiB.
   size_t max_buffered_fragments = 100000;
+  size_t max_buffered_bytes = 64 << 20;
   // Document types; nullptr: the built-in types. Must outlive the Endpoint.
   const TypeRegistry* types = nullptr;
   // Time source; nullptr: SystemClock. Must outlive the Endpoint.

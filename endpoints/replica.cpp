@@ -71,18 +71,28 @@ void Replica::FailLocked(Status why) {
   state_ = State::kFailed;
   error_ = std::move(why);
   buffered_.clear();
+  buffered_bytes_ = 0;
   cv_.notify_all();
   ServeParkedLocked(0);
 }
 
 void Replica::BufferLocked(const wire::Envelope& env) {
-  if (buffered_.size() >= core_->options().max_buffered_fragments) {
+  const size_t bytes = env.ByteSizeLong();
+  if (buffered_.size() >= core_->options().max_buffered_fragments ||
+      buffered_bytes_ + bytes > core_->options().max_buffered_bytes) {
     // Too far behind to buffer: start over from a fresh snapshot.
     buffered_.clear();
+    buffered_bytes_ = 0;
     if (state_ == State::kSynced) ResyncLocked("buffer overflow");
     return;
   }
-  buffered_.emplace(env.seq(), env);
+  if (buffered_.emplace(env.seq(), env).second) buffered_bytes_ += bytes;
+}
+
+void Replica::EraseBufferedLocked(std::map<uint64_t, wire::Envelope>::iterator it) {
+  const size_t bytes = it->second.ByteSizeLong();
+  buffered_bytes_ -= std::min(buffered_bytes_, bytes);
+  buffered_.erase(it);
 }
 
 void Replica::OnFragment(const wire::Envelope& env) {
@@ -227,13 +237,15 @@ void Replica::DrainBufferedLocked(Changes* changes) {
   while (!buffered_.empty() && state_ == State::kSynced) {
     auto it = buffered_.begin();
     if (it->first <= applied_seq_) {
-      buffered_.erase(it);
+      EraseBufferedLocked(it);
       continue;
     }
     if (it->first != applied_seq_ + 1) {
       RequestCatchupLocked(applied_seq_ + 1, it->first - 1);
       return;
     }
+    const size_t bytes = it->second.ByteSizeLong();
+    buffered_bytes_ -= std::min(buffered_bytes_, bytes);
     wire::Envelope env = std::move(it->second);
     buffered_.erase(it);
     ApplySequencedLocked(env, changes, &env);

@@ -162,6 +162,7 @@ class Replica final : public DocumentBackend {
   void ApplySequencedInnerLocked(const wire::Envelope& env, Changes* changes) REQUIRES(mu_);
   void DrainBufferedLocked(Changes* changes) REQUIRES(mu_);
   void BufferLocked(const wire::Envelope& env) REQUIRES(mu_);
+  void EraseBufferedLocked(std::map<uint64_t, wire::Envelope>::iterator it) REQUIRES(mu_);
   void RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply& snap, Changes* changes)
       REQUIRES(mu_);
   void RequestSnapshotLocked() REQUIRES(mu_);
@@ -233,6 +234,7 @@ class Replica final : public DocumentBackend {
   uint64_t next_origin_seq_ GUARDED_BY(mu_) = 1;
   // Fragments that arrived out of order or before the snapshot, by seq.
   std::map<uint64_t, wire::Envelope> buffered_ GUARDED_BY(mu_);
+  size_t buffered_bytes_ GUARDED_BY(mu_) = 0;  // their encoded sizes
   // Outstanding requests (send time 0: none).
   int64_t snapshot_sent_micros_ GUARDED_BY(mu_) = 0;
   int64_t catchup_sent_micros_ GUARDED_BY(mu_) = 0;

@@ -120,6 +120,30 @@ TEST_F(ReplicaTest, AGapIsFetchedByCatchupAndWhatWasBufferedAppliesAfterIt) {
   EXPECT_EQ(replica_->ToJson(), "{\"type\":\"map\",\"seq\":7,\"entries\":{\"a\":1,\"b\":2}}");
 }
 
+TEST_F(ReplicaTest, BufferedFragmentsAreBoundedInBytesAndPastItTheReplicaResyncs) {
+  core_.mutable_options().max_buffered_bytes = 10000;
+  Open();
+  AnswerSnapshot(5);
+  core_.TakeSent();
+  const EndpointId other = EndpointId::Random();
+  // Ahead of a gap at 6: buffered, 3 KB each, until the fourth would pass 10,000 bytes.
+  auto big = [&](uint64_t seq) {
+    wire::Envelope e = Fragment(other, seq, seq, "k", 0);
+    e.mutable_fragment()->set_payload(
+        EncodeMapOps({MapOp{MapOp::Kind::kSet, "k", "\"" + std::string(3000, 'x') + "\""}}));
+    return e;
+  };
+  for (uint64_t seq = 7; seq <= 9; ++seq) replica_->OnFragment(big(seq));
+  Sent sent = core_.TakeSent();
+  EXPECT_EQ(Count(sent, wire::Envelope::kSnapshotRequest), 0u);
+  replica_->OnFragment(big(10));
+  sent = core_.TakeSent();
+  EXPECT_EQ(Count(sent, wire::Envelope::kSnapshotRequest), 1u);  // Too far behind: resync.
+  EXPECT_EQ(replica_->seq(), 5u);
+  AnswerSnapshot(10);
+  EXPECT_EQ(replica_->seq(), 10u);
+}
+
 TEST_F(ReplicaTest, AnEditIsSentAtOnceAndAcknowledgedByItsEcho) {
   Open();
   AnswerSnapshot(5);
