@@ -21,33 +21,15 @@
 namespace zinc {
 namespace {
 
+using testing::FailoverOptions;
 using testing::OpenMap;
 using testing::OpenText;
 using testing::RawPeer;
 using testing::StartHost;
+using testing::StartMember;
 using testing::WaitFor;
 
 constexpr auto kTimeout = std::chrono::seconds(60);
-
-EndpointOptions Options() {
-  EndpointOptions o;
-  o.handler_threads = 1;
-  // Starved endpoints (sanitizers, two cores) are not taken for dead: 0.5 s of silence is.
-  o.heartbeat_misses = 5;
-  return o;
-}
-
-std::unique_ptr<Endpoint> StartMember(const std::string& join, bool relay, uint32_t priority) {
-  EndpointOptions o = Options();
-  o.join = join;
-  if (relay) o.listen = "tcp://127.0.0.1:*";
-  o.priority = priority;
-  Result<std::unique_ptr<Endpoint>> e = Endpoint::Start(std::move(o));
-  EXPECT_TRUE(e.ok()) << e.status().ToString();
-  if (!e.ok()) std::abort();
-  EXPECT_TRUE((*e)->WaitJoined(kTimeout).ok());
-  return std::move(e).value();
-}
 
 std::string Read(const DocumentHandle* doc) {
   std::string s;
@@ -56,7 +38,7 @@ std::string Read(const DocumentHandle* doc) {
 }
 
 TEST(FailoverTest, StandbyTakesOverWhenTheRootStopsAndNoEditIsLost) {
-  auto root = StartHost(Options());
+  auto root = StartHost(FailoverOptions());
   auto standby = StartMember(root->listen_address(), /*relay=*/true, /*priority=*/5);
   auto other = StartMember(root->listen_address(), /*relay=*/true, /*priority=*/1);
   std::vector<std::unique_ptr<Endpoint>> clients;
@@ -120,7 +102,7 @@ TEST(FailoverTest, StandbyTakesOverWhenTheRootStopsAndNoEditIsLost) {
 }
 
 TEST(FailoverTest, ARootThatLearnsOfALaterEpochStepsDownAndJoinsTheNewRoot) {
-  auto old_root = StartHost(Options());
+  auto old_root = StartHost(FailoverOptions());
   DocumentHandle* doc = OpenMap(old_root.get(), "m");
   ASSERT_NE(doc, nullptr);
   ASSERT_TRUE(doc->EditJson("{\"set\":[\"a\",1]}").ok());
@@ -202,7 +184,7 @@ Status Set(DocumentHandle* doc, const std::string& key, int n) {
 }
 
 TEST(FailoverTest, AHandleOnTheStandbyKeepsEditingThroughTheTakeover) {
-  auto root = StartHost(Options());
+  auto root = StartHost(FailoverOptions());
   auto standby = StartMember(root->listen_address(), /*relay=*/true, /*priority=*/5);
   auto client = StartMember(root->listen_address(), /*relay=*/false, 0);
   DocumentHandle* mine = OpenMap(standby.get(), "m");
@@ -280,7 +262,7 @@ TEST(FailoverTest, ABusyRootIsNotTakenForDead) {
   // Its one handler held for three heartbeat timeouts, with a queue of one: the root reads
   // nothing more, but its I/O thread goes on ticking and heartbeating, so neither its standby
   // nor its children take it for dead. Released, it handles what waited.
-  EndpointOptions o = Options();
+  EndpointOptions o = FailoverOptions();
   o.max_queued_messages = 1;
   Trio t;
   ASSERT_NO_FATAL_FAILURE(StartTrio(o, &t));
@@ -365,7 +347,7 @@ TEST(FailoverTest, AHandleOnARootThatStepsDownKeepsEditingThroughTheNewRoot) {
   // A root that stands still (its clock frozen) stops ticking: no heartbeats. Its standby takes
   // over; thawed, the root finds the gap in its ticks, learns of the new root and steps down.
   FreezableClock clock;
-  EndpointOptions o = Options();
+  EndpointOptions o = FailoverOptions();
   o.clock = &clock;
   Trio t;
   ASSERT_NO_FATAL_FAILURE(StartTrio(o, &t));

@@ -22,32 +22,14 @@
 namespace zinc {
 namespace {
 
+using testing::FailoverOptions;
 using testing::OpenMap;
 using testing::RawPeer;
 using testing::StartHost;
+using testing::StartMember;
 using testing::WaitFor;
 
 constexpr auto kTimeout = std::chrono::seconds(60);
-
-EndpointOptions Options() {
-  EndpointOptions o;
-  o.handler_threads = 1;
-  // Starved endpoints (sanitizers, two cores) are not taken for dead: 0.5 s of silence is.
-  o.heartbeat_misses = 5;
-  return o;
-}
-
-std::unique_ptr<Endpoint> StartMember(const std::string& join, bool relay, uint32_t priority,
-                                      EndpointOptions o = Options()) {
-  o.join = join;
-  if (relay) o.listen = "tcp://127.0.0.1:*";
-  o.priority = priority;
-  Result<std::unique_ptr<Endpoint>> e = Endpoint::Start(std::move(o));
-  EXPECT_TRUE(e.ok()) << e.status().ToString();
-  if (!e.ok()) std::abort();
-  EXPECT_TRUE((*e)->WaitJoined(kTimeout).ok());
-  return std::move(e).value();
-}
 
 uint64_t Refused(Endpoint& e, const std::string& reason) {
   return e.counters().Value("zinc_refused_total{reason=\"" + reason + "\"}");
@@ -59,7 +41,7 @@ struct Cluster {
   std::vector<std::unique_ptr<Endpoint>> clients;
 
   Cluster() {
-    root = StartHost(Options());
+    root = StartHost(FailoverOptions());
     standby = StartMember(root->listen_address(), /*relay=*/true, /*priority=*/5);
     for (int i = 0; i < 2; ++i) {
       clients.push_back(StartMember(root->listen_address(), /*relay=*/false, 0));
@@ -316,7 +298,7 @@ TEST(HostileTest, TailOffersFromOutsideTheTakeoverAreRefusedAndNoEditIsDropped) 
 }
 
 TEST(HostileTest, JunkDocumentsAndStrangeAuthorsStopAtTheirBounds) {
-  EndpointOptions o = Options();
+  EndpointOptions o = FailoverOptions();
   o.max_documents = 20;
   o.max_authors_per_document = 10;
   auto root = StartHost(o);
@@ -352,7 +334,7 @@ TEST(HostileTest, JunkDocumentsAndStrangeAuthorsStopAtTheirBounds) {
 }
 
 TEST(HostileTest, AFastWriterIsSlowedNotDroppedAndPresenceFloodsAreCut) {
-  EndpointOptions o = Options();
+  EndpointOptions o = FailoverOptions();
   o.max_fragments_per_second = 200;
   o.max_presence_bytes_per_second = 4096;
   auto root = StartHost(o);
@@ -381,7 +363,7 @@ TEST(HostileTest, AFastWriterIsSlowedNotDroppedAndPresenceFloodsAreCut) {
 }
 
 TEST(HostileTest, ChainsFromAlternatingOldBasesAreRationed) {
-  EndpointOptions o = Options();
+  EndpointOptions o = FailoverOptions();
   o.history_fragments = 16384;  // A bridge cap of 4,096: a budget of 16 x 4,096 a second.
   auto root = StartHost(o);
   DocumentHandle* text = testing::OpenText(root.get(), "t");

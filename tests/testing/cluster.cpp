@@ -13,6 +13,25 @@ std::unique_ptr<Endpoint> StartHost(EndpointOptions options) {
   return std::move(host).value();
 }
 
+EndpointOptions FailoverOptions() {
+  EndpointOptions o;
+  o.handler_threads = 1;
+  o.heartbeat_misses = 5;
+  return o;
+}
+
+std::unique_ptr<Endpoint> StartMember(const std::string& join, bool relay, uint32_t priority,
+                                      EndpointOptions options) {
+  options.join = join;
+  if (relay) options.listen = "tcp://127.0.0.1:*";
+  options.priority = priority;
+  Result<std::unique_ptr<Endpoint>> e = Endpoint::Start(std::move(options));
+  EXPECT_TRUE(e.ok()) << e.status().ToString();
+  if (!e.ok()) std::abort();
+  EXPECT_TRUE((*e)->WaitJoined(std::chrono::seconds(60)).ok());
+  return std::move(e).value();
+}
+
 std::unique_ptr<Endpoint> StartClient(const Endpoint& host, EndpointOptions options) {
   options.join = host.listen_address();
   Result<std::unique_ptr<Endpoint>> client = Endpoint::Start(std::move(options));

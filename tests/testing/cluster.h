@@ -14,6 +14,13 @@ std::unique_ptr<Endpoint> StartHost(EndpointOptions options = EndpointOptions())
 // Starts a client that joins host.
 std::unique_ptr<Endpoint> StartClient(const Endpoint& host,
                                       EndpointOptions options = EndpointOptions());
+// Options for the endpoints of failover tests: one handler thread, and starved endpoints
+// (sanitizers, two cores) not taken for dead: 0.5 s of silence is.
+EndpointOptions FailoverOptions();
+// Starts a member that joins join (a relay with tcp://127.0.0.1 ports when relay) with the
+// given failover priority, and waits up to 60 s until it joined. Aborts the test on failure.
+std::unique_ptr<Endpoint> StartMember(const std::string& join, bool relay, uint32_t priority,
+                                      EndpointOptions options = FailoverOptions());
 // Opens (creating) the map called name; fails the test and returns nullptr on error.
 DocumentHandle* OpenMap(Endpoint* endpoint, const std::string& name);
 // The same for a text.
