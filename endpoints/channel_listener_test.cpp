@@ -133,7 +133,7 @@ TEST(ChannelListenerTest, APeerThatAsksAndNeverReadsIsHeldToItsBound) {
   channels.sync_server =
       std::move(Channel::Create(&context, SocketType::kRouter, router_options)).value();
   const std::string address = channels.sync_server->Bind("tcp://127.0.0.1:*").value();
-  constexpr size_t kReplyBytes = 8 << 20;  // An 8 MB document: each reply goes in 32 chunks.
+  constexpr size_t kReplyBytes = 2 << 20;  // A 2 MB document: each reply goes in 8 chunks.
   ReplyingSink sink(kReplyBytes);
   ChannelListener listener(std::move(channels), &sink, CodecLimits(), std::chrono::milliseconds(20),
                            kHost);
@@ -155,7 +155,7 @@ TEST(ChannelListenerTest, APeerThatAsksAndNeverReadsIsHeldToItsBound) {
       ASSERT_TRUE(WaitFor([&] { return greedy->Send(&part, 1).ok(); }));
     }
     asked += n * 10;
-    ASSERT_TRUE(WaitFor([&] { return sink.requests() == asked; }));
+    ASSERT_TRUE(WaitFor([&] { return sink.requests() == asked; }, std::chrono::seconds(120)));
     std::string req = Request(std::string(16, 'o'), "other");
     std::string_view part(req);
     ASSERT_TRUE(honest->Send(&part, 1).ok());
@@ -183,16 +183,18 @@ TEST(ChannelListenerTest, APeerThatAsksAndNeverReadsIsHeldToItsBound) {
   const size_t after_20 = ResidentBytes();
   greedy_asks(20);
   const size_t after_220 = ResidentBytes();
-  // The greedy peer: at most kMaxTransfersPerPeer replies held (32 MB), 64 frames of 256 KiB in
+  // The greedy peer: at most kMaxTransfersPerPeer replies held (8 MB), 64 frames of 256 KiB in
   // its pipe, and 4 MiB waiting for room, so that 200 more requests hold no more than the first
-  // 20. Before the bounds, each request left 4 MiB in the pipe (up to 10,000 frames) and a reply
-  // in memory: 200 were 800 MB more.
+  // 20. With the ROUTER's high-water mark at 10,000 frames as before, 200 more were 250 MB more.
   EXPECT_LE(listener.held_reply_bytes(), ChannelListener::kMaxHeldReplyBytesPerPeer);
   const auto mb = [](size_t from, size_t to) { return (to > from ? to - from : 0) / 1e6; };
   std::printf("resident set: +%.1f MB after 20 requests, +%.1f MB after 200 more\n",
               mb(before, after_20), mb(after_20, after_220));
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  // (A sanitizer's shadow memory moves with what is touched.)
   EXPECT_LT(mb(before, after_20), 200);
   EXPECT_LT(mb(after_20, after_220), 48);
+#endif
   EXPECT_GT(listener.frames_dropped(), 0u);
 
   // Once it reads, what was held flows, and one whole reply (the newest of a document) comes.
