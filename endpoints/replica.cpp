@@ -89,10 +89,11 @@ void Replica::BufferLocked(const wire::Envelope& env) {
   if (buffered_.emplace(env.seq(), env).second) buffered_bytes_ += bytes;
 }
 
-void Replica::EraseBufferedLocked(std::map<uint64_t, wire::Envelope>::iterator it) {
-  const size_t bytes = it->second.ByteSizeLong();
-  buffered_bytes_ -= std::min(buffered_bytes_, bytes);
+wire::Envelope Replica::TakeBufferedLocked(std::map<uint64_t, wire::Envelope>::iterator it) {
+  buffered_bytes_ -= std::min(buffered_bytes_, it->second.ByteSizeLong());
+  wire::Envelope env = std::move(it->second);
   buffered_.erase(it);
+  return env;
 }
 
 void Replica::OnFragment(const wire::Envelope& env) {
@@ -237,17 +238,14 @@ void Replica::DrainBufferedLocked(Changes* changes) {
   while (!buffered_.empty() && state_ == State::kSynced) {
     auto it = buffered_.begin();
     if (it->first <= applied_seq_) {
-      EraseBufferedLocked(it);
+      TakeBufferedLocked(it);
       continue;
     }
     if (it->first != applied_seq_ + 1) {
       RequestCatchupLocked(applied_seq_ + 1, it->first - 1);
       return;
     }
-    const size_t bytes = it->second.ByteSizeLong();
-    buffered_bytes_ -= std::min(buffered_bytes_, bytes);
-    wire::Envelope env = std::move(it->second);
-    buffered_.erase(it);
+    wire::Envelope env = TakeBufferedLocked(it);
     ApplySequencedLocked(env, changes, &env);
   }
   if (applied_seq_ >= catchup_to_) catchup_sent_micros_ = 0;

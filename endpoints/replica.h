@@ -162,7 +162,8 @@ class Replica final : public DocumentBackend {
   void ApplySequencedInnerLocked(const wire::Envelope& env, Changes* changes) REQUIRES(mu_);
   void DrainBufferedLocked(Changes* changes) REQUIRES(mu_);
   void BufferLocked(const wire::Envelope& env) REQUIRES(mu_);
-  void EraseBufferedLocked(std::map<uint64_t, wire::Envelope>::iterator it) REQUIRES(mu_);
+  // Removes a buffered fragment (counting its bytes out) and returns it.
+  wire::Envelope TakeBufferedLocked(std::map<uint64_t, wire::Envelope>::iterator it) REQUIRES(mu_);
   void RestoreLocked(const wire::Envelope& env, const wire::SnapshotReply& snap, Changes* changes)
       REQUIRES(mu_);
   void RequestSnapshotLocked() REQUIRES(mu_);
