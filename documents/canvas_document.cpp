@@ -165,6 +165,21 @@ Status TooManyPoints(uint64_t n) {
 // Checks what one op says on its own, without a document: everything but existence and the
 // canvas-wide limits.
 Status CheckOp(const CanvasOp& op) {
+  if (op.kind == CanvasOp::Kind::kCollect) {
+    if (!op.id.empty() || !op.props.empty() || !op.points.empty()) {
+      return Malformed("a collect carries nothing but its horizon and ids");
+    }
+    if (op.forget.empty() || op.forget.size() > kCanvasMaxOpsPerFragment) {
+      return Malformed("a collect names 1 to " + std::to_string(kCanvasMaxOpsPerFragment) + " ids");
+    }
+    for (size_t i = 0; i < op.forget.size(); ++i) {
+      ZINC_RETURN_IF_ERROR(CheckId(op.forget[i]));
+      if (i > 0 && !(op.forget[i - 1] < op.forget[i])) {
+        return Malformed("a collect's ids out of order or repeated");
+      }
+    }
+    return Status::Ok();
+  }
   ZINC_RETURN_IF_ERROR(CheckId(op.id));
   int last = 0;
   for (const CanvasPropWrite& p : op.props) {
@@ -193,6 +208,8 @@ Status CheckOp(const CanvasOp& op) {
     case CanvasOp::Kind::kDelete:
       if (!op.props.empty() || !op.points.empty()) return Malformed("a delete carries nothing");
       return Status::Ok();
+    case CanvasOp::Kind::kCollect:
+      break;  // Above.
   }
   return Malformed("unknown operation");
 }
@@ -390,11 +407,25 @@ CanvasOp CanvasOp::Delete(std::string id) {
   return op;
 }
 
+CanvasOp CanvasOp::Collect(uint64_t horizon, std::vector<std::string> forget) {
+  CanvasOp op;
+  op.kind = Kind::kCollect;
+  op.horizon = horizon;
+  op.forget = std::move(forget);
+  return op;
+}
+
 std::string EncodeCanvasOps(const std::vector<CanvasOp>& ops) {
   ByteWriter w;
   w.PutVarint(ops.size());
   for (const CanvasOp& op : ops) {
     w.PutByte(static_cast<uint8_t>(op.kind));
+    if (op.kind == CanvasOp::Kind::kCollect) {
+      w.PutVarint(op.horizon);
+      w.PutVarint(op.forget.size());
+      for (const std::string& id : op.forget) w.PutString(id);
+      continue;
+    }
     w.PutString(op.id);
     switch (op.kind) {
       case CanvasOp::Kind::kAdd:
@@ -410,6 +441,7 @@ std::string EncodeCanvasOps(const std::vector<CanvasOp>& ops) {
         WritePoints(&w, op.points);
         break;
       case CanvasOp::Kind::kDelete:
+      case CanvasOp::Kind::kCollect:
         break;
     }
   }
@@ -426,8 +458,27 @@ Status DecodeCanvasOps(std::string_view payload, std::vector<CanvasOp>* ops) {
   ops->reserve(std::min<uint64_t>(count, payload.size() / 2));
   for (uint64_t i = 0; i < count; ++i) {
     uint8_t kind;
+    if (!r.GetByte(&kind)) return Truncated();
+    if (kind == static_cast<uint8_t>(CanvasOp::Kind::kCollect)) {
+      if (count != 1) return Malformed("a collect is alone in its fragment");
+      CanvasOp op = CanvasOp::Collect(0, {});
+      uint64_t n;
+      if (!r.GetVarint(&op.horizon) || !r.GetVarint(&n)) return Truncated();
+      if (n == 0 || n > kCanvasMaxOpsPerFragment)
+        return Malformed("a collect names 1 to 10000 ids");
+      // Each id takes at least two bytes.
+      op.forget.reserve(std::min<uint64_t>(n, payload.size() / 2));
+      for (uint64_t k = 0; k < n; ++k) {
+        std::string_view id;
+        if (!r.GetString(&id)) return Truncated();
+        op.forget.emplace_back(id);
+      }
+      ZINC_RETURN_IF_ERROR(CheckOp(op));
+      ops->push_back(std::move(op));
+      continue;
+    }
     std::string_view id;
-    if (!r.GetByte(&kind) || !r.GetString(&id)) return Truncated();
+    if (!r.GetString(&id)) return Truncated();
     ZINC_RETURN_IF_ERROR(CheckId(id));
     CanvasOp op;
     op.id = std::string(id);
@@ -484,6 +535,21 @@ Status CanvasDocument::Check(const std::vector<CanvasOp>& ops) const {
   uint64_t points = points_;
   uint64_t string_bytes = string_bytes_;
   for (const CanvasOp& op : ops) {
+    if (op.kind == CanvasOp::Kind::kCollect) {
+      // Alone in its fragment (DecodeCanvasOps), so no draft shows the document otherwise.
+      if (op.horizon < horizon_) {
+        return Status(StatusCode::kInvalidArgument,
+                      "canvas: collect horizon " + std::to_string(op.horizon) +
+                          " is before the last, " + std::to_string(horizon_));
+      }
+      for (const std::string& id : op.forget) {
+        if (shapes_.count(id) > 0) {
+          return Status(StatusCode::kInvalidArgument,
+                        "canvas: collect of " + Quote(id) + ", a live shape");
+        }
+      }
+      continue;
+    }
     auto [it, inserted] = drafts.try_emplace(op.id);
     Draft& d = it->second;
     if (inserted) {
@@ -492,7 +558,7 @@ Status CanvasDocument::Check(const std::vector<CanvasOp>& ops) const {
         d.kind = s->second.kind;
         d.points = s->second.points.size();
         d.strings = SizesOf(s->second);
-      } else if (tombstones_.count(op.id) > 0) {
+      } else if (tombstoned(op.id)) {
         d.state = Draft::State::kDeleted;
       }
     }
@@ -522,10 +588,10 @@ Status CanvasDocument::Check(const std::vector<CanvasOp>& ops) const {
       ++ids;
       points += d.points;
       string_bytes += Sum(d.strings);
-    } else if (d.state == Draft::State::kNever) {
-      return Status(StatusCode::kNotFound, "canvas: no shape " + Quote(op.id));
-    } else if (d.state == Draft::State::kDeleted) {
-      continue;  // A concurrent edit of a deleted shape: dropped, not refused.
+    } else if (d.state != Draft::State::kLive) {
+      // A concurrent edit of a deleted shape (tombstoned, or collected since, or never seen
+      // here): dropped, not refused.
+      continue;
     } else if (op.kind == CanvasOp::Kind::kUpdate) {
       string_bytes -= Sum(d.strings);
       ApplySizes(&d.strings, op.props);
@@ -564,6 +630,15 @@ Status CanvasDocument::Check(const std::vector<CanvasOp>& ops) const {
 }
 
 void CanvasDocument::Mutate(CanvasOp op) {
+  if (op.kind == CanvasOp::Kind::kCollect) {
+    // Ids already forgotten (or never deleted here) are no-ops, like edits of them.
+    for (const std::string& id : op.forget) {
+      tombstones_.erase(id);
+      recent_.erase(id);
+    }
+    horizon_ = op.horizon;
+    return;
+  }
   if (op.kind == CanvasOp::Kind::kAdd) {
     CanvasShape s;
     s.kind = op.shape;
@@ -575,7 +650,7 @@ void CanvasDocument::Mutate(CanvasOp op) {
     return;
   }
   auto it = shapes_.find(op.id);
-  if (it == shapes_.end()) return;  // Tombstoned: Check let it through as a no-op.
+  if (it == shapes_.end()) return;  // Not live: Check let it through as a no-op.
   CanvasShape& s = it->second;
   switch (op.kind) {
     case CanvasOp::Kind::kUpdate:
@@ -592,16 +667,20 @@ void CanvasDocument::Mutate(CanvasOp op) {
       points_ -= s.points.size();
       string_bytes_ -= StringBytes(s);
       shapes_.erase(it);
+      if (collecting_) recent_.insert(op.id);
       tombstones_.insert(std::move(op.id));
       break;
     case CanvasOp::Kind::kAdd:
+    case CanvasOp::Kind::kCollect:
       break;
   }
 }
 
 // A snapshot: [varint shapes] then per shape, ascending by id, [string id][byte kind]
 // [double x y w h z width][string color fill text][points]; then [varint tombstones] and the
-// tombstoned ids, ascending.
+// tombstoned ids, ascending; then, only when min_base_seq() is not 0, [varint min_base_seq()].
+// (Snapshots from before collection existed end after the tombstones, as do those of canvases
+// never collected.)
 std::string CanvasDocument::Snapshot() const {
   ByteWriter w;
   w.PutVarint(shapes_.size());
@@ -616,6 +695,7 @@ std::string CanvasDocument::Snapshot() const {
   }
   w.PutVarint(tombstones_.size());
   for (const std::string& id : tombstones_) w.PutString(id);
+  if (horizon_ != 0) w.PutVarint(horizon_);
   return w.Release();
 }
 
@@ -679,9 +759,18 @@ Status CanvasDocument::Restore(std::string_view snapshot) {
     if (shapes.count(id) > 0) return bad("a shape is both live and deleted");
     tombstones.emplace_hint(tombstones.end(), id);
   }
+  uint64_t horizon = 0;
+  if (!r.done()) {
+    if (!r.GetVarint(&horizon)) return bad("truncated");
+    if (horizon == 0) return bad("a horizon of 0 is written as none");
+  }
   if (!r.done()) return bad("trailing bytes");
   shapes_ = std::move(shapes);
   tombstones_ = std::move(tombstones);
+  horizon_ = horizon;
+  // A new state: whatever the host noted of the old one is moot, and the next call starts over.
+  collecting_ = false;
+  recent_.clear();
   points_ = points;
   string_bytes_ = string_bytes;
   return Status::Ok();
@@ -718,6 +807,28 @@ std::string CanvasDocument::ToJson() const {
   return Dump(out);
 }
 
+std::vector<std::string> CanvasDocument::Collect(uint64_t head) {
+  std::vector<std::string> out;
+  if (collecting_ && tombstones_.size() > recent_.size()) {
+    // The tombstones not made since the last call were there at it, at collect_mark_.
+    std::vector<std::string> ids;
+    auto flush = [&] {
+      out.push_back(EncodeCanvasOps({CanvasOp::Collect(collect_mark_, std::move(ids))}));
+      ids.clear();
+    };
+    for (const std::string& id : tombstones_) {
+      if (recent_.count(id) > 0) continue;
+      ids.push_back(id);
+      if (ids.size() == kCanvasMaxOpsPerFragment) flush();
+    }
+    if (!ids.empty()) flush();
+  }
+  collecting_ = true;
+  collect_mark_ = head;
+  recent_.clear();
+  return out;
+}
+
 double CanvasDocument::FrontZ() const {
   if (shapes_.empty()) return 0;
   double z = -kCanvasMaxZ;
@@ -735,6 +846,12 @@ double CanvasDocument::BackZ() const {
 // ---- CanvasType ---------------------------------------------------------------------------
 
 std::unique_ptr<Document> CanvasType::Create() const { return std::make_unique<CanvasDocument>(); }
+
+bool CanvasType::IsHousekeeping(std::string_view payload) const {
+  // A collect is alone in its fragment: [varint 1][byte kCollect]...
+  return payload.size() >= 2 && payload[0] == 1 &&
+         payload[1] == static_cast<char>(CanvasOp::Kind::kCollect);
+}
 
 namespace {
 
@@ -760,8 +877,9 @@ Result<std::string> CanvasType::Transform(std::string_view op, std::string_view 
   ZINC_RETURN_IF_ERROR(DecodeCanvasOps(against, &theirs));
   std::unordered_map<std::string_view, Effect> effects;
   for (const CanvasOp& t : theirs) {
-    // An add touches a fresh id, which no op of a concurrent fragment names.
-    if (t.kind == CanvasOp::Kind::kAdd) continue;
+    // An add touches a fresh id, which no op of a concurrent fragment names; a collect
+    // touches no shape.
+    if (t.kind == CanvasOp::Kind::kAdd || t.kind == CanvasOp::Kind::kCollect) continue;
     Effect& e = effects[t.id];
     if (t.kind == CanvasOp::Kind::kDelete) {
       e.deletes = true;
@@ -775,7 +893,9 @@ Result<std::string> CanvasType::Transform(std::string_view op, std::string_view 
   std::vector<CanvasOp> out;
   out.reserve(ops.size());
   for (CanvasOp& o : ops) {
-    auto it = o.kind == CanvasOp::Kind::kAdd ? effects.end() : effects.find(o.id);
+    auto it = o.kind == CanvasOp::Kind::kAdd || o.kind == CanvasOp::Kind::kCollect
+                  ? effects.end()
+                  : effects.find(o.id);
     if (it == effects.end()) {
       out.push_back(std::move(o));
       continue;
@@ -826,7 +946,9 @@ class CanvasPendingEdits final : public StablePendingEdits {
     std::vector<CanvasOp> kept;
     kept.reserve(ops.size());
     for (CanvasOp& op : ops) {
-      auto it = op.kind == CanvasOp::Kind::kAdd ? touched_.end() : touched_.find(op.id);
+      auto it = op.kind == CanvasOp::Kind::kAdd || op.kind == CanvasOp::Kind::kCollect
+                    ? touched_.end()
+                    : touched_.find(op.id);
       if (it == touched_.end()) {
         kept.push_back(std::move(op));
         continue;
@@ -867,8 +989,8 @@ class CanvasPendingEdits final : public StablePendingEdits {
     std::vector<CanvasOp> ops;
     if (!DecodeCanvasOps(payload, &ops).ok()) return;  // Never pushed: local edits applied.
     for (const CanvasOp& op : ops) {
-      // A remote fragment never names a shape a pending edit adds.
-      if (op.kind == CanvasOp::Kind::kAdd) continue;
+      // A remote fragment never names a shape a pending edit adds; a collect names none.
+      if (op.kind == CanvasOp::Kind::kAdd || op.kind == CanvasOp::Kind::kCollect) continue;
       auto it = touched_.try_emplace(op.id).first;
       Touch& t = it->second;
       if (op.kind == CanvasOp::Kind::kDelete) {
@@ -1024,6 +1146,18 @@ Status ParseOne(const Json& j, std::vector<CanvasOp>* ops) {
   } else if (j.size() == 1 && j.contains("delete")) {
     op.kind = CanvasOp::Kind::kDelete;
     ZINC_RETURN_IF_ERROR(ParseId(j["delete"], R"("delete")", &op.id));
+  } else if (j.size() == 1 && j.contains("collect")) {
+    // The host's housekeeping, parsed so that what FragmentToJson prints reads back.
+    const Json& c = j["collect"];
+    if (!c.is_object() || c.size() != 2 || !c.contains("horizon") || !c.contains("ids") ||
+        !c["horizon"].is_number_unsigned() || !c["ids"].is_array()) {
+      return BadEdit(R"("collect" takes {"horizon":P,"ids":["s1",...]})");
+    }
+    op = CanvasOp::Collect(c["horizon"].get<uint64_t>(), {});
+    for (const Json& id : c["ids"]) {
+      if (!id.is_string()) return BadEdit(R"("collect" takes ids as strings)");
+      op.forget.push_back(id.get<std::string>());
+    }
   } else if (j.size() == 2 && j.contains("z") && (j.contains("front") || j.contains("back"))) {
     const char* what = j.contains("front") ? "front" : "back";
     op.kind = CanvasOp::Kind::kUpdate;
@@ -1073,6 +1207,11 @@ Result<std::string> CanvasType::FragmentFromJson(std::string_view json) const {
                      " edits");
     }
     for (const Json& e : j) ZINC_RETURN_IF_ERROR(ParseOne(e, &ops));
+    for (const CanvasOp& op : ops) {
+      if (op.kind == CanvasOp::Kind::kCollect && ops.size() > 1) {
+        return BadEdit(R"("collect" is alone in its fragment)");
+      }
+    }
   } else {
     ZINC_RETURN_IF_ERROR(ParseOne(j, &ops));
   }
@@ -1106,6 +1245,13 @@ std::string CanvasType::FragmentToJson(std::string_view payload) const {
       case CanvasOp::Kind::kDelete:
         e["delete"] = op.id;
         break;
+      case CanvasOp::Kind::kCollect: {
+        OrderedJson c = OrderedJson::object();
+        c["horizon"] = op.horizon;
+        c["ids"] = op.forget;
+        e["collect"] = std::move(c);
+        break;
+      }
     }
     out.push_back(std::move(e));
   }

@@ -8,16 +8,33 @@
 // render in (z, id) order. A fragment is a list of operations applied as one transaction: all of
 // them or none.
 //
-//   add(id, kind, properties, points)   creates a shape; refused if the id exists or existed.
+//   add(id, kind, properties, points)   creates a shape; refused if the id exists or is
+//                                       tombstoned.
 //   update(id, properties)              writes some properties; the last writer in seq order
 //                                       wins, per property.
 //   append(id, points, before_last)     inserts points into a stroke before its last
 //                                       before_last points (0: at the end).
-//   delete(id)                          removes a shape and leaves a tombstone: later updates,
-//                                       appends and deletes of the id are no-ops, not errors.
+//   delete(id)                          removes a shape and leaves a tombstone, so that the id
+//                                       is not added again while an edit made before the
+//                                       delete may still arrive.
 //   front / back                        an update of z to (the largest z the author sees) + 1 /
 //                                       (the smallest) - 1 (CanvasDocument::FrontZ, BackZ), so
 //                                       that z converges like any other property.
+//   collect(horizon, ids)               the host's housekeeping, alone in its fragment: forgets
+//                                       the tombstones of ids, all deleted at or before seq
+//                                       horizon, and sets min_base_seq() to horizon.
+//
+// Update, append and delete of an id that is not live (deleted, or never added) are no-ops, not
+// errors: a concurrent edit of a deleted shape is dropped cleanly, and so is one whose
+// tombstone was collected.
+//
+// Tombstones are collected: every EndpointOptions::collect_interval the host calls
+// CanvasDocument::Collect(head) and sequences what it returns as its own edits. At call k it
+// forgets the tombstones that were there at call k-1 (at seq P = the head then), with horizon
+// P, so the host refuses from then on, as stale, a fragment based before P (its author catches
+// up and sends it again): no edit made before a forgotten delete is sequenced after it. The
+// collect names its ids, so every replica forgets exactly what the host forgets, whatever its
+// own pending edits. Deleting shapes for ever holds at most two intervals' worth of tombstones.
 //
 // The host applies fragments in seq order as they come (host_transforms() is false). A client
 // shows its own pending edits at once, so it drops the property writes of a remote fragment
@@ -34,6 +51,7 @@
 //   {"update":{"id":"s1","x":10,"color":"#00ff00"}}       at least one property
 //   {"append":{"id":"s1","points":[[6,6],[7,8]]}}        optional "before_last":K (K >= 0)
 //   {"delete":"s1"}
+//   {"collect":{"horizon":P,"ids":["s1",...]}}          the host's; refused from anyone else
 //   {"front":"s1","z":N}  {"back":"s1","z":N}            the author computes N; both mean
 //                                                        {"update":{"id":"s1","z":N}}
 //   [EDIT, EDIT, ...]                                    1 to 10000 edits as one fragment
@@ -108,19 +126,22 @@ CanvasPropWrite CanvasString(CanvasProp prop, std::string text);
 
 // One operation of a canvas fragment.
 struct CanvasOp {
-  enum class Kind : uint8_t { kAdd = 1, kUpdate = 2, kAppend = 3, kDelete = 4 };
+  enum class Kind : uint8_t { kAdd = 1, kUpdate = 2, kAppend = 3, kDelete = 4, kCollect = 5 };
   Kind kind = Kind::kAdd;
-  std::string id;
+  std::string id;                          // all but kCollect
   CanvasKind shape = CanvasKind::kStroke;  // kAdd
   std::vector<CanvasPropWrite> props;      // kAdd, kUpdate (at least one); each prop once
   std::vector<CanvasPoint> points;         // kAdd of a stroke, kAppend (at least one)
   uint64_t before_last = 0;                // kAppend
+  uint64_t horizon = 0;                    // kCollect
+  std::vector<std::string> forget;         // kCollect: 1 to 10000 ids, ascending
 
   static CanvasOp Add(std::string id, CanvasKind shape, std::vector<CanvasPropWrite> props = {},
                       std::vector<CanvasPoint> points = {});
   static CanvasOp Update(std::string id, std::vector<CanvasPropWrite> props);
   static CanvasOp Append(std::string id, std::vector<CanvasPoint> points, uint64_t before_last = 0);
   static CanvasOp Delete(std::string id);
+  static CanvasOp Collect(uint64_t horizon, std::vector<std::string> forget);
 };
 
 // A live shape. Value type.
@@ -146,6 +167,8 @@ struct CanvasShape {
 //     update: [props]
 //     append: [varint before_last][points]
 //     delete: nothing
+//   except collect, the fragment's only op, which has no id:
+//     [byte 5][varint horizon][varint n] n x [string id], ids strictly ascending
 //   props  = [varint n] n x ([byte CanvasProp, strictly ascending][value]), a value being the 8
 //            little-endian bytes of an IEEE double (kX to kWidth) or a string
 //   points = [varint n] n x ([double x][double y])
@@ -153,8 +176,9 @@ std::string EncodeCanvasOps(const std::vector<CanvasOp>& ops);
 // Decodes a canvas fragment payload strictly and checks every value against the limits above,
 // without a document. Returns kMalformed (truncated, trailing bytes, unknown operation, kind or
 // property, a property repeated or out of order, NaN or infinite or out-of-range number, string
-// too long or not UTF-8, ...) or kResourceExhausted (an op carrying more than
-// kCanvasMaxStrokePoints points, checked before anything is allocated for them).
+// too long or not UTF-8, a collect with other ops or no ids or ids out of order, ...) or
+// kResourceExhausted (an op carrying more than kCanvasMaxStrokePoints points, checked before
+// anything is allocated for them).
 Status DecodeCanvasOps(std::string_view payload, std::vector<CanvasOp>* ops);
 
 // The canvas document: live shapes by id and the ids of deleted shapes. Thread-compatible.
@@ -162,11 +186,12 @@ class CanvasDocument final : public Document {
  public:
   std::string_view type() const override { return "canvas"; }
   // Applies all operations of the fragment, or none. Besides DecodeCanvasOps' codes, returns
-  // kInvalidArgument (add of an id that exists or was deleted; append to a shape that is not a
-  // stroke), kNotFound (update, append or delete of an id that never existed), kOutOfRange
+  // kInvalidArgument (add of an id that exists or is tombstoned; append to a shape that is not a
+  // stroke; a collect of a live id or with a horizon before min_base_seq()), kOutOfRange
   // (before_last beyond the stroke's points) and kResourceExhausted (a limit above exceeded).
   Status Apply(std::string_view payload) override;
-  // Shapes sorted by id, then tombstones sorted: the same state gives the same bytes.
+  // Shapes sorted by id, then tombstones sorted, then (once collected) min_base_seq(): the same
+  // state gives the same bytes.
   std::string Snapshot() const override;
   // Checks everything Apply checks, plus sorted, unique ids; changes nothing on error
   // (kMalformed or kResourceExhausted).
@@ -176,6 +201,13 @@ class CanvasDocument final : public Document {
   // strokes.
   std::string ToJson() const override;
 
+  // The collects of the tombstones that were there at the previous call (none at the first),
+  // at most kCanvasMaxOpsPerFragment ids each; notes head and which tombstones are older than
+  // it for the next call.
+  std::vector<std::string> Collect(uint64_t head) override;
+  // The horizon of the last collect applied.
+  uint64_t min_base_seq() const override { return horizon_; }
+
   // The z that brings a shape to the front: the largest z plus 1 (0 on an empty canvas).
   double FrontZ() const;
   // The z that sends a shape to the back: the smallest z minus 1 (0 on an empty canvas).
@@ -183,6 +215,7 @@ class CanvasDocument final : public Document {
 
   const std::map<std::string, CanvasShape, std::less<>>& shapes() const { return shapes_; }
   const std::set<std::string, std::less<>>& tombstones() const { return tombstones_; }
+  bool tombstoned(std::string_view id) const { return tombstones_.count(id) > 0; }
   // Points of all strokes together.
   uint64_t point_count() const { return points_; }
 
@@ -192,6 +225,12 @@ class CanvasDocument final : public Document {
 
   std::map<std::string, CanvasShape, std::less<>> shapes_;
   std::set<std::string, std::less<>> tombstones_;
+  uint64_t horizon_ = 0;  // of the last collect applied
+  // The host's bookkeeping for Collect, not part of the state: whether it was called, the head
+  // then, and the tombstones made since (the others are older than collect_mark_).
+  bool collecting_ = false;
+  uint64_t collect_mark_ = 0;
+  std::set<std::string, std::less<>> recent_;
   uint64_t points_ = 0;        // over shapes_
   uint64_t string_bytes_ = 0;  // color, fill and text over shapes_
 };
@@ -213,6 +252,8 @@ class CanvasType final : public DocumentType {
   Result<std::string> Transform(std::string_view op, std::string_view against,
                                 bool op_wins) const override;
   bool host_transforms() const override { return false; }
+  // A collect.
+  bool IsHousekeeping(std::string_view payload) const override;
   // Pending edits never change (they are sequenced later, so they win); a remote fragment is
   // transformed against all of them at once from counts of the (shape, property) pairs they
   // write, the points they append per stroke and the shapes they delete: O(size of the remote

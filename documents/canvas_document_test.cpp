@@ -42,7 +42,7 @@ void ExpectConsistent(const CanvasDocument& doc) {
   uint64_t points = 0;
   for (const auto& [id, s] : doc.shapes()) {
     points += s.points.size();
-    EXPECT_EQ(doc.tombstones().count(id), 0u) << id;
+    EXPECT_FALSE(doc.tombstoned(id)) << id;
     if (s.kind != Kind::kStroke) {
       EXPECT_TRUE(s.points.empty()) << id;
     }
@@ -288,19 +288,129 @@ TEST_F(CanvasDocumentTest, AddOfAnExistingOrDeletedIdIsInvalidArgument) {
       StatusCode::kInvalidArgument);
 }
 
-TEST_F(CanvasDocumentTest, EditOfAnIdThatNeverExistedIsNotFound) {
+TEST_F(CanvasDocumentTest, EditsOfAnIdThatNeverExistedAreNoOps) {
+  // As for a deleted shape whose tombstone was collected: the two cannot be told apart.
   Populate();
-  ExpectRejected({CanvasOp::Update("nope", {Num(Prop::kX, 1)})}, StatusCode::kNotFound);
-  ExpectRejected({CanvasOp::Append("nope", {{1, 1}})}, StatusCode::kNotFound);
-  ExpectRejected({CanvasOp::Delete("nope")}, StatusCode::kNotFound);
+  const std::string before = doc_.Snapshot();
+  ApplyOk({CanvasOp::Update("nope", {Num(Prop::kX, 1)})});
+  ApplyOk({CanvasOp::Append("nope", {{1, 1}})});
+  ApplyOk({CanvasOp::Delete("nope")});
+  EXPECT_EQ(doc_.Snapshot(), before);
+  EXPECT_FALSE(doc_.tombstoned("nope"));
 }
 
 TEST_F(CanvasDocumentTest, FragmentIsAllOrNothing) {
   Populate();
-  ExpectRejected({CanvasOp::Add("new", Kind::kRect), CanvasOp::Update("r1", {Num(Prop::kX, 1)}),
-                  CanvasOp::Append("s1", {{1, 1}}), CanvasOp::Delete("t1"),
-                  CanvasOp::Update("nope", {Num(Prop::kX, 1)})},
-                 StatusCode::kNotFound);
+  ExpectRejected(
+      {CanvasOp::Add("new", Kind::kRect), CanvasOp::Update("r1", {Num(Prop::kX, 1)}),
+       CanvasOp::Append("s1", {{1, 1}}), CanvasOp::Delete("t1"), CanvasOp::Append("r1", {{1, 1}})},
+      StatusCode::kInvalidArgument);
+}
+
+// Collect(head) at call k forgets the tombstones that were there at call k-1, with the head
+// then as the horizon.
+TEST_F(CanvasDocumentTest, CollectForgetsTheTombstonesThatWereThereAtThePreviousCall) {
+  Populate();                            // d1 is tombstoned
+  EXPECT_TRUE(doc_.Collect(5).empty());  // The first call only takes note.
+  ApplyOk({CanvasOp::Delete("s1")});
+  std::vector<std::string> collects = doc_.Collect(10);
+  ASSERT_EQ(collects.size(), 1u);
+  EXPECT_EQ(collects[0], EncodeCanvasOps({CanvasOp::Collect(5, {"d1"})}));
+  for (const std::string& c : collects) ApplyOk(c);
+  EXPECT_FALSE(doc_.tombstoned("d1"));
+  EXPECT_TRUE(doc_.tombstoned("s1"));  // deleted since the call at 5: kept
+  EXPECT_EQ(doc_.min_base_seq(), 5u);
+  ExpectRejected({CanvasOp::Add("s1", Kind::kRect)}, StatusCode::kInvalidArgument);
+  ApplyOk({CanvasOp::Update("d1", {Num(Prop::kX, 1)})});  // a late edit: a no-op
+  EXPECT_EQ(doc_.shapes().count("d1"), 0u);
+  ApplyOk({CanvasOp::Add("d1", Kind::kRect)});  // the id is free again
+  ExpectConsistent(doc_);
+
+  collects = doc_.Collect(20);
+  ASSERT_EQ(collects.size(), 1u);
+  EXPECT_EQ(collects[0], EncodeCanvasOps({CanvasOp::Collect(10, {"s1"})}));
+  ApplyOk(collects[0]);
+  EXPECT_TRUE(doc_.tombstones().empty());
+  EXPECT_EQ(doc_.min_base_seq(), 10u);
+  EXPECT_TRUE(doc_.Collect(30).empty());  // nothing left
+  ExpectConsistent(doc_);
+}
+
+TEST_F(CanvasDocumentTest, ACollectForgetsWhatItNamesWhereverItIsApplied) {
+  // A replica holds no notes of its own: it forgets exactly the ids the host named.
+  Populate();
+  ApplyOk({CanvasOp::Delete("r1")});
+  ApplyOk({CanvasOp::Collect(3, {"d1", "zz"})});  // zz: never deleted here, a no-op
+  EXPECT_FALSE(doc_.tombstoned("d1"));
+  EXPECT_TRUE(doc_.tombstoned("r1"));
+  EXPECT_EQ(doc_.min_base_seq(), 3u);
+  ExpectRejected({CanvasOp::Collect(2, {"r1"})}, StatusCode::kInvalidArgument);  // back in time
+  ExpectRejected({CanvasOp::Collect(4, {"s1"})}, StatusCode::kInvalidArgument);  // live
+  ExpectRejected({CanvasOp::Collect(4, {})});
+  ExpectRejected({CanvasOp::Collect(4, {"r1", "d1"})});  // out of order
+  ExpectRejected({CanvasOp::Collect(4, {"r1", "r1"})});
+  ExpectRejected({CanvasOp::Collect(4, {""})});
+  ExpectRejected({CanvasOp::Collect(4, {"r1"}), CanvasOp::Delete("t1")});
+  ExpectRejected({CanvasOp::Delete("t1"), CanvasOp::Collect(4, {"r1"})});
+  ApplyOk({CanvasOp::Collect(3, {"r1"})});  // the same horizon again is fine
+  EXPECT_TRUE(doc_.tombstones().empty());
+  CanvasType type;
+  EXPECT_TRUE(type.IsHousekeeping(EncodeCanvasOps({CanvasOp::Collect(1, {"a"})})));
+  EXPECT_FALSE(type.IsHousekeeping(EncodeCanvasOps({CanvasOp::Delete("r1")})));
+  EXPECT_FALSE(type.IsHousekeeping(""));
+}
+
+TEST_F(CanvasDocumentTest, DeletingShapesForEverNeverExhaustsTheIds) {
+  // 1.2 million ids added and deleted, past kCanvasMaxIds, with a collect every 50 fragments.
+  uint64_t seq = 0;
+  size_t most = 0;
+  for (int f = 0; f < 600; ++f) {
+    std::vector<CanvasOp> ops;
+    for (int i = 0; i < 1000; ++i) {
+      const std::string id = std::to_string(f) + "-" + std::to_string(i);
+      ops.push_back(CanvasOp::Add(id, Kind::kRect));
+      ops.push_back(CanvasOp::Delete(id));
+    }
+    ASSERT_TRUE(doc_.Apply(EncodeCanvasOps(ops)).ok()) << f;
+    ++seq;
+    most = std::max(most, doc_.tombstones().size());
+    if (f % 50 == 49) {
+      std::vector<std::string> collects = doc_.Collect(seq);
+      for (const std::string& c : collects) ApplyOk(c);
+      seq += collects.size();
+    }
+  }
+  EXPECT_LE(most, 100000u);  // two intervals' worth
+  ExpectConsistent(doc_);
+}
+
+TEST_F(CanvasDocumentTest, TheHorizonRoundTripsThroughASnapshotAndTheNotesDoNot) {
+  Populate();
+  EXPECT_TRUE(doc_.Collect(4).empty());
+  for (const std::string& c : doc_.Collect(6)) ApplyOk(c);
+  ApplyOk({CanvasOp::Delete("r1")});
+  const std::string snapshot = doc_.Snapshot();
+  CanvasDocument copy;
+  ASSERT_TRUE(copy.Restore(snapshot).ok());
+  EXPECT_EQ(copy.Snapshot(), snapshot);
+  EXPECT_EQ(copy.min_base_seq(), 4u);
+  EXPECT_EQ(copy.tombstones(), doc_.tombstones());
+  // A restored copy (a new root) starts over: its first call only takes note.
+  EXPECT_TRUE(copy.Collect(8).empty());
+  EXPECT_EQ(copy.Collect(9).size(), 1u);
+}
+
+TEST_F(CanvasDocumentTest, RestoreChecksTheHorizon) {
+  Populate();
+  const std::string uncollected = doc_.Snapshot();  // ends after its tombstones
+  ByteWriter w;
+  w.PutVarint(300);
+  CanvasDocument ok;
+  ASSERT_TRUE(ok.Restore(uncollected + w.Release()).ok());
+  EXPECT_EQ(ok.min_base_seq(), 300u);
+  ExpectRestoreRejected(uncollected + std::string(1, '\0'));  // 0 is written as nothing
+  ExpectRestoreRejected(uncollected + std::string(1, '\x80'));
+  ExpectRestoreRejected(uncollected + "\x01\x01");
 }
 
 TEST_F(CanvasDocumentTest, AppendToAShapeThatIsNotAStrokeIsInvalidArgument) {
@@ -752,7 +862,8 @@ TEST_F(CanvasDocumentTest, TruncatedSnapshotIsRejected) {
     SCOPED_TRACE("cut at " + std::to_string(n));
     ExpectRestoreRejected(std::string_view(snapshot).substr(0, n));
   }
-  ExpectRestoreRejected(snapshot + "x");
+  // (One byte more would be read as the horizon: RestoreChecksTheHorizon.)
+  ExpectRestoreRejected(snapshot + "xy");
 }
 
 // A snapshot written field by field, to break one thing at a time.
@@ -927,9 +1038,24 @@ TEST_F(CanvasJsonTest, AnArrayIsOneFragment) {
   EXPECT_EQ(doc_.tombstones().count("a"), 1u);
   // All or nothing here too.
   const std::string bad =
-      Parse(R"([{"add":{"id":"b","kind":"rect"}},{"update":{"id":"q","x":1}}])",
-            R"([{"add":{"id":"b","kind":"rect"}},{"update":{"id":"q","x":1}}])");
-  ExpectRejected(bad, StatusCode::kNotFound);
+      Parse(R"([{"add":{"id":"b","kind":"rect"}},{"add":{"id":"b","kind":"text"}}])",
+            R"([{"add":{"id":"b","kind":"rect"}},{"add":{"id":"b","kind":"text"}}])");
+  ExpectRejected(bad, StatusCode::kInvalidArgument);
+}
+
+TEST_F(CanvasJsonTest, ACollectReadsBackButStandsAlone) {
+  EXPECT_EQ(Parse(R"({"collect":{"horizon":7,"ids":["a","b"]}})",
+                  R"({"collect":{"horizon":7,"ids":["a","b"]}})"),
+            EncodeCanvasOps({CanvasOp::Collect(7, {"a", "b"})}));
+  CanvasType type;
+  for (const char* json :
+       {R"({"collect":7})", R"({"collect":{"horizon":-1,"ids":["a"]}})",
+        R"({"collect":{"horizon":1,"ids":[]}})", R"({"collect":{"horizon":1,"ids":["b","a"]}})",
+        R"({"collect":{"horizon":1,"ids":[1]}})", R"({"collect":{"horizon":1}})",
+        R"([{"collect":{"horizon":1,"ids":["a"]}},{"delete":"a"}])"}) {
+    SCOPED_TRACE(json);
+    EXPECT_EQ(type.FragmentFromJson(json).status().code(), StatusCode::kInvalidArgument);
+  }
 }
 
 TEST_F(CanvasJsonTest, BadJsonEditsAreInvalidArgument) {

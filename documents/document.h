@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 
@@ -38,6 +39,18 @@ class Document {
   // it can: a resync replays a client's pending edits on a snapshot that may lack what they
   // counted on. Default: payload as it is. Text clamps positions and counts to its length.
   virtual Result<std::string> Fit(std::string_view payload) const { return std::string(payload); }
+  // Housekeeping, called by the host every EndpointOptions::collect_interval with its head: the
+  // payloads it then sequences as its own edits, which drop state no later fragment needs (the
+  // canvas's old tombstones); none by default. The host's bookkeeping for the next call may
+  // change here, never the state.
+  virtual std::vector<std::string> Collect(uint64_t head) {
+    (void)head;
+    return {};
+  }
+  // The oldest base_seq a fragment may have: one made earlier may count on state a collection
+  // dropped, so the host refuses it as stale (NACK_STALE_BASE) and its author catches up and
+  // sends it again. A function of the state, so every replica that becomes the host agrees.
+  virtual uint64_t min_base_seq() const { return 0; }
 };
 
 class DocumentType;
@@ -152,6 +165,13 @@ class DocumentType {
   // types whose concurrent fragments already mean the right thing when applied in seq order
   // (last writer wins, append-only).
   virtual bool host_transforms() const { return true; }
+
+  // Whether payload is housekeeping (Document::Collect's), which the host sequences only from
+  // itself and refuses from anyone else.
+  virtual bool IsHousekeeping(std::string_view payload) const {
+    (void)payload;
+    return false;
+  }
 
   // A new, empty set of pending edits for a client replica. Default: PairwisePendingEdits.
   virtual std::unique_ptr<PendingEdits> NewPendingEdits() const {

@@ -133,6 +133,9 @@ struct EndpointOptions {
   // Snapshots over 1 MiB travel in chunks (docs/protocol.md), up to
   // CodecLimits::max_transfer_bytes (1 GiB). Default: 32 MiB.
   size_t max_document_bytes = 32 << 20;
+  // A root sequences a document's housekeeping (Document::Collect: the canvas's old tombstones)
+  // this often while the document is active. 0: never. Default: 5 s.
+  std::chrono::milliseconds collect_interval{5000};
   // Bounds a root keeps against hostile or buggy peers (docs/security.md, "Bounds and limits").
   // Documents it hosts in all (in memory and in its store): one more is refused (NACK_LIMIT).
   // Default: 100,000.

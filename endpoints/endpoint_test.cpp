@@ -240,7 +240,8 @@ TEST(EndpointTest, AbsurdCanvasEditsFromTheNetworkAreNackedAndChangeNothing) {
   for (const std::vector<CanvasOp>& ops : std::vector<std::vector<CanvasOp>>{
            {CanvasOp::Update("s1", {CanvasNumber(CanvasProp::kX, nan)})},
            {CanvasOp::Append("s1", {{inf, 0}})},
-           {CanvasOp::Update("nobody", {CanvasNumber(CanvasProp::kX, 1)})},
+           {CanvasOp::Add("s1", CanvasKind::kRect)},  // exists
+           {CanvasOp::Collect(1, {"s1"})},            // housekeeping is the root's alone
        }) {
     peer.Push(peer.Fragment("c", "canvas", ++origin_seq, EncodeCanvasOps(ops)));
     wire::Envelope reply;

@@ -258,6 +258,22 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
     *reason = wire::NACK_REJECTED;
     return Status(StatusCode::kOutOfRange, "base_seq is ahead of the head");
   }
+  if (origin != core_->id() && type_->IsHousekeeping(env.fragment().payload())) {
+    *reason = wire::NACK_REJECTED;
+    return Status(StatusCode::kPermissionDenied,
+                  "housekeeping fragments are sequenced by the root alone");
+  }
+  if (env.base_seq() < state_->min_base_seq()) {
+    // Made before state the document has since let go of (the canvas's collected tombstones):
+    // like a base older than the history kept, the author catches up and sends it again, so it
+    // does not consume its origin_seq.
+    if (origin != core_->id()) last = origin_seq - 1;
+    *reason = wire::NACK_STALE_BASE;
+    return Status(StatusCode::kOutOfRange,
+                  "base_seq " + std::to_string(env.base_seq()) + " is before " +
+                      std::to_string(state_->min_base_seq()) +
+                      ", what the document collected since was made against");
+  }
   // Transformed in place: the envelope is published as it was received, but for seq and epoch.
   std::string& payload = *env.mutable_fragment()->mutable_payload();
   Bridge* bridge = nullptr;
@@ -636,6 +652,7 @@ void HostedDocument::OnTick(int64_t now_micros) {
         EmitLocked(OutboundFrame{Route::kPublish, name_, EncodeEnvelope(d)});
       }
     }
+    CollectLocked(now_micros);
     const int64_t idle = now_micros - std::max(last_used_micros_, last_publish_micros_);
     if (!journal_) {
       // Nothing more to do until the next fragment: without a store, nothing is unloaded.
@@ -649,6 +666,31 @@ void HostedDocument::OnTick(int64_t now_micros) {
     if (!unload) StopTickingLocked();
   }
   if (unload) core_->Unload(name_);
+}
+
+void HostedDocument::CollectLocked(int64_t now_micros) {
+  const int64_t interval = std::chrono::microseconds(core_->options().collect_interval).count();
+  if (interval <= 0) return;
+  if (last_collect_micros_ == 0) last_collect_micros_ = now_micros;  // A full interval first.
+  if (now_micros - last_collect_micros_ < interval || !core_->accepting()) return;
+  last_collect_micros_ = now_micros;
+  bool notify = false;
+  for (std::string& payload : state_->Collect(head_)) {
+    DocumentChange change;
+    Status s = EditLocked(std::move(payload), &change);
+    if (!s.ok()) {
+      // Collected at a later call instead (the tombstones are still there, and older).
+      core_->logger().Warn("ZINC-COLLECT", "doc=" + name_ + " " + s.ToString());
+      break;
+    }
+    core_->counters().Get("zinc_collects_total")->Add();
+    // Listeners hear of it like any change (a canvas's shapes are as they were).
+    if (staged_.wants_changes()) {
+      staged_.changes()->push_back(std::move(change));
+      notify = true;
+    }
+  }
+  if (notify) core_->Post(name_, [self = shared_from_this()] { self->Notify(); });
 }
 
 void HostedDocument::DurableLocked(uint64_t seq) {

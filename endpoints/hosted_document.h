@@ -165,6 +165,9 @@ class HostedDocument final : public DocumentBackend,
   // Ticks: stops asking for them; marks it used now and asks for them (to be unloaded once
   // idle).
   void StopTickingLocked() REQUIRES(mu_);
+  // Sequences the document's housekeeping (Document::Collect) once per
+  // options().collect_interval.
+  void CollectLocked(int64_t now_micros) REQUIRES(mu_);
   void TouchLocked() REQUIRES(mu_);
   // Stages a change that replaces the listeners' view with the whole state (if they want
   // changes).
@@ -236,6 +239,7 @@ class HostedDocument final : public DocumentBackend,
   // loaded or asked for anything (a snapshot, a catch-up): the idle time that unloads it counts
   // from this or the last fragment sequenced.
   int64_t last_used_micros_ GUARDED_BY(mu_) = 0;
+  int64_t last_collect_micros_ GUARDED_BY(mu_) = 0;  // 0: not yet ticked
   bool ticking_ GUARDED_BY(mu_) = false;
   bool deleted_ GUARDED_BY(mu_) = false;
   // The store failed: edits are refused until then (micros; 0: not refusing).

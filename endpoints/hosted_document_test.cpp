@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "documents/canvas_document.h"
 #include "documents/map_document.h"
 #include "documents/text_document.h"
 #include "documents/type_registry.h"
@@ -183,6 +184,104 @@ TEST_F(HostedDocumentTest, ARootThatIsNotSequencingRefusesLocalEdits) {
   EXPECT_EQ(doc_->Edit(Set("a", 1)).code(), StatusCode::kUnavailable);
   core_.set_accepting(true);
   EXPECT_TRUE(doc_->Edit(Set("a", 1)).ok());
+  EXPECT_EQ(doc_->seq(), 1u);
+}
+
+// The canvas's tombstones: the root sequences a collect of its own every collect_interval while
+// there are any, refuses a collect from anyone else, and refuses as stale (without consuming
+// the origin_seq) an edit based before what a collect let go of.
+TEST_F(HostedDocumentTest, TheRootCollectsTombstonesAndRefusesEditsMadeBeforeThem) {
+  core_.mutable_options().collect_interval = std::chrono::milliseconds(5000);
+  doc_ = std::make_shared<HostedDocument>(&core_, "d", types_->Find("canvas"));
+  auto canvas = [&](uint64_t origin_seq, uint64_t base_seq, std::vector<CanvasOp> ops) {
+    Message m;
+    m.origin = author_;
+    m.routing_id = RoutingIdOf(author_);
+    m.envelope = FakeCore::From(author_, "d", 1);
+    m.envelope.set_origin_seq(origin_seq);
+    m.envelope.set_base_seq(base_seq);
+    m.envelope.mutable_fragment()->set_type("canvas");
+    m.envelope.mutable_fragment()->set_payload(EncodeCanvasOps(ops));
+    return m;
+  };
+  auto tick = [&](int64_t micros) {
+    core_.manual_clock().Advance(micros);
+    doc_->OnTick(core_.clock().NowMicros());
+  };
+  auto published = [&]() {
+    std::vector<wire::Envelope> fragments;
+    for (auto& [route, env] : core_.TakeSent()) {
+      if (env.has_fragment()) fragments.push_back(env);
+    }
+    return fragments;
+  };
+  doc_->OnFragment(canvas(1, 0, {CanvasOp::Add("a", CanvasKind::kRect), CanvasOp::Delete("a")}));
+  ASSERT_EQ(doc_->seq(), 1u);
+  core_.TakeSent();
+  tick(0);
+  tick(4999000);
+  tick(1000);  // The first collect only takes note of what is there (a, at seq 1).
+  EXPECT_TRUE(published().empty());
+  doc_->OnFragment(canvas(2, 1, {CanvasOp::Add("b", CanvasKind::kRect), CanvasOp::Delete("b")}));
+  core_.TakeSent();
+  tick(4999000);
+  EXPECT_TRUE(published().empty());  // Not a whole interval yet.
+  tick(1000);
+  std::vector<wire::Envelope> sent = published();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].seq(), 3u);
+  EndpointId origin;
+  ASSERT_TRUE(EndpointId::FromBytes(sent[0].origin(), &origin));
+  EXPECT_EQ(origin, core_.id());
+  EXPECT_EQ(sent[0].fragment().payload(), EncodeCanvasOps({CanvasOp::Collect(1, {"a"})}));
+  doc_->Read([](const Document& d) {
+    const auto& c = static_cast<const CanvasDocument&>(d);
+    EXPECT_FALSE(c.tombstoned("a"));
+    EXPECT_TRUE(c.tombstoned("b"));
+    EXPECT_EQ(c.min_base_seq(), 1u);
+  });
+
+  // Made on seq 0, before a's delete: refused, its origin_seq not consumed.
+  doc_->OnFragment(canvas(3, 0, {CanvasOp::Add("a", CanvasKind::kText)}));
+  auto nacks = core_.TakeSent();
+  ASSERT_EQ(nacks.size(), 1u);
+  EXPECT_EQ(nacks[0].second.nack().reason(), wire::NACK_STALE_BASE);
+  EXPECT_EQ(nacks[0].second.nack().refused_origin_seq(), 3u);
+  // Sent again on the new base: sequenced; the id is free again.
+  doc_->OnFragment(canvas(3, 3, {CanvasOp::Add("a", CanvasKind::kText)}));
+  ASSERT_EQ(published().size(), 1u);
+  EXPECT_EQ(doc_->seq(), 4u);
+
+  // A collect from anyone but the root is refused.
+  doc_->OnFragment(canvas(4, 4, {CanvasOp::Collect(4, {"b"})}));
+  nacks = core_.TakeSent();
+  ASSERT_EQ(nacks.size(), 1u);
+  EXPECT_EQ(nacks[0].second.nack().reason(), wire::NACK_REJECTED);
+  EXPECT_EQ(doc_->seq(), 4u);
+
+  // b goes at the next collect; then nothing is left, and no more collects are sequenced.
+  tick(5000000);
+  sent = published();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].fragment().payload(), EncodeCanvasOps({CanvasOp::Collect(2, {"b"})}));
+  tick(5000000);
+  EXPECT_TRUE(published().empty());
+  EXPECT_EQ(doc_->seq(), 5u);
+  doc_->Read([](const Document& d) {
+    EXPECT_TRUE(static_cast<const CanvasDocument&>(d).tombstones().empty());
+  });
+}
+
+TEST_F(HostedDocumentTest, ACollectIntervalOfZeroNeverCollects) {
+  core_.mutable_options().collect_interval = std::chrono::milliseconds(0);
+  doc_ = std::make_shared<HostedDocument>(&core_, "d", types_->Find("canvas"));
+  ASSERT_TRUE(
+      doc_->Edit(EncodeCanvasOps({CanvasOp::Add("a", CanvasKind::kRect), CanvasOp::Delete("a")}))
+          .ok());
+  for (int i = 0; i < 5; ++i) {
+    core_.manual_clock().Advance(60000000);
+    doc_->OnTick(core_.clock().NowMicros());
+  }
   EXPECT_EQ(doc_->seq(), 1u);
 }
 

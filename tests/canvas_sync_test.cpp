@@ -70,10 +70,14 @@ std::vector<CanvasOp> RandomEdit(DocumentHandle* doc, int w, int n, std::mt19937
   return {CanvasOp::Delete(pick(ids))};
 }
 
+// The root collects tombstones every 20 ms meanwhile: collects interleave with the edits, and
+// every replica forgets exactly what the root forgets, whatever its own pending deletes.
 TEST(CanvasSyncTest, FourClientsDrawingMovingAndDeletingEachOthersShapesConverge) {
   constexpr int kClients = 4;
   constexpr int kEdits = 600;
-  auto host = StartHost();
+  EndpointOptions options;
+  options.collect_interval = std::chrono::milliseconds(20);
+  auto host = StartHost(options);
   std::vector<std::unique_ptr<Endpoint>> clients;
   std::vector<DocumentHandle*> docs;
   OpenOptions open;
@@ -93,6 +97,12 @@ TEST(CanvasSyncTest, FourClientsDrawingMovingAndDeletingEachOthersShapesConverge
         if (n % 32 == 0) {
           ASSERT_TRUE(docs[w]->WaitPendingAtMost(16, kTimeout).ok());
         }
+        if (n % 150 == 149) {
+          // Let a collect or two in while edits are in flight.
+          const uint64_t collects = host->counters().Value("zinc_collects_total");
+          ASSERT_TRUE(WaitFor(
+              [&] { return host->counters().Value("zinc_collects_total") > collects; }, kTimeout));
+        }
       }
     });
   }
@@ -100,15 +110,46 @@ TEST(CanvasSyncTest, FourClientsDrawingMovingAndDeletingEachOthersShapesConverge
   for (DocumentHandle* d : docs) ASSERT_TRUE(d->WaitAcknowledged(kTimeout).ok());
   OpenOptions existing;
   DocumentHandle* at_host = *host->Open("board", existing);
-  EXPECT_EQ(at_host->seq(), static_cast<uint64_t>(kClients * kEdits));
-  for (DocumentHandle* d : docs) {
-    ASSERT_TRUE(WaitFor([&] { return d->seq() == at_host->seq(); }, kTimeout));
-  }
-  const std::string want = Snapshot(at_host);
-  for (DocumentHandle* d : docs) EXPECT_EQ(Snapshot(d), want);
+  // Every edit, and the root's collects; wait for a quiet moment with all replicas at the head.
+  EXPECT_GE(at_host->seq(), static_cast<uint64_t>(kClients * kEdits));
+  std::string want;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const uint64_t head = at_host->seq();
+        for (DocumentHandle* d : docs) {
+          if (d->seq() != head) return false;
+        }
+        want = Snapshot(at_host);
+        for (DocumentHandle* d : docs) {
+          if (Snapshot(d) != want) return false;
+        }
+        return at_host->seq() == head;
+      },
+      kTimeout));
   EXPECT_EQ(docs[0]->ToJson(), at_host->ToJson());
-  // Nothing was refused: concurrent edits of deleted shapes are dropped cleanly, not errors.
-  EXPECT_EQ(host->counters().SumPrefix("zinc_fragments_refused_total"), 0u);
+  // Nothing was refused but edits based before a collect's horizon, which went again:
+  // concurrent edits of deleted shapes are dropped cleanly, not errors.
+  EXPECT_EQ(host->counters().SumPrefix("zinc_fragments_refused_total") -
+                host->counters().Value("zinc_fragments_refused_total{reason=\"NACK_STALE_BASE\"}"),
+            0u);
+  EXPECT_EQ(host->counters().Value("zinc_edits_refused_total"), 0u);
+  for (auto& c : clients) EXPECT_EQ(c->counters().Value("zinc_edits_refused_total"), 0u);
+  EXPECT_GE(host->counters().Value("zinc_collects_total"), 3u);
+  // The tombstones go within two intervals once nobody deletes.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        bool empty = false;
+        at_host->Read([&](const Document& d) {
+          empty = static_cast<const CanvasDocument&>(d).tombstones().empty();
+        });
+        return empty;
+      },
+      kTimeout));
+  ASSERT_TRUE(WaitFor([&] { return docs[0]->seq() == at_host->seq(); }, kTimeout));
+  docs[0]->Read([](const Document& d) {
+    EXPECT_TRUE(static_cast<const CanvasDocument&>(d).tombstones().empty());
+  });
+  want = Snapshot(at_host);
   // A late joiner sees the same canvas.
   auto late = StartClient(*host);
   DocumentHandle* late_doc = *late->Open("board", open);

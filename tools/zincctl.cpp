@@ -67,6 +67,8 @@ options:
                      the log behind covers what memory no longer holds)
   --unload-after-ms N  with --data: a document idle this long leaves memory (loaded again on
                      demand); default 30000
+  --collect-interval-ms N  host, relay: how often the root collects what a document type lets
+                     go (the canvas's old tombstones); default 5000; 0: never
   --max-document-bytes N  the largest state a document may grow to (edits past it are refused);
                      default 33554432 (32 MiB); 0: no limit
   --max-documents N  documents the root hosts in all (memory and store); default 100000
@@ -198,6 +200,7 @@ class Tool {
           "retention-fragments",
           "history-fragments",
           "unload-after-ms",
+          "collect-interval-ms",
           "max-document-bytes",
           "max-documents",
           "max-documents-per-key",
@@ -225,6 +228,7 @@ class Tool {
           "retention-fragments",
           "history-fragments",
           "unload-after-ms",
+          "collect-interval-ms",
           "max-document-bytes",
           "max-documents",
           "max-documents-per-key",
@@ -264,7 +268,7 @@ class Tool {
     }
     std::string error;
     long heartbeat_ms, heartbeat_misses, threads, max_children, priority, rcvbuf;
-    long snapshot_fragments, snapshot_bytes, retention, history, unload_after_ms;
+    long snapshot_fragments, snapshot_bytes, retention, history, unload_after_ms, collect_ms;
     long max_document_bytes, max_documents, max_documents_per_key, max_authors;
     long max_fragments_per_second, max_presence_rate;
     if (!IntFlag(args, "timeout-ms", 10000, 1, 86400000, &timeout_ms_, &error) ||
@@ -279,6 +283,7 @@ class Tool {
         !IntFlag(args, "retention-fragments", 100000, 0, 1L << 40, &retention, &error) ||
         !IntFlag(args, "history-fragments", 100000, 1, 1L << 40, &history, &error) ||
         !IntFlag(args, "unload-after-ms", 30000, 1, 1L << 40, &unload_after_ms, &error) ||
+        !IntFlag(args, "collect-interval-ms", 5000, 0, 1L << 40, &collect_ms, &error) ||
         !IntFlag(args, "max-document-bytes", 32L << 20, 0, 1L << 40, &max_document_bytes, &error) ||
         !IntFlag(args, "max-documents", 100000, 1, 1L << 40, &max_documents, &error) ||
         !IntFlag(args, "max-documents-per-key", 10000, 1, 1L << 40, &max_documents_per_key,
@@ -316,6 +321,7 @@ class Tool {
     options_.retention_fragments = static_cast<size_t>(retention);
     options_.history_fragments = static_cast<size_t>(history);
     options_.unload_after = std::chrono::milliseconds(unload_after_ms);
+    options_.collect_interval = std::chrono::milliseconds(collect_ms);
     options_.max_document_bytes = static_cast<size_t>(max_document_bytes);
     if (args.flags.count("sync")) {
       if (options_.data_dir.empty()) return Fail("--sync needs --data DIR");

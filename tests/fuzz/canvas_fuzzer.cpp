@@ -16,22 +16,24 @@ namespace zinc {
 namespace fuzz {
 namespace {
 
-// The ids fragment adds, and the ids it names at all.
-void Ids(std::string_view fragment, std::set<std::string>* added, std::set<std::string>* named) {
+// The ids fragment adds, and the ids it names at all; false for a collect.
+bool Ids(std::string_view fragment, std::set<std::string>* added, std::set<std::string>* named) {
   std::vector<CanvasOp> ops;
   ExpectOk(DecodeCanvasOps(fragment, &ops), "a canvas fragment that applied does not decode");
   for (const CanvasOp& op : ops) {
+    if (op.kind == CanvasOp::Kind::kCollect) return false;
     if (op.kind == CanvasOp::Kind::kAdd) added->insert(op.id);
     named->insert(op.id);
   }
+  return true;
 }
 
 // Concurrent fragments converge unless one names an id the other adds: ids are fresh by
-// convention, and the host refuses the second add of an id (canvas_document.h).
+// convention, and the host refuses the second add of an id (canvas_document.h). A collect is
+// the host's, of tombstones older than anything in flight, so it is concurrent with nothing.
 bool Converges(const Document&, std::string_view a, std::string_view b) {
   std::set<std::string> a_added, a_named, b_added, b_named;
-  Ids(a, &a_added, &a_named);
-  Ids(b, &b_added, &b_named);
+  if (!Ids(a, &a_added, &a_named) || !Ids(b, &b_added, &b_named)) return false;
   for (const std::string& id : a_added) {
     if (b_named.count(id) > 0) return false;
   }
@@ -67,7 +69,7 @@ void CheckState(const Document& doc) {
   const auto& canvas = static_cast<const CanvasDocument&>(doc);
   uint64_t points = 0;
   for (const auto& [id, shape] : canvas.shapes()) {
-    Expect(canvas.tombstones().count(id) == 0, "a shape both live and deleted");
+    Expect(!canvas.tombstoned(id), "a shape both live and deleted");
     Expect(shape.kind == CanvasKind::kStroke || shape.points.empty(),
            "a shape that is not a stroke holds points");
     points += shape.points.size();

@@ -456,6 +456,16 @@ void Canvases() {
                    CanvasOp::Append("s2", Points(2, 3)), CanvasOp::Delete("t1")}),
               Ops({CanvasOp::Append("s1", Points(2, 7)), CanvasOp::Append("s2", Points(1, 9))}),
               Ops({CanvasOp::Append("s2", Points(1, 8), 1), CanvasOp::Delete("s1")})});
+  CanvasDocument collected;
+  (void)collected.Restore(snap);
+  (void)collected.Apply(Ops({CanvasOp::Delete("t1")}));
+  (void)collected.Apply(Ops({CanvasOp::Collect(3, {"d1"})}));
+  WriteParts(
+      t, "collect",
+      {collected.Snapshot(), Ops({CanvasOp::Collect(9, {"t1"})}),
+       Ops({CanvasOp::Add("d1", CanvasKind::kRect)}),
+       Ops({CanvasOp::Delete("d1"), CanvasOp::Delete("r1")}),
+       Ops({CanvasOp::Collect(12, {"d1", "r1"})}), Ops({CanvasOp::Add("t1", CanvasKind::kRect)})});
 }
 
 std::string Log(uint64_t before_last, const std::string& entry) {
