@@ -345,6 +345,38 @@ void UnreadSnapshots(const std::string& zincctl) {
   Bound("unread_snapshots", "rss_mb_growth", 64, grew);
 }
 
+// 100 snapshot requests of a canvas of 100,000 shapes (a state that costs an encode): while the
+// state stays as it is, each costs a copy of the encoded state, not an encode.
+void RepeatedSnapshots(const std::string& zincctl) {
+  Root root(zincctl, {});
+  Peer peer(root);
+  const EndpointId origin = EndpointId::Random();
+  for (int f = 0; f < 20; ++f) {
+    std::vector<CanvasOp> ops;
+    for (int i = 0; i < 5000; ++i) {
+      ops.push_back(
+          CanvasOp::Add(std::to_string(f) + "-" + std::to_string(i), CanvasKind::kRect,
+                        {CanvasNumber(CanvasProp::kX, i), CanvasNumber(CanvasProp::kY, f)}));
+    }
+    peer.Push(peer.Fragment("c", origin, f + 1, f, "canvas", EncodeCanvasOps(ops)));
+    peer.Seq("c", f + 1);
+  }
+  const size_t bytes = peer.SnapshotBytes("c");
+  root.Quiesce();
+  Measure m(root, "repeated_snapshots");
+  Peer reader(root);
+  reader.Seq("c");
+  for (int i = 0; i < 100; ++i) reader.SnapshotRequest("c");
+  int replies = 0;
+  wire::Envelope r;
+  while (replies < 100 && reader.Reply(&r, std::chrono::seconds(10))) ++replies;
+  root.Quiesce();
+  const double cpu = root.CpuSeconds() - m.cpu_before;
+  m.Done("requests=100 replies=" + std::to_string(replies) +
+         " shapes=100000 snapshot_bytes=" + std::to_string(bytes));
+  Bound("repeated_snapshots", "cpu_ms_per_request", 20, cpu * 1000 / 100);
+}
+
 // Adding and deleting 500,000 canvas shapes (once exhausted the ids for good): tombstones are
 // collected within two collect intervals (1 s here).
 void CanvasTombstones(const std::string& zincctl) {
@@ -394,9 +426,9 @@ int main(int argc, char** argv) {
   }
   signal(SIGPIPE, SIG_IGN);
   const std::vector<std::pair<std::string, std::function<void(const std::string&)>>> attacks = {
-      {"junk_documents", JunkDocuments},       {"fake_origins", FakeOrigins},
-      {"alternating_bases", AlternatingBases}, {"unread_snapshots", UnreadSnapshots},
-      {"canvas_tombstones", CanvasTombstones},
+      {"junk_documents", JunkDocuments},         {"fake_origins", FakeOrigins},
+      {"alternating_bases", AlternatingBases},   {"unread_snapshots", UnreadSnapshots},
+      {"repeated_snapshots", RepeatedSnapshots}, {"canvas_tombstones", CanvasTombstones},
   };
   for (const auto& [name, run] : attacks) {
     if (only.empty() || only == name) run(zincctl);

@@ -66,6 +66,7 @@ Status HostedDocument::RestoreLocked(const StoredDocument& stored) {
       *type_, stored, core_->options().limits, where, &r,
       [&history](wire::Envelope env, size_t bytes) { history.Append(std::move(env), bytes); }));
   state_ = std::move(r.state);
+  ForgetEncodedStateLocked();
   head_ = r.head;
   applied_ = std::move(r.applied);
   history_.Assign(std::move(history));
@@ -147,6 +148,7 @@ Status HostedDocument::Adopt(const std::string& state, uint64_t seq,
   ZINC_RETURN_IF_ERROR(doc->Restore(state));
   MutexLock l(&mu_);
   state_ = std::move(doc);
+  ForgetEncodedStateLocked();
   head_ = seq;
   history_.Assign(std::move(history));
   applied_.clear();
@@ -186,6 +188,7 @@ size_t HostedDocument::AppendTail(const wire::TailOffer& offer) {
       if (f.seq() <= head_) continue;
       if (f.seq() != head_ + 1 || f.fragment().type() != type_->name()) break;
       if (!state_->Apply(f.fragment().payload()).ok()) break;
+      ForgetEncodedStateLocked();
       wire::Envelope env = f;
       env.set_epoch(core_->epoch());
       head_ = env.seq();
@@ -300,6 +303,7 @@ Status HostedDocument::SequenceLocked(wire::Envelope env, const EndpointId& orig
     state_bytes_ = before.size();
   }
   Status applied = state_->Apply(payload);
+  ForgetEncodedStateLocked();
   if (applied.ok() && near_limit) {
     const size_t after = state_->Snapshot().size();
     if (after > max_bytes && after > state_bytes_) {
@@ -547,7 +551,12 @@ wire::SnapshotReply HostedDocument::SnapshotLocked() const {
   wire::SnapshotReply r;
   r.set_found(true);
   r.set_type(std::string(type_->name()));
-  r.set_state(state_->Snapshot());
+  if (!encoded_state_valid_) {
+    encoded_state_ = state_->Snapshot();
+    encoded_state_valid_ = true;
+  }
+  r.set_state(encoded_state_);
+  if (encoded_state_.size() < kEncodedStateMinBytes) ForgetEncodedStateLocked();
   for (const auto& [origin, origin_seq] : applied_) {
     wire::OriginSeq* a = r.add_applied();
     a->set_origin(std::string(origin.bytes()));
@@ -708,7 +717,13 @@ void HostedDocument::OnStandbyDurable(uint64_t seq) {
   if (AcksAfterStandby()) DurableLocked(seq);
 }
 
+void HostedDocument::ForgetEncodedStateLocked() const {
+  encoded_state_valid_ = false;
+  std::string().swap(encoded_state_);
+}
+
 void HostedDocument::StopTickingLocked() {
+  ForgetEncodedStateLocked();  // Nobody asked for a while.
   if (!ticking_) return;
   ticking_ = false;
   core_->SetTicking(name_, false);

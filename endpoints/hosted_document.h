@@ -165,6 +165,8 @@ class HostedDocument final : public DocumentBackend,
   // Ticks: stops asking for them; marks it used now and asks for them (to be unloaded once
   // idle).
   void StopTickingLocked() REQUIRES(mu_);
+  // The state changed (or nobody asks): the next snapshot reply encodes it again.
+  void ForgetEncodedStateLocked() const REQUIRES(mu_);
   // Sequences the document's housekeeping (Document::Collect) once per
   // options().collect_interval.
   void CollectLocked(int64_t now_micros) REQUIRES(mu_);
@@ -240,6 +242,12 @@ class HostedDocument final : public DocumentBackend,
   // from this or the last fragment sequenced.
   int64_t last_used_micros_ GUARDED_BY(mu_) = 0;
   int64_t last_collect_micros_ GUARDED_BY(mu_) = 0;  // 0: not yet ticked
+  // The state as the last snapshot reply encoded it, kept while the state stays as it is and
+  // the document is in use, so that a peer asking again and again for a large document costs a
+  // copy each time, not an encode (states under kEncodedStateMinBytes are not kept).
+  static constexpr size_t kEncodedStateMinBytes = 64 << 10;
+  mutable std::string encoded_state_ GUARDED_BY(mu_);
+  mutable bool encoded_state_valid_ GUARDED_BY(mu_) = false;
   bool ticking_ GUARDED_BY(mu_) = false;
   bool deleted_ GUARDED_BY(mu_) = false;
   // The store failed: edits are refused until then (micros; 0: not refusing).

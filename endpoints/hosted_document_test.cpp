@@ -272,6 +272,38 @@ TEST_F(HostedDocumentTest, TheRootCollectsTombstonesAndRefusesEditsMadeBeforeThe
   });
 }
 
+// A large state is encoded once for many snapshot requests, and again once it changes.
+TEST_F(HostedDocumentTest, SnapshotRepliesShowEveryChangeOfALargeState) {
+  Host();
+  auto snapshot = [&]() {
+    Message m;
+    m.origin = author_;
+    m.routing_id = "child";
+    m.envelope = FakeCore::From(author_, "d", 1);
+    m.envelope.mutable_snapshot_request();
+    doc_->OnSnapshotRequest(m);
+    auto sent = core_.TakeSent();
+    EXPECT_EQ(sent.size(), 1u);
+    auto map = map_->Create();
+    EXPECT_TRUE(map->Restore(sent.back().second.snapshot_reply().state()).ok());
+    return map->ToJson();
+  };
+  ASSERT_TRUE(
+      doc_->Edit(EncodeMapOps({MapOp{MapOp::Kind::kSet, "big", std::string(200 << 10, 'x')}}))
+          .ok());
+  core_.TakeSent();
+  const std::string first = snapshot();
+  EXPECT_EQ(snapshot(), first);
+  ASSERT_TRUE(doc_->Edit(Set("a", 1)).ok());
+  core_.TakeSent();
+  const std::string second = snapshot();
+  EXPECT_NE(second, first);
+  EXPECT_NE(second.find("\"a\""), std::string::npos);
+  doc_->OnFragment(Fragment(1, "b", 2));
+  core_.TakeSent();
+  EXPECT_NE(snapshot().find("\"b\""), std::string::npos);
+}
+
 TEST_F(HostedDocumentTest, ACollectIntervalOfZeroNeverCollects) {
   core_.mutable_options().collect_interval = std::chrono::milliseconds(0);
   doc_ = std::make_shared<HostedDocument>(&core_, "d", types_->Find("canvas"));
